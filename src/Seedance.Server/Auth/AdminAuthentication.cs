@@ -1,0 +1,62 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Auth;
+
+/// <summary>
+/// The operator's token: from configuration, or generated on first start into the data directory
+/// (mode 0600) and printed once.
+/// </summary>
+public sealed class AdminToken
+{
+    public const string FileName = "admin-token";
+    private readonly byte[] _hash;
+
+    public AdminToken(IOptions<SeedanceOptions> options, ILogger<AdminToken> logger)
+    {
+        _hash = SHA256.HashData(Encoding.UTF8.GetBytes(Load(options.Value, out var generated)));
+        if (generated is not null)
+        {
+            // Printed on the console once, never through the logging pipeline.
+            Console.WriteLine($"Generated admin token (stored in {Path.Combine(options.Value.DataPath, FileName)}): {generated}");
+            logger.LogInformation("Generated a new admin token in the data directory");
+        }
+    }
+
+    public bool Matches(string presented) =>
+        CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+
+    private static string Load(SeedanceOptions options, out string? generated)
+    {
+        generated = null;
+        if (!string.IsNullOrEmpty(options.AdminToken)) return options.AdminToken;
+        var token = Encoding.UTF8.GetString(SecretFile.ReadOrCreate(Path.Combine(options.DataPath, FileName),
+            () => Encoding.UTF8.GetBytes("sd2-admin-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))), out var created)).Trim();
+        if (created) generated = token;
+        return token;
+    }
+}
+
+public sealed class AdminAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AdminToken token)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "AdminToken";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return Task.FromResult(AuthenticateResult.NoResult());
+        if (!token.Matches(header["Bearer ".Length..].Trim())) return Task.FromResult(AuthenticateResult.Fail("Bad admin token"));
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Role, "operator")], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        Envelope.WriteErrorAsync(Context, new ApiError(401, "INVALID_ADMIN_TOKEN", "Invalid admin token"));
+}

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Keys;
+
+namespace Seedance.Server.Cli;
+
+/// <summary>
+/// The operator's commands of the server binary, working on the same data directory as the server:
+/// <c>keys create|list|show|update|credits|ledger</c>. Output is the JSON the admin API returns.
+/// </summary>
+public static class CommandLine
+{
+    public const int Ok = 0, Refused = 1, BadConfiguration = 2;
+
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "keys";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: Seedance__DataDir or ./data)", Recursive = true };
+        var root = new RootCommand("Seedance 2.0 API server. Without a command it serves the API.") { dataDir };
+        var keys = new Command("keys", "Manage API keys and their credits");
+        root.Subcommands.Add(keys);
+
+        var name = new Option<string>("--name") { Description = "Customer or key name", Required = true };
+        var credits = new Option<decimal>("--credits") { Description = "Initial credits", DefaultValueFactory = _ => 0m };
+        var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Tasks queued or processing at once (default 5)" };
+        var maxPending = new Option<int?>("--max-pending") { Description = "Tasks waiting as pending (default 100)" };
+        var rateLimit = new Option<int?>("--rate-limit") { Description = "Requests per second" };
+        var create = new Command("create", "Create a key; prints the key once") { name, credits, maxConcurrent, maxPending, rateLimit };
+        create.SetAction((p, ct) => Run(p, dataDir, ct, k => k.CreateAsync(
+            new NewKey(p.GetValue(name), p.GetValue(credits), p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
+        keys.Subcommands.Add(create);
+
+        var list = new Command("list", "List keys");
+        list.SetAction((p, ct) => Run(p, dataDir, ct, k => k.ListAsync(ct)));
+        keys.Subcommands.Add(list);
+
+        var keyId = new Argument<long>("key-id") { Description = "Numeric key id" };
+        var show = new Command("show", "Show one key") { keyId };
+        show.SetAction((p, ct) => Run(p, dataDir, ct, k => k.GetAsync(p.GetValue(keyId), ct)));
+        keys.Subcommands.Add(show);
+
+        var rename = new Option<string?>("--name") { Description = "New name" };
+        var enable = new Option<bool>("--enable") { Description = "Enable the key" };
+        var disable = new Option<bool>("--disable") { Description = "Disable the key (stops working within a second)" };
+        var update = new Command("update", "Enable, disable or change limits") { keyId, rename, enable, disable, maxConcurrent, maxPending, rateLimit };
+        update.Validators.Add(r =>
+        {
+            if (r.GetValue(enable) && r.GetValue(disable)) r.AddError("--enable and --disable cannot be used together");
+        });
+        update.SetAction((p, ct) => Run(p, dataDir, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
+            p.GetValue(rename), p.GetValue(enable) ? true : p.GetValue(disable) ? false : null,
+            p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
+        keys.Subcommands.Add(update);
+
+        var amount = new Option<decimal>("--amount") { Description = "Credits to add (negative to adjust down)", Required = true };
+        var note = new Option<string?>("--note") { Description = "Why" };
+        var topUp = new Command("credits", "Top up or adjust credits") { keyId, amount, note };
+        topUp.SetAction((p, ct) => Run(p, dataDir, ct, k => k.AdjustCreditsAsync(p.GetValue(keyId), new CreditChange(p.GetValue(amount), p.GetValue(note)), ct)));
+        keys.Subcommands.Add(topUp);
+
+        var page = new Option<int>("--page") { DefaultValueFactory = _ => 1 };
+        var pageSize = new Option<int>("--page-size") { DefaultValueFactory = _ => 100 };
+        var ledger = new Command("ledger", "Credit movements of a key, newest first") { keyId, page, pageSize };
+        ledger.SetAction((p, ct) => Run(p, dataDir, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
+        keys.Subcommands.Add(ledger);
+
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, CancellationToken ct, Func<KeyAdministration, Task<T>> action)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        if (parse.GetValue(dataDir) is { } dir) builder.Configuration[$"{SeedanceOptions.Section}:DataDir"] = dir;
+        builder.Logging.ClearProviders();
+        builder.Services.AddSeedanceCore(builder.Configuration);
+        using var host = builder.Build();
+        await DatabaseSetup.MigrateAsync(host.Services, ct);
+        await using var scope = host.Services.CreateAsyncScope();
+        try
+        {
+            var result = await action(scope.ServiceProvider.GetRequiredService<KeyAdministration>());
+            Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
+            return Ok;
+        }
+        catch (ApiError e)
+        {
+            Console.Error.WriteLine($"{e.Code}: {e.Message}");
+            return Refused;
+        }
+    }
+}

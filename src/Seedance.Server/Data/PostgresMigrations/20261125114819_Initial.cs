@@ -1,0 +1,203 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Seedance.Server.Data.PostgresMigrations
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "api_keys",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    key_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    key_prefix = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    total_credits = table.Column<long>(type: "bigint", nullable: false),
+                    used_credits = table.Column<long>(type: "bigint", nullable: false),
+                    reserved_credits = table.Column<long>(type: "bigint", nullable: false),
+                    max_concurrent = table.Column<int>(type: "integer", nullable: false),
+                    max_pending = table.Column<int>(type: "integer", nullable: false),
+                    rate_limit_per_second = table.Column<int>(type: "integer", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_api_keys", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "credit_ledger",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    key_id = table.Column<long>(type: "bigint", nullable: false),
+                    task_id = table.Column<string>(type: "text", nullable: true),
+                    kind = table.Column<string>(type: "text", nullable: false),
+                    amount = table.Column<long>(type: "bigint", nullable: false),
+                    note = table.Column<string>(type: "text", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_credit_ledger", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "idempotency_records",
+                columns: table => new
+                {
+                    key_id = table.Column<long>(type: "bigint", nullable: false),
+                    idempotency_key = table.Column<string>(type: "text", nullable: false),
+                    request_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    response_status = table.Column<int>(type: "integer", nullable: false),
+                    response_body = table.Column<string>(type: "text", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_idempotency_records", x => new { x.key_id, x.idempotency_key });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "uploaded_files",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    key_id = table.Column<long>(type: "bigint", nullable: false),
+                    file_path = table.Column<string>(type: "text", nullable: false),
+                    content_type = table.Column<string>(type: "text", nullable: false),
+                    size = table.Column<long>(type: "bigint", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    uploaded_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    referenced_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_uploaded_files", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "video_tasks",
+                columns: table => new
+                {
+                    seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    task_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key_id = table.Column<long>(type: "bigint", nullable: false),
+                    model = table.Column<string>(type: "text", nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    resolution = table.Column<string>(type: "text", nullable: false),
+                    ratio = table.Column<string>(type: "text", nullable: false),
+                    duration = table.Column<int>(type: "integer", nullable: false),
+                    generate_audio = table.Column<bool>(type: "boolean", nullable: false),
+                    seed = table.Column<long>(type: "bigint", nullable: true),
+                    watermark = table.Column<bool>(type: "boolean", nullable: false),
+                    return_last_frame = table.Column<bool>(type: "boolean", nullable: false),
+                    callback_url = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: true),
+                    content_json = table.Column<string>(type: "text", nullable: false),
+                    credit_cost = table.Column<long>(type: "bigint", nullable: false),
+                    error_code = table.Column<string>(type: "text", nullable: true),
+                    error_message = table.Column<string>(type: "text", nullable: true),
+                    provider = table.Column<string>(type: "text", nullable: true),
+                    provider_task_id = table.Column<string>(type: "text", nullable: true),
+                    video_file = table.Column<string>(type: "text", nullable: true),
+                    last_frame_file = table.Column<string>(type: "text", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    retry_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    dispatch_attempts = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_video_tasks", x => x.seq);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_keys_key_hash",
+                table: "api_keys",
+                column: "key_hash",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_credit_ledger_key_id_id",
+                table: "credit_ledger",
+                columns: new[] { "key_id", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_credit_ledger_task_id",
+                table: "credit_ledger",
+                column: "task_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_idempotency_records_created_at",
+                table: "idempotency_records",
+                column: "created_at");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_uploaded_files_file_path",
+                table: "uploaded_files",
+                column: "file_path",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_key_id_seq",
+                table: "video_tasks",
+                columns: new[] { "key_id", "seq" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_key_id_status_seq",
+                table: "video_tasks",
+                columns: new[] { "key_id", "status", "seq" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_status_expires_at",
+                table: "video_tasks",
+                columns: new[] { "status", "expires_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_status_key_id_seq",
+                table: "video_tasks",
+                columns: new[] { "status", "key_id", "seq" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_task_id",
+                table: "video_tasks",
+                column: "task_id",
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "api_keys");
+
+            migrationBuilder.DropTable(
+                name: "credit_ledger");
+
+            migrationBuilder.DropTable(
+                name: "idempotency_records");
+
+            migrationBuilder.DropTable(
+                name: "uploaded_files");
+
+            migrationBuilder.DropTable(
+                name: "video_tasks");
+        }
+    }
+}

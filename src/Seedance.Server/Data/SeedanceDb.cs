@@ -1,0 +1,98 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Seedance.Server.Billing;
+using Seedance.Server.Keys;
+using Seedance.Server.Tasks;
+using Seedance.Server.Uploads;
+
+namespace Seedance.Server.Data;
+
+/// <summary>The one DbContext; <see cref="SqliteSeedanceDb"/> and <see cref="PostgresSeedanceDb"/> carry each provider's migrations.</summary>
+public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<VideoTask> Tasks => Set<VideoTask>();
+    public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
+    public DbSet<UploadedFile> Uploads => Set<UploadedFile>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+
+    /// <summary>Credits are stored as whole hundredths, so sums and comparisons in SQL are exact integers.</summary>
+    private static readonly ValueConverter<decimal, long> CreditsInHundredths =
+        new(v => (long)(v * 100m), v => v / 100m);
+
+    private static readonly ValueConverter<DateTime, DateTime> Utc =
+        new(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<ApiKey>(e =>
+        {
+            e.ToTable("api_keys");
+            e.HasKey(k => k.Id);
+            e.HasIndex(k => k.KeyHash).IsUnique();
+            e.Property(k => k.Name).HasMaxLength(200);
+            e.Property(k => k.KeyPrefix).HasMaxLength(32);
+            e.Ignore(k => k.RemainCredits);
+        });
+        model.Entity<VideoTask>(e =>
+        {
+            e.ToTable("video_tasks");
+            e.HasKey(t => t.Seq);
+            e.HasIndex(t => t.TaskId).IsUnique();
+            e.HasIndex(t => new { t.KeyId, t.Seq });
+            e.HasIndex(t => new { t.KeyId, t.Status, t.Seq });
+            e.HasIndex(t => new { t.Status, t.KeyId, t.Seq });
+            e.HasIndex(t => new { t.Status, t.ExpiresAt });
+            e.Property(t => t.TaskId).HasMaxLength(32);
+            e.Property(t => t.Status).HasMaxLength(16);
+            e.Property(t => t.CallbackUrl).HasMaxLength(512);
+        });
+        model.Entity<LedgerEntry>(e =>
+        {
+            e.ToTable("credit_ledger");
+            e.HasKey(l => l.Id);
+            e.HasIndex(l => new { l.KeyId, l.Id });
+            e.HasIndex(l => l.TaskId);
+        });
+        model.Entity<UploadedFile>(e =>
+        {
+            e.ToTable("uploaded_files");
+            e.HasKey(f => f.Id);
+            e.HasIndex(f => f.FilePath).IsUnique();
+        });
+        model.Entity<IdempotencyRecord>(e =>
+        {
+            e.ToTable("idempotency_records");
+            e.HasKey(r => new { r.KeyId, r.IdempotencyKey });
+            e.HasIndex(r => r.CreatedAt);
+        });
+
+        foreach (var entity in model.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(SnakeCase(property.Name));
+                if (property.ClrType == typeof(decimal)) property.SetValueConverter(CreditsInHundredths);
+                if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?)) property.SetValueConverter(Utc);
+            }
+            foreach (var index in entity.GetIndexes())
+                index.SetDatabaseName("ix_" + entity.GetTableName() + "_" + string.Join("_", index.Properties.Select(p => SnakeCase(p.Name))));
+        }
+    }
+
+    private static string SnakeCase(string name)
+    {
+        var sb = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+        return sb.ToString();
+    }
+}
+
+public sealed class SqliteSeedanceDb(DbContextOptions<SqliteSeedanceDb> options) : SeedanceDb(options);
+
+public sealed class PostgresSeedanceDb(DbContextOptions<PostgresSeedanceDb> options) : SeedanceDb(options);

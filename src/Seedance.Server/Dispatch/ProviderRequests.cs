@@ -1,0 +1,18 @@
+using System.Text.Json;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Providers;
+using Seedance.Server.Tasks;
+
+namespace Seedance.Server.Dispatch;
+
+public static class ProviderRequests
+{
+    public static ProviderRequest For(VideoTask task)
+    {
+        var content = JsonSerializer.Deserialize<List<ContentItem>>(task.ContentJson, Json.Options)!;
+        return new ProviderRequest(task.TaskId, task.Model,
+            content.Select(c => new ProviderContent(c.Type == "sample_id" ? "text" : c.Type, c.Text, c.Url, c.FilePath, null, c.Role)).ToList(),
+            task.Resolution, task.Ratio, task.Duration, task.GenerateAudio, task.Seed, task.Watermark, task.ReturnLastFrame,
+            task.ExpiresAt - task.CreatedAt);
+    }
+}

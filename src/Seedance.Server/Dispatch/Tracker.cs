@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Providers;
+using Seedance.Server.Storage;
+using Seedance.Server.Tasks;
+using TaskStatus = Seedance.Server.Tasks.TaskStatus;
+
+namespace Seedance.Server.Dispatch;
+
+/// <summary>
+/// Follows every task the upstream has accepted to a terminal status, copies finished results into the
+/// file store, and expires tasks that outlive their time-to-live. After a restart it simply finds the
+/// non-terminal tasks in the database again: nothing is lost, and the guarded status changes make sure
+/// nothing is charged twice.
+/// </summary>
+public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOptions> options, FileStore store, TimeProvider clock, ILogger<Tracker> logger)
+    : BackgroundService
+{
+    private const int BatchLimit = 1000;
+    private const int MaxParallelPolls = 16;
+    private readonly ConcurrentDictionary<string, (DateTime At, int Failures)> _backoff = new();
+
+    private static readonly ResiliencePipeline Downloads = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 3, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true,
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+        })
+        .Build();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromSeconds(options.Value.Tasks.PollIntervalSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ExpireOnceAsync(stoppingToken);
+                await TrackOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
+            catch (Exception e) { logger.LogError(e, "Tracking round failed; retrying next tick"); }
+            await Task.Delay(interval, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public async Task TrackOnceAsync(CancellationToken ct)
+    {
+        List<VideoTask> tasks;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+            tasks = await db.Tasks.AsNoTracking()
+                .Where(t => (t.Status == TaskStatus.Queued || t.Status == TaskStatus.Processing) && t.ProviderTaskId != null)
+                .OrderBy(t => t.Seq).Take(BatchLimit).ToListAsync(ct);
+        }
+        var now = clock.GetUtcNow().UtcDateTime;
+        var due = tasks.Where(t => !_backoff.TryGetValue(t.TaskId, out var b) || b.At <= now);
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelPolls, CancellationToken = ct },
+            async (task, token) => await TrackAsync(task, token));
+    }
+
+    private async Task TrackAsync(VideoTask task, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
+        var provider = scope.ServiceProvider.GetRequiredService<ProviderRegistry>().Get(task.Provider!);
+        using var _ = logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
+        try
+        {
+            var state = await provider.GetAsync(task.ProviderTaskId!, ct);
+            _backoff.TryRemove(task.TaskId, out var _);
+            switch (state.State)
+            {
+                case ProviderState.Running when task.Status == TaskStatus.Queued:
+                    await lifecycle.MoveAsync(task.TaskId, [TaskStatus.Queued], TaskStatus.Processing, ct: ct);
+                    break;
+                case ProviderState.Succeeded:
+                    await CompleteAsync(task, state, provider, lifecycle, ct);
+                    break;
+                case ProviderState.Failed:
+                    await lifecycle.FailAsync(task, TaskStatus.Active, state.ErrorCode ?? "INTERNAL_ERROR", state.ErrorMessage ?? "Generation failed", ct);
+                    logger.LogInformation("Task {TaskId} failed upstream with {Code}", task.TaskId, state.ErrorCode);
+                    break;
+                case ProviderState.Cancelled:
+                    await lifecycle.CancelAsync(task, TaskStatus.Active, ct);
+                    break;
+                case ProviderState.Expired:
+                    await lifecycle.ExpireAsync(task, ct);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            var failures = _backoff.TryGetValue(task.TaskId, out var b) ? b.Failures + 1 : 1;
+            _backoff[task.TaskId] = (lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures))), failures);
+            logger.LogWarning(e, "Tracking task {TaskId} failed ({Failures} in a row)", task.TaskId, failures);
+        }
+    }
+
+    /// <summary>Copies the results into the store (with retries), then completes and charges the task in one step.</summary>
+    private async Task CompleteAsync(VideoTask task, ProviderTaskState state, IVideoProvider provider, TaskLifecycle lifecycle, CancellationToken ct)
+    {
+        var video = FileStore.ResultPath(task.TaskId, "video.mp4");
+        var lastFrame = state.LastFrameUrl is null ? null : FileStore.ResultPath(task.TaskId, "last_frame.png");
+        try
+        {
+            if (state.VideoUrl is null) throw new InvalidOperationException("The upstream reported success without a video");
+            await CopyAsync(provider, state.VideoUrl, video, ct);
+            if (lastFrame is not null) await CopyAsync(provider, state.LastFrameUrl!, lastFrame, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
+            await lifecycle.FailAsync(task, TaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
+            return;
+        }
+        if (await lifecycle.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
+            logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
+    }
+
+    private Task CopyAsync(IVideoProvider provider, string url, string storePath, CancellationToken ct) =>
+        Downloads.ExecuteAsync(async token =>
+        {
+            var (temp, stream) = store.CreateTemp(storePath);
+            try
+            {
+                await using (stream) await provider.DownloadAsync(url, stream, token);
+                store.Commit(temp, storePath);
+            }
+            catch
+            {
+                FileStore.Discard(temp);
+                throw;
+            }
+        }, ct).AsTask();
+
+    /// <summary>Tasks past their time-to-live become expired and release their reservation.</summary>
+    public async Task ExpireOnceAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+        var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
+        var providers = scope.ServiceProvider.GetRequiredService<ProviderRegistry>();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var overdue = await db.Tasks.AsNoTracking()
+            .Where(t => (t.Status == TaskStatus.Pending || t.Status == TaskStatus.Queued || t.Status == TaskStatus.Processing) && t.ExpiresAt <= now)
+            .OrderBy(t => t.ExpiresAt).Take(100).ToListAsync(ct);
+        foreach (var task in overdue)
+        {
+            if (!await lifecycle.ExpireAsync(task, ct)) continue;
+            logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
+            if (task.ProviderTaskId is null) continue;
+            try { await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId, ct); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "Upstream cancel of expired {TaskId} failed", task.TaskId); }
+        }
+    }
+}

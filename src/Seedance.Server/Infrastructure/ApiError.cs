@@ -1,0 +1,22 @@
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>A refusal with its wire code and HTTP status; mapped to the envelope in one place.</summary>
+public sealed class ApiError(int status, string code, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Code { get; } = code;
+
+    public static ApiError InvalidParameter(string rule) => new(400, "INVALID_PARAMETER", $"Invalid parameter: {rule}");
+    public static ApiError MissingParameter(string field) => new(400, "MISSING_PARAMETER", $"Missing parameter: {field}");
+    public static ApiError InvalidApiKey() => new(401, "INVALID_API_KEY", "Invalid API key");
+    public static ApiError InsufficientCredit(decimal needed, decimal remain) =>
+        new(402, "INSUFFICIENT_CREDIT", $"Insufficient credit: task costs {Credits.Format(needed)}, remaining {Credits.Format(remain)}");
+    public static ApiError TaskNotFound() => new(404, "TASK_NOT_FOUND", "Task not found");
+    public static ApiError CancelNotAllowed(string why) => new(400, "TASK_CANCEL_NOT_ALLOWED", $"Task cannot be cancelled: {why}");
+    public static ApiError ConcurrencyLimit(int maxPending) =>
+        new(429, "CONCURRENCY_LIMIT_REACHED", $"Concurrency limit reached: at most {maxPending} tasks may wait as pending");
+    public static ApiError RateLimited() => new(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded: slow down");
+    public static ApiError NotFound(string what) => new(404, "NOT_FOUND", $"Not found: {what}");
+    public static ApiError AccessDenied(string why) => new(403, "ACCESS_DENIED", $"Access denied: {why}");
+    public static ApiError Internal() => new(500, "INTERNAL_ERROR", "Internal error");
+}

@@ -1,0 +1,23 @@
+using System.Text.Json.Serialization;
+
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>The wire envelope of every API response: <c>{code, message, result}</c>.</summary>
+public sealed record Envelope<T>(
+    [property: JsonPropertyName("code")] string Code,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("result")] T? Result);
+
+public static class Envelope
+{
+    public static Envelope<T> Success<T>(T result) => new("200", "Success", result);
+
+    public static IResult Ok<T>(T result) => TypedResults.Json(Success(result), Json.Options);
+
+    public static Task WriteErrorAsync(HttpContext context, ApiError error)
+    {
+        if (context.Response.HasStarted) return Task.CompletedTask;
+        context.Response.StatusCode = error.Status;
+        return context.Response.WriteAsJsonAsync(new Envelope<object>(error.Code, error.Message, null), Json.Options);
+    }
+}

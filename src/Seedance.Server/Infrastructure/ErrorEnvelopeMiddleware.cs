@@ -1,0 +1,50 @@
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>The one place where failures become the wire envelope: no HTML pages, no stack traces.</summary>
+public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ApiError error)
+        {
+            await Envelope.WriteErrorAsync(context, error);
+            return;
+        }
+        catch (BadHttpRequestException error)
+        {
+            await Envelope.WriteErrorAsync(context, error.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? new ApiError(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large")
+                : ApiError.InvalidParameter("request is malformed"));
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception error)
+        {
+            logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Envelope.WriteErrorAsync(context, ApiError.Internal());
+            return;
+        }
+
+        if (context.Response.HasStarted || context.Response.StatusCode < 400) return;
+        await Envelope.WriteErrorAsync(context, ForBareStatus(context));
+    }
+
+    private static ApiError ForBareStatus(HttpContext context) => context.Response.StatusCode switch
+    {
+        401 => ApiError.InvalidApiKey(),
+        404 => ApiError.NotFound($"{context.Request.Method} {context.Request.Path}"),
+        405 => new ApiError(405, "METHOD_NOT_ALLOWED", $"Method not allowed: {context.Request.Method} {context.Request.Path}"),
+        413 => new ApiError(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large"),
+        415 => new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json"),
+        429 => ApiError.RateLimited(),
+        var status when status < 500 => new ApiError(status, "INVALID_PARAMETER", "Invalid parameter: request refused"),
+        var status => new ApiError(status, "INTERNAL_ERROR", "Internal error"),
+    };
+}

@@ -1,0 +1,99 @@
+using FFMpegCore;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Auth;
+using Seedance.Server.Billing;
+using Seedance.Server.Data;
+using Seedance.Server.Dispatch;
+using Seedance.Server.Keys;
+using Seedance.Server.Operations;
+using Seedance.Server.Providers;
+using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Storage;
+using Seedance.Server.Tasks;
+using Seedance.Server.Uploads;
+
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>The wiring of the service, one short block per concern; used by Program and by the tests.</summary>
+public static class SeedanceApp
+{
+    public const long MaxJsonBody = 2 * 1024 * 1024;
+
+    public static WebApplication Create(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxJsonBody);
+        builder.Services.AddSeedanceCore(builder.Configuration);
+
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.AddKeyRateLimiting();
+        builder.Services.AddSeedanceHealth();
+        builder.Services.AddOpenApi();
+
+        builder.Services.AddSingleton<ProviderRegistry>();
+        builder.Services.AddSingleton<SandboxProvider>();
+        builder.Services.AddSingleton<IVideoProvider>(sp => sp.GetRequiredService<SandboxProvider>());
+        builder.Services.AddSingleton<Dispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
+        builder.Services.AddSingleton<Tracker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Tracker>());
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorEnvelopeMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        var api = app.MapGroup("/api/v1/video")
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
+            .RequireRateLimiting(KeyRateLimiting.Policy);
+        api.MapUploads();
+        api.MapTasks();
+        api.MapBalance();
+        app.MapFileStore();
+        app.MapAdmin();
+        app.MapHealth();
+        app.MapOpenApi();
+        return app;
+    }
+
+    /// <summary>What the server and the command line share: options, database, storage, keys, tasks.</summary>
+    public static IServiceCollection AddSeedanceCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SeedanceOptions>().BindConfiguration(SeedanceOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SeedanceOptions>, SeedanceOptionsValidator>();
+        var options = configuration.GetSection(SeedanceOptions.Section).Get<SeedanceOptions>() ?? new SeedanceOptions();
+        services.AddSeedanceDb(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache();
+        services.AddSingleton<ApiKeyDirectory>();
+        services.AddSingleton<AdminToken>();
+        services.AddSingleton<UrlSigner>();
+        services.AddSingleton<FileStore>();
+        services.AddScoped<PublicLinks>();
+        services.AddScoped<TaskLifecycle>();
+        services.AddScoped<KeyAdministration>();
+        services.AddSingleton(sp => new FFOptions
+        {
+            BinaryFolder = sp.GetRequiredService<IOptions<SeedanceOptions>>().Value.Sandbox.FfmpegPath ?? "",
+            TemporaryFilesFolder = Path.GetTempPath(),
+        });
+        services.AddSingleton<SandboxRenderer>();
+        return services;
+    }
+
+    /// <summary>Validates options, applies migrations and settles the admin token before anything listens.</summary>
+    public static async Task PrepareAsync(this IHost app, CancellationToken ct = default)
+    {
+        _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
+        await DatabaseSetup.MigrateAsync(app.Services, ct);
+        _ = app.Services.GetRequiredService<AdminToken>();
+        _ = app.Services.GetRequiredService<UrlSigner>();
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>Everything under the <c>Seedance</c> configuration section (environment: <c>Seedance__...</c>).</summary>
+public sealed class SeedanceOptions
+{
+    public const string Section = "Seedance";
+
+    public string DataDir { get; set; } = "./data";
+    public string? AdminToken { get; set; }
+    /// <summary>Base of the links this server hands out (presigned uploads, results); default: the request's own.</summary>
+    public string? PublicBaseUrl { get; set; }
+    public string Provider { get; set; } = "sandbox";
+    public DatabaseOptions Database { get; set; } = new();
+    public KeyDefaults Keys { get; set; } = new();
+    public TaskOptions Tasks { get; set; } = new();
+    public SandboxOptions Sandbox { get; set; } = new();
+    public CallbackOptions Callbacks { get; set; } = new();
+    /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
+    public Dictionary<string, SampleOptions> Samples { get; set; } = new();
+
+    public string DataPath => Path.GetFullPath(DataDir);
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary><c>sqlite</c> (default) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+    /// <summary>For PostgreSQL; SQLite lives in the data directory unless set.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class KeyDefaults
+{
+    public int MaxConcurrent { get; set; } = 5;
+    public int MaxPending { get; set; } = 100;
+    public int RateLimitPerSecond { get; set; } = 20;
+}
+
+public sealed class TaskOptions
+{
+    public double TimeToLiveHours { get; set; } = 48;
+    public double DispatchIntervalSeconds { get; set; } = 0.2;
+    public double PollIntervalSeconds { get; set; } = 1;
+    public int ResultLinkDays { get; set; } = 7;
+    public int UploadUrlSeconds { get; set; } = 3600;
+}
+
+public sealed class SandboxOptions
+{
+    /// <summary>How long a task waits as <c>queued</c> before it starts rendering.</summary>
+    public double QueueSeconds { get; set; } = 1;
+    public int MaxParallelRenders { get; set; } = 2;
+    public string? FfmpegPath { get; set; }
+}
+
+public sealed class SampleOptions
+{
+    public string Prompt { get; set; } = "";
+}
+
+public sealed class CallbackOptions
+{
+    public bool AllowPrivateNetworks { get; set; }
+}
+
+public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SeedanceOptions o)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(o.DataDir)) errors.Add("Seedance:DataDir must not be empty");
+        if (o.AdminToken is { Length: > 0 and < 16 }) errors.Add("Seedance:AdminToken must be at least 16 characters");
+        if (o.PublicBaseUrl is { Length: > 0 } url && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+            errors.Add("Seedance:PublicBaseUrl must be an absolute http or https URL");
+        if (o.Provider is not "sandbox") errors.Add($"Seedance:Provider '{o.Provider}' is not supported (sandbox)");
+        if (o.Database.Provider is not ("sqlite" or "postgres")) errors.Add("Seedance:Database:Provider must be sqlite or postgres");
+        if (o.Database.Provider == "postgres" && string.IsNullOrWhiteSpace(o.Database.ConnectionString))
+            errors.Add("Seedance:Database:ConnectionString is required for postgres");
+        if (o.Keys.MaxConcurrent < 1) errors.Add("Seedance:Keys:MaxConcurrent must be at least 1");
+        if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
+        if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
+        if (o.Tasks.TimeToLiveHours <= 0) errors.Add("Seedance:Tasks:TimeToLiveHours must be positive");
+        if (o.Tasks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Tasks:DispatchIntervalSeconds must be positive");
+        if (o.Tasks.PollIntervalSeconds <= 0) errors.Add("Seedance:Tasks:PollIntervalSeconds must be positive");
+        if (o.Tasks.ResultLinkDays is < 1 or > 30) errors.Add("Seedance:Tasks:ResultLinkDays must be 1-30");
+        if (o.Tasks.UploadUrlSeconds is < 60 or > 604800) errors.Add("Seedance:Tasks:UploadUrlSeconds must be 60-604800");
+        if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
+        if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

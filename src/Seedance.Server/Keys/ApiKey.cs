@@ -1,0 +1,22 @@
+namespace Seedance.Server.Keys;
+
+/// <summary>One customer's key: its hash (never the key), its credits and its limits.</summary>
+public sealed class ApiKey
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public required byte[] KeyHash { get; set; }
+    /// <summary>The first characters of the key, enough for an operator to recognise it.</summary>
+    public required string KeyPrefix { get; set; }
+    public bool Enabled { get; set; } = true;
+    public decimal TotalCredits { get; set; }
+    public decimal UsedCredits { get; set; }
+    public decimal ReservedCredits { get; set; }
+    public int MaxConcurrent { get; set; }
+    public int MaxPending { get; set; }
+    public int RateLimitPerSecond { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+
+    public decimal RemainCredits => TotalCredits - UsedCredits - ReservedCredits;
+}

@@ -1,0 +1,133 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Auth;
+using Seedance.Server.Billing;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Keys;
+
+public sealed record KeyRecord(
+    long KeyId, string Name, string KeyPrefix, bool Enabled, decimal TotalCredits, decimal UsedCredits, decimal ReservedCredits,
+    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public static KeyRecord Of(ApiKey k) => new(k.Id, k.Name, k.KeyPrefix, k.Enabled, k.TotalCredits, k.UsedCredits, k.ReservedCredits,
+        k.RemainCredits, k.MaxConcurrent, k.MaxPending, k.RateLimitPerSecond, k.CreatedAt, k.UpdatedAt);
+}
+
+/// <summary>The plaintext key appears here, once, and nowhere else.</summary>
+public sealed record CreatedKey(string ApiKey, KeyRecord Key);
+
+public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
+
+public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
+
+public sealed record CreditChange(decimal? Amount, string? Note);
+
+public sealed record LedgerView(long Id, string? TaskId, string Kind, decimal Amount, string? Note, DateTime CreatedAt);
+
+public sealed record LedgerPage(IReadOnlyList<LedgerView> Data, int Total, int Page, int PageSize);
+
+/// <summary>What an operator does with keys; served by the admin API and by the command line alike.</summary>
+public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, ApiKeyDirectory? directory = null)
+{
+    public async Task<CreatedKey> CreateAsync(NewKey request, CancellationToken ct)
+    {
+        var name = request.Name?.Trim();
+        if (string.IsNullOrEmpty(name)) throw ApiError.MissingParameter("name");
+        if (name.Length > 200) throw ApiError.InvalidParameter("name must be at most 200 characters");
+        var credits = request.Credits ?? 0m;
+        CheckAmount(credits, "credits", allowNegative: false);
+        var defaults = options.Value.Keys;
+        var plaintext = KeyHash.NewKey();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var key = new ApiKey
+        {
+            Name = name, KeyHash = KeyHash.Of(plaintext), KeyPrefix = plaintext[..11], CreatedAt = now, UpdatedAt = now,
+            MaxConcurrent = Limit(request.MaxConcurrent, defaults.MaxConcurrent, "max_concurrent", 1),
+            MaxPending = Limit(request.MaxPending, defaults.MaxPending, "max_pending", 0),
+            RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),
+        };
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync(ct);
+        if (credits > 0)
+        {
+            await CreditLedger.TryAdjustAsync(db, key.Id, credits, "initial credits", now, ct);
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return new CreatedKey(plaintext, await GetAsync(key.Id, ct));
+    }
+
+    public async Task<IReadOnlyList<KeyRecord>> ListAsync(CancellationToken ct) =>
+        (await db.ApiKeys.AsNoTracking().OrderBy(k => k.Id).ToListAsync(ct)).Select(KeyRecord.Of).ToList();
+
+    public async Task<KeyRecord> GetAsync(long keyId, CancellationToken ct) => KeyRecord.Of(await Find(keyId, ct));
+
+    public async Task<KeyRecord> UpdateAsync(long keyId, KeyChange change, CancellationToken ct)
+    {
+        var key = await Find(keyId, ct, tracked: true);
+        if (change.Name is not null)
+        {
+            if (string.IsNullOrWhiteSpace(change.Name) || change.Name.Length > 200) throw ApiError.InvalidParameter("name must be 1-200 characters");
+            key.Name = change.Name.Trim();
+        }
+        if (change.Enabled is { } enabled) key.Enabled = enabled;
+        key.MaxConcurrent = Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1);
+        key.MaxPending = Limit(change.MaxPending, key.MaxPending, "max_pending", 0);
+        key.RateLimitPerSecond = Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1);
+        key.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        directory?.Forget(key.KeyHash);
+        return KeyRecord.Of(key);
+    }
+
+    public async Task<KeyRecord> AdjustCreditsAsync(long keyId, CreditChange change, CancellationToken ct)
+    {
+        var amount = change.Amount ?? throw ApiError.MissingParameter("amount");
+        CheckAmount(amount, "amount", allowNegative: true);
+        if (amount == 0) throw ApiError.InvalidParameter("amount must not be 0");
+        if (change.Note is { Length: > 500 }) throw ApiError.InvalidParameter("note must be at most 500 characters");
+        await Find(keyId, ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await CreditLedger.TryAdjustAsync(db, keyId, amount, change.Note, clock.GetUtcNow().UtcDateTime, ct))
+            throw ApiError.InvalidParameter("amount would take total_credits below used_credits + reserved_credits");
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return await GetAsync(keyId, ct);
+    }
+
+    public async Task<LedgerPage> LedgerAsync(long keyId, int page, int pageSize, CancellationToken ct)
+    {
+        await Find(keyId, ct);
+        if (page < 1) throw ApiError.InvalidParameter("page must be an integer of 1 or more");
+        if (pageSize is < 1 or > 1000) throw ApiError.InvalidParameter("page_size must be 1-1000");
+        var query = db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId);
+        var total = await query.CountAsync(ct);
+        var rows = await query.OrderByDescending(l => l.Id).Skip((page - 1) * pageSize).Take(pageSize)
+            .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
+        return new LedgerPage(rows, total, page, pageSize);
+    }
+
+    private async Task<ApiKey> Find(long keyId, CancellationToken ct, bool tracked = false)
+    {
+        var query = tracked ? db.ApiKeys : db.ApiKeys.AsNoTracking();
+        return await query.FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw new ApiError(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
+    }
+
+    private static int Limit(int? value, int fallback, string name, int min)
+    {
+        if (value is null) return fallback;
+        if (value < min || value > 100_000) throw ApiError.InvalidParameter($"{name} must be {min}-100000");
+        return value.Value;
+    }
+
+    private static void CheckAmount(decimal value, string name, bool allowNegative)
+    {
+        if (!allowNegative && value < 0) throw ApiError.InvalidParameter($"{name} must be 0 or more");
+        if (!Credits.HasAtMostTwoDecimals(value)) throw ApiError.InvalidParameter($"{name} must have at most two decimals");
+        if (Math.Abs(value) > 1_000_000_000_000m) throw ApiError.InvalidParameter($"{name} is too large");
+    }
+}

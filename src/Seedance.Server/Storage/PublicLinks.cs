@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Storage;
+
+/// <summary>Absolute, signed links to the file store, on the configured public base URL or the request's own.</summary>
+public sealed class PublicLinks(UrlSigner signer, IOptions<SeedanceOptions> options, TimeProvider clock, IHttpContextAccessor http)
+{
+    public string BaseUrl
+    {
+        get
+        {
+            if (options.Value.PublicBaseUrl is { Length: > 0 } configured) return configured.TrimEnd('/');
+            var request = http.HttpContext?.Request ?? throw new InvalidOperationException("No request to take the base URL from; set Seedance:PublicBaseUrl");
+            return $"{request.Scheme}://{request.Host}{request.PathBase}";
+        }
+    }
+
+    public string Upload(string filePath, string contentType, DateTimeOffset expires) => Signed("PUT", filePath, expires, contentType);
+
+    /// <summary>
+    /// A download link valid for the configured days. The expiry is rounded up to the hour so that
+    /// repeated reads of a finished task return the same link.
+    /// </summary>
+    public string Download(string storePath)
+    {
+        var now = clock.GetUtcNow();
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
+        var expires = hour.AddDays(options.Value.Tasks.ResultLinkDays);
+        return Signed("GET", storePath, expires, "");
+    }
+
+    private string Signed(string method, string storePath, DateTimeOffset expires, string contentType)
+    {
+        var path = FileStore.RoutePrefix + FileStore.EscapePath(storePath);
+        return $"{BaseUrl}{path}?{signer.Sign(method, path, expires, contentType)}";
+    }
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Storage;
+
+/// <summary>
+/// HMAC-signed, expiring links to this server's own file store. The signature covers the method, the
+/// path, the content type (for uploads) and the expiry, so none can be changed without breaking it.
+/// </summary>
+public sealed class UrlSigner
+{
+    public const string FileName = "signing-key";
+    private readonly byte[] _key;
+
+    public UrlSigner(IOptions<SeedanceOptions> options)
+    {
+        _key = SecretFile.ReadOrCreate(Path.Combine(options.Value.DataPath, FileName), SecretFile.RandomBytes, out _);
+    }
+
+    /// <summary>The query string (without '?') that authorises <paramref name="method"/> on <paramref name="path"/> until <paramref name="expires"/>.</summary>
+    public string Sign(string method, string path, DateTimeOffset expires, string contentType = "")
+    {
+        var unix = expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return $"expires={unix}&signature={Signature(method, path, unix, contentType)}";
+    }
+
+    public SignatureCheck Verify(string method, string path, string? expires, string? signature, DateTimeOffset now, string contentType = "")
+    {
+        if (string.IsNullOrEmpty(expires) || string.IsNullOrEmpty(signature) || !long.TryParse(expires, out var unix))
+            return SignatureCheck.Invalid;
+        var expected = Encoding.ASCII.GetBytes(Signature(method, path, expires, contentType));
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(signature))) return SignatureCheck.Invalid;
+        return unix < now.ToUnixTimeSeconds() ? SignatureCheck.Expired : SignatureCheck.Valid;
+    }
+
+    private string Signature(string method, string path, string expires, string contentType) =>
+        Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes($"{method}\n{path}\n{contentType.ToLowerInvariant()}\n{expires}")));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
+
+public enum SignatureCheck { Valid, Invalid, Expired }

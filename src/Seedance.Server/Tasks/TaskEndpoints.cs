@@ -1,0 +1,84 @@
+using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Auth;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Providers;
+using Seedance.Server.Storage;
+
+namespace Seedance.Server.Tasks;
+
+public static class TaskEndpoints
+{
+    public static void MapTasks(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/task", TaskSubmission.SubmitAsync)
+            .WithSummary("Submit a video generation task")
+            .Accepts<TaskRequestDocument>("application/json")
+            .Produces<Envelope<SubmitResult>>();
+        api.MapGet("/task/{task_id}", Get).WithSummary("Get a task").Produces<Envelope<TaskView>>();
+        api.MapGet("/tasks", List).WithSummary("List tasks, newest first").Produces<Envelope<TaskPage>>();
+        api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
+    }
+
+    private static async Task<IResult> Get(string task_id, HttpContext context, SeedanceDb db, PublicLinks links)
+    {
+        var task = await Find(db, context.Caller().KeyId, task_id, context.RequestAborted);
+        return Envelope.Ok(TaskView.Of(task, links));
+    }
+
+    private static async Task<IResult> List(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status)
+    {
+        var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
+        var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
+        if (status is not null && !TaskStatus.All.Contains(status))
+            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", TaskStatus.All)}");
+
+        var keyId = context.Caller().KeyId;
+        var query = db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId);
+        if (status is not null) query = query.Where(t => t.Status == status);
+        var total = await query.CountAsync(context.RequestAborted);
+        var rows = await query.OrderByDescending(t => t.Seq).Skip((int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue)).Take(size)
+            .ToListAsync(context.RequestAborted);
+        return Envelope.Ok(new TaskPage(rows.Select(t => TaskView.Of(t, links)).ToList(), total, pageNumber, size));
+    }
+
+    private static int PositiveInt(string? value, string name, int fallback, int max, string rule)
+    {
+        if (value is null) return fallback;
+        if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > max)
+            throw ApiError.InvalidParameter($"{name} {rule}");
+        return n;
+    }
+
+    /// <summary>
+    /// A pending task is cancelled here and now. A queued or processing one is cancelled at the upstream
+    /// first; if the upstream refuses, the task goes on and the caller hears TASK_CANCEL_NOT_ALLOWED.
+    /// </summary>
+    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskLifecycle lifecycle, ProviderRegistry providers)
+    {
+        var ct = context.RequestAborted;
+        var keyId = context.Caller().KeyId;
+        var task = await Find(db, keyId, task_id, ct);
+        if (task.Status == TaskStatus.Pending && await lifecycle.CancelAsync(task, [TaskStatus.Pending], ct))
+            return Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
+
+        task = await Find(db, keyId, task_id, ct);
+        if (TaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+        if (task.ProviderTaskId is null) throw ApiError.CancelNotAllowed("task is being handed to the upstream; try again");
+
+        if (!await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId, ct))
+            throw ApiError.CancelNotAllowed($"the upstream does not cancel a task that is {task.Status}");
+        if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct))
+            return Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
+        task = await Find(db, keyId, task_id, ct);
+        throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+    }
+
+    private static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
+        await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();
+
+    /// <summary>The submission body, for the OpenAPI document only: the handler parses the JSON itself to refuse unknown fields.</summary>
+    public sealed record TaskRequestDocument(
+        string? Model, IReadOnlyList<Dictionary<string, object>> Content, string? Resolution, string? Ratio, int? Duration,
+        bool? GenerateAudio, long? Seed, bool? Watermark, string? CallbackUrl, bool? ReturnLastFrame);
+}

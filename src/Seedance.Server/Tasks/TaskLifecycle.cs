@@ -1,0 +1,67 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Query;
+using Seedance.Server.Billing;
+using Seedance.Server.Data;
+
+namespace Seedance.Server.Tasks;
+
+/// <summary>
+/// Status changes of a task. Each is a guarded update (only from the statuses it may come from), and a
+/// change into a terminal status moves the reserved credits in the same transaction: captured on
+/// completion, released otherwise. A task that already left those statuses is not touched.
+/// </summary>
+public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
+{
+    public DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>A change that moves no money (pending to queued, queued to processing, bookkeeping).</summary>
+    public async Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
+    {
+        var now = Now;
+        var rows = await db.Tasks.Where(t => t.TaskId == taskId && from.Contains(t.Status))
+            .ExecuteUpdateAsync(s =>
+            {
+                s.SetProperty(t => t.Status, to).SetProperty(t => t.UpdatedAt, now);
+                also?.Invoke(s);
+            }, ct);
+        return rows == 1;
+    }
+
+    public Task<bool> CompleteAsync(VideoTask task, string videoFile, string? lastFrameFile, long? seed, int duration, CancellationToken ct) =>
+        FinishAsync(task, TaskStatus.Active, TaskStatus.Completed, s => s
+            .SetProperty(t => t.VideoFile, videoFile)
+            .SetProperty(t => t.LastFrameFile, lastFrameFile)
+            .SetProperty(t => t.Seed, seed)
+            .SetProperty(t => t.Duration, duration), ct);
+
+    public Task<bool> FailAsync(VideoTask task, string[] from, string code, string message, CancellationToken ct) =>
+        FinishAsync(task, from, TaskStatus.Failed, s => s
+            .SetProperty(t => t.ErrorCode, code)
+            .SetProperty(t => t.ErrorMessage, message), ct);
+
+    public Task<bool> CancelAsync(VideoTask task, string[] from, CancellationToken ct) =>
+        FinishAsync(task, from, TaskStatus.Cancelled, null, ct);
+
+    public Task<bool> ExpireAsync(VideoTask task, CancellationToken ct) =>
+        FinishAsync(task, TaskStatus.NonTerminal, TaskStatus.Expired, s => s
+            .SetProperty(t => t.ErrorCode, "TASK_EXPIRED")
+            .SetProperty(t => t.ErrorMessage, "Task did not finish within its time-to-live"), ct);
+
+    private async Task<bool> FinishAsync(VideoTask task, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    {
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            if (!await MoveAsync(task.TaskId, from, to, also, ct)) return false;
+            if (to == TaskStatus.Completed)
+                await CreditLedger.CaptureAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
+            else
+                await CreditLedger.ReleaseAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return true;
+        });
+    }
+}

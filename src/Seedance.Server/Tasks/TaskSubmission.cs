@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Auth;
+using Seedance.Server.Billing;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Uploads;
+
+namespace Seedance.Server.Tasks;
+
+/// <summary>
+/// <c>POST /api/v1/video/task</c>: validate, price, then in one transaction reserve the cost, check the
+/// backlog, insert the task and its ledger entry, lock the referenced uploads and remember the
+/// Idempotency-Key. Any refusal leaves nothing behind.
+/// </summary>
+public static class TaskSubmission
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock)
+    {
+        var ct = context.RequestAborted;
+        var caller = context.Caller();
+        var body = await ReadJsonBody(context);
+        using var document = Parse(body);
+        var request = TaskRequest.Parse(document.RootElement);
+
+        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+        if (idempotencyKey.Length > 255) throw ApiError.InvalidParameter("Idempotency-Key must be at most 255 characters");
+        var requestHash = SHA256.HashData(body);
+        if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
+            return replay;
+
+        var content = await ResolveContent(db, caller.KeyId, request.Content, options.Value, ct);
+        var cost = Pricing.Cost(request.Model, request.Resolution, request.Duration);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var task = new VideoTask
+        {
+            TaskId = Guid.CreateVersion7().ToString("N"), KeyId = caller.KeyId, Model = request.Model, Status = TaskStatus.Pending,
+            Resolution = request.Resolution, Ratio = request.Ratio, Duration = request.Duration, GenerateAudio = request.GenerateAudio,
+            Seed = request.Seed, Watermark = request.Watermark, ReturnLastFrame = request.ReturnLastFrame, CallbackUrl = request.CallbackUrl,
+            ContentJson = JsonSerializer.Serialize(content, Json.Options), CreditCost = cost,
+            CreatedAt = now, UpdatedAt = now, ExpiresAt = now.AddHours(options.Value.Tasks.TimeToLiveHours),
+        };
+        var result = new SubmitResult(task.TaskId, task.Status, cost);
+        var uploads = content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray();
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await CreditLedger.TryReserveAsync(db, caller.KeyId, task.TaskId, cost, now, ct))
+        {
+            var remain = await db.ApiKeys.Where(k => k.Id == caller.KeyId)
+                .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
+            throw ApiError.InsufficientCredit(cost, remain);
+        }
+        var maxPending = await db.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => k.MaxPending).FirstAsync(ct);
+        var pending = await db.Tasks.CountAsync(t => t.KeyId == caller.KeyId && t.Status == TaskStatus.Pending, ct);
+        if (pending >= maxPending) throw ApiError.ConcurrencyLimit(maxPending);
+
+        db.Tasks.Add(task);
+        if (uploads.Length > 0)
+            await db.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), ct);
+        if (idempotencyKey.Length > 0)
+            db.IdempotencyRecords.Add(new IdempotencyRecord
+            {
+                KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
+                ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
+            });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbUpdateException) when (idempotencyKey.Length > 0)
+        {
+            // The same Idempotency-Key raced this request and won: answer as it did.
+            await tx.RollbackAsync(CancellationToken.None);
+            db.ChangeTracker.Clear();
+            if (await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } winner) return winner;
+            throw;
+        }
+        return Envelope.Ok(result);
+    }
+
+    private static async Task<IResult?> Replay(SeedanceDb db, long keyId, string idempotencyKey, byte[] requestHash, TimeProvider clock, CancellationToken ct)
+    {
+        var since = clock.GetUtcNow().UtcDateTime - IdempotencyWindow;
+        var record = await db.IdempotencyRecords.AsNoTracking()
+            .FirstOrDefaultAsync(r => r.KeyId == keyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt > since, ct);
+        if (record is null) return null;
+        if (!CryptographicOperations.FixedTimeEquals(record.RequestHash, requestHash))
+            throw ApiError.InvalidParameter("Idempotency-Key was already used with a different request body");
+        return Results.Content(record.ResponseBody, "application/json", statusCode: record.ResponseStatus);
+    }
+
+    internal static async Task<byte[]> ReadJsonBody(HttpContext context)
+    {
+        if (!context.Request.HasJsonContentType())
+            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+
+    internal static JsonDocument Parse(byte[] body)
+    {
+        if (body.Length == 0) throw ApiError.MissingParameter("content");
+        try { return JsonDocument.Parse(body); }
+        catch (JsonException) { throw ApiError.InvalidParameter("body is not valid JSON"); }
+    }
+
+    /// <summary>Checks each referenced upload belongs to the caller, has landed and fits its item; resolves samples.</summary>
+    private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, long keyId, IReadOnlyList<ContentItem> items, SeedanceOptions options, CancellationToken ct)
+    {
+        var paths = items.Where(i => i.FilePath is not null).Select(i => i.FilePath!).Distinct().ToArray();
+        var files = paths.Length == 0
+            ? new Dictionary<string, UploadedFile>()
+            : await db.Uploads.AsNoTracking().Where(f => f.KeyId == keyId && paths.Contains(f.FilePath)).ToDictionaryAsync(f => f.FilePath, ct);
+
+        var resolved = new List<ContentItem>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var at = $"content[{i}].{item.Type}";
+            if (item.SampleId is { } sampleId)
+            {
+                if (!options.Samples.TryGetValue(sampleId, out var sample))
+                    throw ApiError.InvalidParameter($"content[{i}].sample_id '{sampleId}' is not in the sample catalogue");
+                resolved.Add(item with { Text = sample.Prompt });
+                continue;
+            }
+            if (item.FilePath is { } path)
+            {
+                if (!files.TryGetValue(path, out var file) || file.UploadedAt is null)
+                    throw ApiError.InvalidParameter($"{at} '{path}' is not a file uploaded with this API key");
+                var fits = item.Type switch { "image_url" => file.IsImage, "video_url" => !file.IsImage, _ => false };
+                if (!fits) throw ApiError.InvalidParameter($"{at} must reference {(item.Type == "audio_url" ? "an https:// audio URL" : item.Type == "image_url" ? "an image" : "a video")}, not {file.ContentType}");
+            }
+            resolved.Add(item);
+        }
+        return resolved;
+    }
+}

@@ -1,0 +1,22 @@
+using Seedance.Server.Storage;
+
+namespace Seedance.Server.Tasks;
+
+/// <summary>The task object of the document, as GET, list and (later) callbacks return it.</summary>
+public sealed record TaskView(
+    string TaskId, string Model, string Status, string Resolution, string Ratio, int Duration, bool GenerateAudio,
+    long? Seed, string? VideoUrl, string? LastFrameUrl, string? ErrorCode, string? ErrorMessage, decimal CreditCost,
+    DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public static TaskView Of(VideoTask t, PublicLinks links) => new(
+        t.TaskId, t.Model, t.Status, t.Resolution, t.Ratio, t.Duration, t.GenerateAudio, t.Seed,
+        t.VideoFile is null ? null : links.Download(t.VideoFile),
+        t.LastFrameFile is null ? null : links.Download(t.LastFrameFile),
+        t.ErrorCode, t.ErrorMessage, t.CreditCost, t.CreatedAt, t.UpdatedAt);
+}
+
+public sealed record SubmitResult(string TaskId, string Status, decimal CreditCost);
+
+public sealed record CancelResult(string TaskId, string Status);
+
+public sealed record TaskPage(IReadOnlyList<TaskView> Data, int Total, int Page, int PageSize);

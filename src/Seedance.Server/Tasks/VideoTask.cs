@@ -1,0 +1,53 @@
+namespace Seedance.Server.Tasks;
+
+public static class TaskStatus
+{
+    public const string Pending = "pending";
+    public const string Queued = "queued";
+    public const string Processing = "processing";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+    public const string Expired = "expired";
+
+    public static readonly string[] All = [Pending, Queued, Processing, Completed, Failed, Cancelled, Expired];
+    public static readonly string[] Active = [Queued, Processing];
+    public static readonly string[] NonTerminal = [Pending, Queued, Processing];
+
+    public static bool IsTerminal(string status) => status is Completed or Failed or Cancelled or Expired;
+}
+
+/// <summary>A generation task, from submission to a terminal status.</summary>
+public sealed class VideoTask
+{
+    /// <summary>Insertion order: the FIFO of dispatch and the newest-first of listing.</summary>
+    public long Seq { get; set; }
+    public required string TaskId { get; set; }
+    public long KeyId { get; set; }
+    public required string Model { get; set; }
+    public required string Status { get; set; }
+    public required string Resolution { get; set; }
+    public required string Ratio { get; set; }
+    public int Duration { get; set; }
+    public bool GenerateAudio { get; set; }
+    public long? Seed { get; set; }
+    public bool Watermark { get; set; }
+    public bool ReturnLastFrame { get; set; }
+    public string? CallbackUrl { get; set; }
+    /// <summary>The validated content items, as JSON, with uploads resolved.</summary>
+    public required string ContentJson { get; set; }
+    public decimal CreditCost { get; set; }
+    public string? ErrorCode { get; set; }
+    public string? ErrorMessage { get; set; }
+    public string? Provider { get; set; }
+    public string? ProviderTaskId { get; set; }
+    /// <summary>Result files, relative to the result store.</summary>
+    public string? VideoFile { get; set; }
+    public string? LastFrameFile { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public DateTime ExpiresAt { get; set; }
+    /// <summary>A pending task whose hand-over failed waits until then.</summary>
+    public DateTime? RetryAt { get; set; }
+    public int DispatchAttempts { get; set; }
+}

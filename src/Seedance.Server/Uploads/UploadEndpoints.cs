@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Auth;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Storage;
+
+namespace Seedance.Server.Uploads;
+
+public static class UploadEndpoints
+{
+    public sealed record PresignResult(string PresignedUrl, string FilePath, int ExpiresIn);
+
+    public static void MapUploads(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/upload/presign", Presign)
+            .WithSummary("Get a presigned upload URL")
+            .Produces<Envelope<PresignResult>>();
+    }
+
+    /// <summary>The store's own routes: presigned PUT of uploads, signed GET of uploads and results.</summary>
+    public static void MapFileStore(this IEndpointRouteBuilder app)
+    {
+        app.MapPut(FileStore.RoutePrefix + "{**path}", Put).ExcludeFromDescription();
+        app.MapGet(FileStore.RoutePrefix + "{**path}", Get).ExcludeFromDescription();
+    }
+
+    private static async Task<IResult> Presign(HttpContext context, SeedanceDb db, PublicLinks links,
+        IOptions<SeedanceOptions> options, TimeProvider clock, string? filename, string? content_type)
+    {
+        if (filename is null && content_type is null && context.Request.ContentLength > 0)
+            (filename, content_type) = await ReadBody(context);
+        if (string.IsNullOrEmpty(filename)) throw ApiError.MissingParameter("filename");
+        if (string.IsNullOrEmpty(content_type)) throw ApiError.MissingParameter("content_type");
+        if (filename.Length > 128) throw ApiError.InvalidParameter("filename must be at most 128 characters");
+        if (filename.Any(c => c is '/' or '\\' || char.IsControl(c)) || filename is "." or "..")
+            throw ApiError.InvalidParameter("filename must not contain path separators or control characters");
+        if (!MediaTypes.IsAllowed(content_type))
+            throw ApiError.InvalidParameter($"content_type must be one of {string.Join(", ", MediaTypes.All)}");
+        if (!MediaTypes.ExtensionFits(content_type, filename))
+            throw ApiError.InvalidParameter($"filename extension must be {MediaTypes.ExtensionsOf(content_type)} for {content_type}");
+
+        var caller = context.Caller();
+        var now = clock.GetUtcNow();
+        var lifetime = options.Value.Tasks.UploadUrlSeconds;
+        var filePath = $"api/uploads/{caller.KeyId}/{Guid.NewGuid():N}_{filename}";
+        db.Uploads.Add(new UploadedFile
+        {
+            KeyId = caller.KeyId, FilePath = filePath, ContentType = content_type,
+            CreatedAt = now.UtcDateTime, ExpiresAt = now.AddSeconds(lifetime).UtcDateTime,
+        });
+        await db.SaveChangesAsync(context.RequestAborted);
+        var url = links.Upload(filePath, content_type, now.AddSeconds(lifetime));
+        return Envelope.Ok(new PresignResult(url, filePath, lifetime));
+    }
+
+    private static async Task<(string?, string?)> ReadBody(HttpContext context)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            string? Field(string name) => doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            return (Field("filename"), Field("content_type"));
+        }
+        catch (JsonException)
+        {
+            throw ApiError.InvalidParameter("body is not valid JSON");
+        }
+    }
+
+    private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UrlSigner signer, FileStore store, TimeProvider clock)
+    {
+        var request = context.Request;
+        var contentType = request.ContentType ?? "";
+        var check = signer.Verify("PUT", FileStore.RoutePrefix + FileStore.EscapePath(path), request.Query["expires"], request.Query["signature"], clock.GetUtcNow(), contentType);
+        if (check == SignatureCheck.Invalid)
+            throw ApiError.AccessDenied("the signature does not match (URL changed, or Content-Type differs from the presigned one)");
+        if (check == SignatureCheck.Expired) throw ApiError.AccessDenied("the presigned URL has expired");
+
+        var file = await db.Uploads.FirstOrDefaultAsync(f => f.FilePath == path, context.RequestAborted)
+            ?? throw ApiError.AccessDenied("no such upload");
+        if (file.ReferencedAt is not null) throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
+
+        var limit = MediaTypes.LimitOf(file.ContentType);
+        if (request.ContentLength > limit) throw TooLarge(file.ContentType, limit);
+        context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
+
+        var (temp, stream) = store.CreateTemp(path);
+        long size;
+        try
+        {
+            await using (stream) size = await CopyChecked(request.Body, stream, file.ContentType, limit, context.RequestAborted);
+            var now = clock.GetUtcNow().UtcDateTime;
+            var rows = await db.Uploads.Where(f => f.Id == file.Id && f.ReferencedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, size).SetProperty(f => f.UploadedAt, now), context.RequestAborted);
+            if (rows == 0) throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
+            store.Commit(temp, path);
+        }
+        catch
+        {
+            FileStore.Discard(temp);
+            throw;
+        }
+        return Results.Ok();
+    }
+
+    /// <summary>Streams the body to disk in constant memory, checking the signature bytes and the size limit on the way.</summary>
+    private static async Task<long> CopyChecked(Stream body, Stream destination, string contentType, long limit, CancellationToken ct)
+    {
+        var buffer = new byte[81920];
+        var head = new byte[MediaTypes.SniffLength];
+        long total = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (total < head.Length) buffer.AsSpan(0, (int)Math.Min(read, head.Length - total)).CopyTo(head.AsSpan((int)total));
+            total += read;
+            if (total > limit) throw TooLarge(contentType, limit);
+            await destination.WriteAsync(buffer.AsMemory(0, read), ct);
+        }
+        if (!MediaTypes.Matches(contentType, head.AsSpan(0, (int)Math.Min(total, head.Length))))
+            throw ApiError.InvalidParameter($"file content is not {contentType}");
+        return total;
+    }
+
+    private static ApiError TooLarge(string contentType, long limit) =>
+        new(413, "INVALID_PARAMETER", $"Invalid parameter: file must be at most {limit / (1024 * 1024)} MB for {contentType}");
+
+    private static IResult Get(HttpContext context, string path, UrlSigner signer, FileStore store, TimeProvider clock)
+    {
+        var check = signer.Verify("GET", FileStore.RoutePrefix + FileStore.EscapePath(path), context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
+        if (check == SignatureCheck.Invalid) throw ApiError.AccessDenied("the signature does not match");
+        if (check == SignatureCheck.Expired) throw ApiError.AccessDenied("the link has expired");
+        if (!store.Exists(path)) throw ApiError.NotFound("file");
+        return Results.File(store.PhysicalPath(path), FileStore.ContentTypeOf(path), enableRangeProcessing: true);
+    }
+}

@@ -1,0 +1,202 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Tests.Support;
+
+/// <summary>
+/// The real server, in this process, listening on a loopback port over HTTP, with its own data
+/// directory (a real SQLite file, real local files, the sandbox provider with real ffmpeg).
+/// </summary>
+public sealed class RunningServer : IAsyncDisposable
+{
+    public const string AdminToken = "test-admin-token-0123456789";
+
+    private RunningServer(WebApplication app, string dataDir, string baseUrl)
+    {
+        App = app;
+        DataDir = dataDir;
+        BaseUrl = baseUrl;
+        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+    }
+
+    public WebApplication App { get; }
+    public string DataDir { get; }
+    public string BaseUrl { get; }
+    /// <summary>A client with no credentials.</summary>
+    public HttpClient Http { get; }
+    /// <summary>A client carrying the admin token.</summary>
+    public HttpClient Admin { get; }
+    public IServiceProvider Services => App.Services;
+
+    /// <summary>Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values.</summary>
+    public static async Task<RunningServer> StartAsync(Dictionary<string, string>? settings = null, string? dataDir = null)
+    {
+        dataDir ??= TempDir.Create();
+        var all = new Dictionary<string, string>
+        {
+            ["Seedance:DataDir"] = dataDir,
+            ["Seedance:AdminToken"] = AdminToken,
+            ["Seedance:Sandbox:QueueSeconds"] = "0.2",
+            ["Seedance:Tasks:DispatchIntervalSeconds"] = "0.05",
+            ["Seedance:Tasks:PollIntervalSeconds"] = "0.1",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (k, v) in settings ?? []) all[k] = v;
+        var args = new List<string> { "--urls=http://127.0.0.1:0" };
+        args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));
+
+        var app = SeedanceApp.Create(args.ToArray());
+        await app.PrepareAsync();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RunningServer(app, dataDir, address);
+    }
+
+    /// <summary>Creates a key through the admin API and returns a client that carries it.</summary>
+    public async Task<ApiClient> CreateKeyAsync(decimal credits = 1000m, int? maxConcurrent = null, int? maxPending = null, int? rateLimit = null, string name = "test")
+    {
+        var response = await Admin.PostAsJsonAsync("/admin/v1/keys", new Dictionary<string, object?>
+        {
+            ["name"] = name, ["credits"] = credits, ["max_concurrent"] = maxConcurrent, ["max_pending"] = maxPending,
+            ["rate_limit_per_second"] = rateLimit ?? 1000,
+        });
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.True(response.IsSuccessStatusCode, body?.ToJsonString());
+        var result = body!["result"]!;
+        return new ApiClient(BaseUrl, result["api_key"]!.GetValue<string>(), result["key"]!["key_id"]!.GetValue<long>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        Admin.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        TempDir.Delete(DataDir);
+    }
+}
+
+/// <summary>An API user's client: one key, the documented endpoints, envelopes parsed.</summary>
+public sealed class ApiClient : IDisposable
+{
+    public ApiClient(string baseUrl, string apiKey, long keyId)
+    {
+        ApiKey = apiKey;
+        KeyId = keyId;
+        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(120) };
+        Http.DefaultRequestHeaders.Add("X-API-Key", apiKey);
+    }
+
+    public string ApiKey { get; }
+    public long KeyId { get; }
+    public HttpClient Http { get; }
+
+    public async Task<ApiResponse> SubmitAsync(object body, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/video/task") { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await ApiResponse.From(await Http.SendAsync(request));
+    }
+
+    /// <summary>Submits a text-to-video task with the given prompt (and optional extra fields); asserts success, returns the task id.</summary>
+    public async Task<string> SubmitTextAsync(string prompt, int duration = 4, string resolution = "480p", Dictionary<string, object>? extra = null)
+    {
+        var body = new Dictionary<string, object>
+        {
+            ["content"] = new[] { new { type = "text", text = prompt } }, ["duration"] = duration, ["resolution"] = resolution,
+        };
+        foreach (var (k, v) in extra ?? []) body[k] = v;
+        var response = await SubmitAsync(body);
+        response.AssertOk();
+        return response.Result!["task_id"]!.GetValue<string>();
+    }
+
+    public async Task<ApiResponse> GetTaskAsync(string taskId) => await ApiResponse.From(await Http.GetAsync($"/api/v1/video/task/{taskId}"));
+
+    public async Task<ApiResponse> CancelAsync(string taskId) => await ApiResponse.From(await Http.PostAsync($"/api/v1/video/task/{taskId}/cancel", null));
+
+    public async Task<ApiResponse> BalanceAsync() => await ApiResponse.From(await Http.GetAsync("/api/v1/video/balance"));
+
+    public async Task<ApiResponse> ListAsync(string query = "") => await ApiResponse.From(await Http.GetAsync($"/api/v1/video/tasks{query}"));
+
+    /// <summary>Polls until the task's status is one of <paramref name="statuses"/> (default: any terminal one).</summary>
+    public async Task<JsonNode> WaitForAsync(string taskId, params string[] statuses)
+    {
+        if (statuses.Length == 0) statuses = ["completed", "failed", "cancelled", "expired"];
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var response = await GetTaskAsync(taskId);
+            response.AssertOk();
+            var status = response.Result!["status"]!.GetValue<string>();
+            if (statuses.Contains(status)) return response.Result!;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Task {taskId} still {status} after 90 s, waiting for {string.Join("/", statuses)}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Presigns and uploads a file; returns its file_path.</summary>
+    public async Task<string> UploadAsync(string filename, string contentType, byte[] bytes)
+    {
+        var presign = await ApiResponse.From(await Http.PostAsync(
+            $"/api/v1/video/upload/presign?filename={Uri.EscapeDataString(filename)}&content_type={Uri.EscapeDataString(contentType)}", null));
+        presign.AssertOk();
+        using var put = new HttpClient();
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        var response = await put.PutAsync(presign.Result!["presigned_url"]!.GetValue<string>(), content);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return presign.Result!["file_path"]!.GetValue<string>();
+    }
+
+    public void Dispose() => Http.Dispose();
+}
+
+/// <summary>A response of the API: HTTP status plus the parsed envelope.</summary>
+public sealed record ApiResponse(int Status, string Code, string Message, JsonNode? Result, HttpResponseMessage Raw)
+{
+    public static async Task<ApiResponse> From(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        JsonObject body;
+        try { body = JsonNode.Parse(text)!.AsObject(); }
+        catch (JsonException) { throw new Xunit.Sdk.XunitException($"Not an envelope ({(int)response.StatusCode}): {text}"); }
+        Assert.True(body.ContainsKey("code") && body.ContainsKey("message") && body.ContainsKey("result"), $"Not an envelope: {text}");
+        return new ApiResponse((int)response.StatusCode, body["code"]!.GetValue<string>(), body["message"]!.GetValue<string>(), body["result"], response);
+    }
+
+    public void AssertOk()
+    {
+        Assert.True(Status == 200 && Code == "200", $"Expected success, got {Status} {Code}: {Message}");
+        Assert.Equal("Success", Message);
+    }
+
+    public void AssertError(int status, string code, string? messageContains = null)
+    {
+        Assert.True(Status == status && Code == code, $"Expected {status} {code}, got {Status} {Code}: {Message}");
+        Assert.Null(Result);
+        if (messageContains is not null) Assert.Contains(messageContains, Message);
+    }
+}
+
+public static class TempDir
+{
+    public static string Create()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "seedance-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static void Delete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
