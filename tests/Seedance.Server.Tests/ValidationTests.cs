@@ -446,10 +446,4 @@ public sealed class ValidationTests(ServerFixture fixture) : IClassFixture<Serve
     [Fact]
     public async Task AKnownSampleIdIsAccepted() =>
         await AcceptedAsync($$"""{"content":[{"type":"sample_id","sample_id":"{{ServerFixture.SampleId}}"}],"resolution":"480p"}""");
-
-    /// <summary>A stream that does not tell its length, so the client sends it chunked.</summary>
-    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
-    }
 }

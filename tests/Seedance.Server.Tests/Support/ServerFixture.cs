@@ -33,3 +33,9 @@ public static class RawRequests
     public static Task<ApiResponse> SubmitRawAsync(this ApiClient client, string body, string contentType = "application/json") =>
         client.PostTextAsync("/api/v1/video/task", body, contentType);
 }
+
+/// <summary>A stream that does not tell its length, so the client sends it chunked.</summary>
+public sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
+{
+    public override bool CanSeek => false;
+}
