@@ -99,7 +99,8 @@ public sealed record TaskRequest(
         if (item.ValueKind != JsonValueKind.Object) throw ApiError.InvalidParameter($"{at} must be an object");
         if (!item.TryGetProperty("type", out var typeValue) || typeValue.ValueKind == JsonValueKind.Null)
             throw ApiError.MissingParameter($"{at}.type");
-        var type = typeValue.GetString() ?? "";
+        if (typeValue.ValueKind != JsonValueKind.String) throw UnknownType(at);
+        var type = typeValue.GetString()!;
         var allowed = new[] { "type", type, "role" };
         foreach (var property in item.EnumerateObject())
             if (!allowed.Contains(property.Name)) throw ApiError.InvalidParameter($"unknown field '{at}.{property.Name}'");
@@ -121,9 +122,12 @@ public sealed record TaskRequest(
                     ? new ContentItem(type, Url: reference, Role: role)
                     : new ContentItem(type, FilePath: reference, Role: role);
             default:
-                throw ApiError.InvalidParameter($"{at}.type must be one of text, image_url, video_url, audio_url, sample_id");
+                throw UnknownType(at);
         }
     }
+
+    private static ApiError UnknownType(string at) =>
+        ApiError.InvalidParameter($"{at}.type must be one of text, image_url, video_url, audio_url, sample_id");
 
     private static string RequiredString(JsonElement item, string name, string at)
     {

@@ -30,7 +30,8 @@ public static class UploadEndpoints
     private static async Task<IResult> Presign(HttpContext context, SeedanceDb db, PublicLinks links,
         IOptions<SeedanceOptions> options, TimeProvider clock, string? filename, string? content_type)
     {
-        if (filename is null && content_type is null && context.Request.ContentLength > 0)
+        // A body may come with a Content-Length or chunked (no length): both carry the same fields.
+        if (filename is null && content_type is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
             (filename, content_type) = await ReadBody(context);
         if (string.IsNullOrEmpty(filename)) throw ApiError.MissingParameter("filename");
         if (string.IsNullOrEmpty(content_type)) throw ApiError.MissingParameter("content_type");
@@ -58,9 +59,12 @@ public static class UploadEndpoints
 
     private static async Task<(string?, string?)> ReadBody(HttpContext context)
     {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        if (body.Length == 0) return (null, null);
         try
         {
-            using var doc = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            using var doc = JsonDocument.Parse(body.ToArray());
             string? Field(string name) => doc.RootElement.ValueKind == JsonValueKind.Object
                 && doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             return (Field("filename"), Field("content_type"));
