@@ -97,11 +97,15 @@ public static class UploadEndpoints
         try
         {
             await using (stream) size = await CopyChecked(request.Body, stream, file.ContentType, limit, context.RequestAborted);
+            // The file moves into place while this transaction holds the row: a submission that
+            // references the file waits for the commit, so a referenced file never changes under a task.
             var now = clock.GetUtcNow().UtcDateTime;
+            await using var tx = await db.Database.BeginTransactionAsync(context.RequestAborted);
             var rows = await db.Uploads.Where(f => f.Id == file.Id && f.ReferencedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, size).SetProperty(f => f.UploadedAt, now), context.RequestAborted);
             if (rows == 0) throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
             store.Commit(temp, path);
+            await tx.CommitAsync(CancellationToken.None);
         }
         catch
         {
