@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Seedance.Server.Tests.Support;
+
+/// <summary>
+/// The server binary as an operator runs it: <c>dotnet Seedance.Server.dll</c> in a process of its own,
+/// serving on a loopback port, or running one of its commands to the end.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServerProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RunningServer.AdminToken);
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>The server's dll: the test project references the server, so it sits beside the tests.</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "Seedance.Server.dll");
+
+    public string BaseUrl { get; }
+    /// <summary>A client carrying the admin token.</summary>
+    public HttpClient Admin { get; }
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Starts the server on a free loopback port with the given environment and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(IDictionary<string, string> environment)
+    {
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        var process = Process.Start(StartInfo(["--urls", baseUrl], environment))!;
+        var server = new ServerProcess(process, baseUrl);
+        try
+        {
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The crash: SIGKILL to the server and everything it started (ffmpeg renders included).</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>Runs the binary with <paramref name="args"/> to its end (at most <paramref name="timeoutSeconds"/>).</summary>
+    public static async Task<CommandResult> RunAsync(IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 90)
+    {
+        using var process = Process.Start(StartInfo(args, environment ?? new Dictionary<string, string>()))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"'{string.Join(' ', args)}' still running after {timeoutSeconds} s:\n{await stdout}\n{await stderr}");
+        }
+        return new CommandResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(ServerDll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)).ToList())
+            info.Environment.Remove(name);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return info;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(5) };
+        while (true)
+        {
+            if (_process.HasExited) Assert.Fail($"The server exited with {_process.ExitCode} before it was ready:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync("/readyz")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) Assert.Fail($"The server was not ready after 60 s:\n{Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Admin.Dispose();
+        if (!_process.HasExited) Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
+
+public sealed record CommandResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}
