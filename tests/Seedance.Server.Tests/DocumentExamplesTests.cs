@@ -23,7 +23,7 @@ public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer ser
         public string DataDir { get; } = TempDir.Create();
 
         public async Task InitializeAsync() =>
-            Process = await ServerProcess.StartAsync(Path.Combine(RepositoryRoot.Path, "run"), [],
+            Process = await ServerProcess.StartAsync(Path.Combine(RepositoryRoot.Path, "run"),
                 new Dictionary<string, string>
                 {
                     ["Seedance__DataDir"] = DataDir, ["Seedance__AdminToken"] = AdminToken, ["Seedance__Sandbox__QueueSeconds"] = "0.5",

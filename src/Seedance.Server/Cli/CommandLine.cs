@@ -67,7 +67,8 @@ public static class CommandLine
         ledger.SetAction((p, ct) => Run(p, dataDir, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
         keys.Subcommands.Add(ledger);
 
-        return await root.Parse(args).InvokeAsync();
+        // Exceptions reach Program, which reports an invalid configuration as the server does (exit 2).
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
     }
 
     private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, CancellationToken ct, Func<KeyAdministration, Task<T>> action)

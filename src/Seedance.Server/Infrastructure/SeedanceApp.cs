@@ -68,7 +68,7 @@ public static class SeedanceApp
     {
         services.AddOptions<SeedanceOptions>().BindConfiguration(SeedanceOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SeedanceOptions>, SeedanceOptionsValidator>();
-        var options = configuration.GetSection(SeedanceOptions.Section).Get<SeedanceOptions>() ?? new SeedanceOptions();
+        var options = SeedanceOptions.From(configuration);
         services.AddSeedanceDb(options);
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();

@@ -21,6 +21,19 @@ public sealed class SeedanceOptions
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
 
     public string DataPath => Path.GetFullPath(DataDir);
+
+    /// <summary>Binds the section; a value of the wrong type is refused like any invalid setting, naming its key.</summary>
+    public static SeedanceOptions From(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(Section).Get<SeedanceOptions>() ?? new SeedanceOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(Section, typeof(SeedanceOptions), [e.Message]);
+        }
+    }
 }
 
 public sealed class DatabaseOptions

@@ -34,6 +34,8 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>A client carrying the admin token.</summary>
     public HttpClient Admin { get; }
     public IServiceProvider Services => App.Services;
+    /// <summary>Leaves the data directory in place on dispose, so a next server can start on the same data.</summary>
+    public bool KeepDataDir { get; set; }
 
     /// <summary>Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values.</summary>
     public static async Task<RunningServer> StartAsync(Dictionary<string, string>? settings = null, string? dataDir = null)
@@ -79,7 +81,7 @@ public sealed class RunningServer : IAsyncDisposable
         Admin.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        TempDir.Delete(DataDir);
+        if (!KeepDataDir) TempDir.Delete(DataDir);
     }
 }
 

@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 
 namespace Seedance.Server.Tests.Support;
 
-/// <summary>The server as a separate process on a loopback port: started by a command line, killed for real.</summary>
+/// <summary>
+/// The server binary as an operator runs it: <c>dotnet Seedance.Server.dll</c> in a process of its own,
+/// serving on a loopback port, or running one of its commands to the end.
+/// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -15,67 +19,136 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         _process = process;
         BaseUrl = baseUrl;
-    }
-
-    public string BaseUrl { get; }
-    public string Output { get { lock (_output) return _output.ToString(); } }
-
-    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> plus <c>--urls</c>, and waits until <c>/readyz</c> answers.</summary>
-    public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> arguments, IDictionary<string, string> environment,
-        string workingDirectory, TimeSpan? readyWithin = null)
-    {
-        var port = FreePort();
-        var info = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://127.0.0.1:{port}");
-        foreach (var (k, v) in environment) info.Environment[k] = v;
-
-        var process = Process.Start(info)!;
-        var server = new ServerProcess(process, $"http://127.0.0.1:{port}");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };
+        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RunningServer.AdminToken);
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + (readyWithin ?? TimeSpan.FromMinutes(3));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"Server exited with {process.ExitCode}:\n{server.Output}");
-            try
-            {
-                if ((await http.GetAsync($"{server.BaseUrl}/readyz")).StatusCode == HttpStatusCode.OK) return server;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(250);
-        }
-        await server.DisposeAsync();
-        throw new TimeoutException($"Server not ready:\n{server.Output}");
     }
 
-    public static int FreePort()
+    /// <summary>The server's dll: the test project references the server, so it sits beside the tests.</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "Seedance.Server.dll");
+
+    public string BaseUrl { get; }
+    /// <summary>A client carrying the admin token.</summary>
+    public HttpClient Admin { get; }
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Starts the server on a free loopback port with the given environment and waits until it is ready.</summary>
+    public static Task<ServerProcess> StartAsync(IDictionary<string, string> environment) =>
+        StartAsync(StartInfo([], environment), TimeSpan.FromSeconds(60));
+
+    /// <summary>
+    /// Starts the server through a launcher such as the README's <c>./run</c> (which builds first, so it may
+    /// take longer to be ready), with <c>--urls</c> on a free loopback port appended to its arguments.
+    /// </summary>
+    public static Task<ServerProcess> StartAsync(string launcher, IDictionary<string, string> environment, string workingDirectory) =>
+        StartAsync(StartInfo([], environment, launcher, workingDirectory), TimeSpan.FromMinutes(3));
+
+    private static async Task<ServerProcess> StartAsync(ProcessStartInfo info, TimeSpan readyWithin)
+    {
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add(baseUrl);
+        var process = Process.Start(info)!;
+        var server = new ServerProcess(process, baseUrl);
+        try
+        {
+            await server.WaitUntilReadyAsync(readyWithin);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The crash: SIGKILL to the server and everything it started (ffmpeg renders included).</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>Runs the binary with <paramref name="args"/> to its end (at most <paramref name="timeoutSeconds"/>).</summary>
+    public static async Task<CommandResult> RunAsync(IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 90)
+    {
+        using var process = Process.Start(StartInfo(args, environment ?? new Dictionary<string, string>()))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"'{string.Join(' ', args)}' still running after {timeoutSeconds} s:\n{await stdout}\n{await stderr}");
+        }
+        return new CommandResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string> environment,
+        string? launcher = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(launcher ?? Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        if (launcher is null) info.ArgumentList.Add(ServerDll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)).ToList())
+            info.Environment.Remove(name);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return info;
+    }
+
+    private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Ends the process and its children at once, as a crash would.</summary>
-    public void Kill()
+    private async Task WaitUntilReadyAsync(TimeSpan readyWithin)
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        _process.WaitForExit();
+        var deadline = DateTime.UtcNow + readyWithin;
+        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(5) };
+        while (true)
+        {
+            if (_process.HasExited) Assert.Fail($"The server exited with {_process.ExitCode} before it was ready:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync("/readyz")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) Assert.Fail($"The server was not ready after {readyWithin.TotalSeconds} s:\n{Output}");
+            await Task.Delay(100);
+        }
     }
 
-    public ValueTask DisposeAsync()
+    private void Append(string? line)
     {
-        Kill();
-        _process.Dispose();
-        return ValueTask.CompletedTask;
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
     }
+
+    public async ValueTask DisposeAsync()
+    {
+        Admin.Dispose();
+        if (!_process.HasExited) Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
+
+public sealed record CommandResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }

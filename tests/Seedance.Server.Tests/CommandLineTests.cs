@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>The operator's commands of the server binary, run as real processes on a data directory.</summary>
+public sealed class CommandLineTests
+{
+    [Fact]
+    public async Task KeysCommandsPrintJsonAndExitZero()
+    {
+        var dataDir = TempDir.Create();
+        try
+        {
+            var created = await KeysAsync(dataDir, "create", "--name", "acme", "--credits", "1000", "--max-concurrent", "3");
+            var apiKey = created["api_key"]!.GetValue<string>();
+            var keyId = created["key"]!["key_id"]!.GetValue<long>();
+            Assert.Matches(new Regex("^sk-sd2-[0-9a-f]{32,}$"), apiKey);
+            Assert.Equal(("acme", 1000m, 3), (created["key"]!["name"]!.GetValue<string>(), created["key"]!["total_credits"]!.GetValue<decimal>(),
+                created["key"]!["max_concurrent"]!.GetValue<int>()));
+
+            var list = (await KeysAsync(dataDir, "list")).AsArray();
+            Assert.Equal(keyId, Assert.Single(list)!["key_id"]!.GetValue<long>());
+            Assert.DoesNotContain(apiKey, list.ToJsonString());
+
+            var shown = await KeysAsync(dataDir, "show", keyId.ToString());
+            Assert.Equal(("acme", true), (shown["name"]!.GetValue<string>(), shown["enabled"]!.GetValue<bool>()));
+            Assert.Null(shown["api_key"]);
+            Assert.DoesNotContain(apiKey, shown.ToJsonString());
+
+            var disabled = await KeysAsync(dataDir, "update", keyId.ToString(), "--disable", "--max-pending", "9");
+            Assert.Equal((false, 9, 3), (disabled["enabled"]!.GetValue<bool>(), disabled["max_pending"]!.GetValue<int>(), disabled["max_concurrent"]!.GetValue<int>()));
+            Assert.False((await KeysAsync(dataDir, "show", keyId.ToString()))["enabled"]!.GetValue<bool>());
+            Assert.True((await KeysAsync(dataDir, "update", keyId.ToString(), "--enable"))["enabled"]!.GetValue<bool>());
+
+            var topped = await KeysAsync(dataDir, "credits", keyId.ToString(), "--amount", "50", "--note", "x");
+            Assert.Equal((1050m, 1050m), (topped["total_credits"]!.GetValue<decimal>(), topped["remain_credits"]!.GetValue<decimal>()));
+
+            var ledger = await KeysAsync(dataDir, "ledger", keyId.ToString());
+            Assert.Equal(2, ledger["total"]!.GetValue<int>());
+            Assert.Equal([("topup", 50m, "x"), ("topup", 1000m, "initial credits")], ledger["data"]!.AsArray()
+                .Select(e => (e!["kind"]!.GetValue<string>(), e["amount"]!.GetValue<decimal>(), e["note"]?.GetValue<string>())));
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
+    [Fact]
+    public async Task ARefusedCommandExitsNonZeroWithTheErrorCodeOnStderrAndChangesNothing()
+    {
+        var dataDir = TempDir.Create();
+        try
+        {
+            var keyId = (await KeysAsync(dataDir, "create", "--name", "acme", "--credits", "100"))["key"]!["key_id"]!.GetValue<long>().ToString();
+
+            var below = await RunAsync(dataDir, "keys", "credits", keyId, "--amount", "-100.01");
+            Assert.True(below.ExitCode != 0, below.ToString());
+            Assert.Contains("INVALID_PARAMETER", below.Stderr);
+            Assert.Equal("", below.Stdout.Trim());
+
+            var unknown = await RunAsync(dataDir, "keys", "show", "999");
+            Assert.True(unknown.ExitCode != 0, unknown.ToString());
+            Assert.Contains("KEY_NOT_FOUND", unknown.Stderr);
+
+            var nameless = await RunAsync(dataDir, "keys", "create", "--credits", "5");
+            Assert.True(nameless.ExitCode != 0, nameless.ToString());
+            Assert.Contains("--name", nameless.Stderr);
+
+            Assert.Equal(100m, (await KeysAsync(dataDir, "show", keyId))["total_credits"]!.GetValue<decimal>());
+            Assert.Single((await KeysAsync(dataDir, "list")).AsArray());
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
+    [Fact]
+    public async Task AKeyCreatedByTheCommandLineWorksAgainstAServerOnTheSameDataDirectory()
+    {
+        var dataDir = TempDir.Create();
+        var created = await KeysAsync(dataDir, "create", "--name", "cli", "--credits", "10");
+        var keyId = created["key"]!["key_id"]!.GetValue<long>();
+        await using var server = await RunningServer.StartAsync(dataDir: dataDir);
+        using var client = new ApiClient(server.BaseUrl, created["api_key"]!.GetValue<string>(), keyId);
+
+        var task = await client.WaitForAsync(await client.SubmitTextAsync("A red fox in the snow"));
+        Assert.Equal("completed", task["status"]!.GetValue<string>());
+
+        // Adjusting down below what the server has charged is refused; down to it is not.
+        var below = await RunAsync(dataDir, "keys", "credits", keyId.ToString(), "--amount", "-6.41");
+        Assert.True(below.ExitCode != 0, below.ToString());
+        Assert.Contains("INVALID_PARAMETER", below.Stderr);
+        var exact = await KeysAsync(dataDir, "credits", keyId.ToString(), "--amount", "-6.4", "--note", "refund");
+        Assert.Equal((3.6m, 3.6m, 0m), (exact["total_credits"]!.GetValue<decimal>(), exact["used_credits"]!.GetValue<decimal>(),
+            exact["remain_credits"]!.GetValue<decimal>()));
+        var balance = await client.BalanceAsync();
+        balance.AssertOk();
+        Assert.Equal((3.6m, 0m), (balance.Result!["total_credits"]!.GetValue<decimal>(), balance.Result!["remain_credits"]!.GetValue<decimal>()));
+
+        // Disabled from the command line, the key stops working on the running server.
+        await KeysAsync(dataDir, "update", keyId.ToString(), "--disable");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await client.BalanceAsync()).Status != 401)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the key disabled by the command line still works after 10 s");
+            await Task.Delay(100);
+        }
+    }
+
+    [Theory]
+    [InlineData("Seedance__Keys__MaxConcurrent", "0", "Seedance:Keys:MaxConcurrent")]
+    [InlineData("Seedance__Keys__MaxConcurrent", "many", "Seedance:Keys:MaxConcurrent")]
+    [InlineData("Seedance__Tasks__ResultLinkDays", "31", "Seedance:Tasks:ResultLinkDays")]
+    [InlineData("Seedance__AdminToken", "short", "Seedance:AdminToken")]
+    public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)
+    {
+        var dataDir = TempDir.Create();
+        try
+        {
+            var result = await ServerProcess.RunAsync(["--urls", "http://127.0.0.1:0"],
+                new Dictionary<string, string> { ["Seedance__DataDir"] = dataDir, [variable] = value }, timeoutSeconds: 60);
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains(setting, result.Stderr);
+            Assert.DoesNotContain("   at ", result.Stderr + result.Stdout);
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
+    [Fact]
+    public async Task AnInvalidSettingStopsACommandWithExitCode2AndAMessageNamingIt()
+    {
+        var dataDir = TempDir.Create();
+        try
+        {
+            var result = await ServerProcess.RunAsync(["keys", "list", "--data-dir", dataDir],
+                new Dictionary<string, string> { ["Seedance__Keys__MaxConcurrent"] = "0" });
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains("Seedance:Keys:MaxConcurrent", result.Stderr);
+            Assert.DoesNotContain("   at ", result.Stderr + result.Stdout);
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
+    private static Task<CommandResult> RunAsync(string dataDir, params string[] args) =>
+        ServerProcess.RunAsync([.. args, "--data-dir", dataDir]);
+
+    /// <summary>Runs <c>keys ...</c>, asserts it succeeded, and parses the JSON it printed.</summary>
+    private static async Task<JsonNode> KeysAsync(string dataDir, params string[] args)
+    {
+        var result = await RunAsync(dataDir, ["keys", .. args]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return JsonNode.Parse(result.Stdout) ?? throw new Xunit.Sdk.XunitException($"No JSON printed: {result}");
+    }
+}
