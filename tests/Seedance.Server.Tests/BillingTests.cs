@@ -133,23 +133,24 @@ public sealed class BillingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync(credits: 20);
+        Assert.Equal("completed", (await client.WaitForAsync(await client.SubmitTextAsync("Uses its credits"))).Status());
         await client.SubmitTextAsync("[sandbox:stall] Holds a reservation");
 
         var topUp = await AdjustAsync(server, client.KeyId, 10m, "monthly top-up");
         topUp.AssertOk();
         Assert.Equal(30m, topUp.Result!["total_credits"]!.GetValue<decimal>());
-        Assert.Equal(new CreditFigures(30m, 0m, Cost, 30m - Cost), await client.CreditsAsync());
+        Assert.Equal(new CreditFigures(30m, Cost, Cost, 30m - 2 * Cost), await client.CreditsAsync());
 
         // Down to exactly used + reserved is allowed; one hundredth further is not.
-        (await AdjustAsync(server, client.KeyId, -(30m - Cost), "refund")).AssertOk();
-        Assert.Equal(new CreditFigures(Cost, 0m, Cost, 0m), await client.CreditsAsync());
+        (await AdjustAsync(server, client.KeyId, -(30m - 2 * Cost), "refund")).AssertOk();
+        Assert.Equal(new CreditFigures(2 * Cost, Cost, Cost, 0m), await client.CreditsAsync());
         (await AdjustAsync(server, client.KeyId, -0.01m, "too far")).AssertError(400, "INVALID_PARAMETER");
-        Assert.Equal(new CreditFigures(Cost, 0m, Cost, 0m), await client.CreditsAsync());
+        Assert.Equal(new CreditFigures(2 * Cost, Cost, Cost, 0m), await client.CreditsAsync());
 
         var ledger = (await server.AdminLedgerAsync(client.KeyId)).Where(e => e!["task_id"] is null)
             .Select(e => (e!["kind"]!.GetValue<string>(), e["amount"]!.GetValue<decimal>(), e["note"]?.GetValue<string>()))
             .Reverse().ToList();
-        Assert.Equal([(LedgerKind.TopUp, 20m, "initial credits"), (LedgerKind.TopUp, 10m, "monthly top-up"), (LedgerKind.Adjust, -(30m - Cost), "refund")], ledger);
+        Assert.Equal([(LedgerKind.TopUp, 20m, "initial credits"), (LedgerKind.TopUp, 10m, "monthly top-up"), (LedgerKind.Adjust, -(30m - 2 * Cost), "refund")], ledger);
     }
 
     [Fact]
