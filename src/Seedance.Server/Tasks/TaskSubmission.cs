@@ -48,27 +48,38 @@ public static class TaskSubmission
         var result = new SubmitResult(task.TaskId, task.Status, cost);
         var uploads = content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray();
 
+        // A refusal may only be the trace of a twin request with the same Idempotency-Key that committed
+        // meanwhile (it took the credit or the backlog slot): the twin's answer is the right one then.
+        async Task<IResult?> TwinAnswer() =>
+            idempotencyKey.Length > 0 ? await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) : null;
+
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (!await CreditLedger.TryReserveAsync(db, caller.KeyId, task.TaskId, cost, now, ct))
         {
             var remain = await db.ApiKeys.Where(k => k.Id == caller.KeyId)
                 .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
-            throw ApiError.InsufficientCredit(cost, remain);
+            return await TwinAnswer() ?? throw ApiError.InsufficientCredit(cost, remain);
         }
         var maxPending = await db.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => k.MaxPending).FirstAsync(ct);
         var pending = await db.Tasks.CountAsync(t => t.KeyId == caller.KeyId && t.Status == TaskStatus.Pending, ct);
-        if (pending >= maxPending) throw ApiError.ConcurrencyLimit(maxPending);
+        if (pending >= maxPending) return await TwinAnswer() ?? throw ApiError.ConcurrencyLimit(maxPending);
 
         db.Tasks.Add(task);
         if (uploads.Length > 0)
             await db.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), ct);
         if (idempotencyKey.Length > 0)
+        {
+            // A record older than the window is forgotten: it must not block the key's reuse.
+            var since = now - IdempotencyWindow;
+            await db.IdempotencyRecords.Where(r => r.KeyId == caller.KeyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt <= since)
+                .ExecuteDeleteAsync(ct);
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
                 KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
                 ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
             });
+        }
         try
         {
             await db.SaveChangesAsync(ct);

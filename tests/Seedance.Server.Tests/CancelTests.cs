@@ -1,0 +1,131 @@
+using Seedance.Server.Billing;
+using Seedance.Server.Providers;
+using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>
+/// Cancel: pending at once, queued at the upstream, processing refused (as Ark refuses a running task),
+/// terminal refused. A cancelled task releases its reservation.
+/// </summary>
+public sealed class CancelTests
+{
+    private const decimal Cost = 3.6m;
+
+    [Fact]
+    public async Task CancellingAPendingTaskCancelsItAtOnceAndReleasesItsCredits()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
+        var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
+        await client.WaitForAsync(running, "queued", "processing");
+        var waiting = await client.SubmitTextAsync("Waits behind it");
+        Assert.Equal("pending", (await client.GetTaskAsync(waiting)).Result!.Status());
+
+        var response = await client.CancelAsync(waiting);
+
+        response.AssertOk();
+        var result = response.Result!.AsObject();
+        Assert.Equal(["status", "task_id"], result.Select(p => p.Key).Order());
+        Assert.Equal(waiting, result["task_id"]!.GetValue<string>());
+        Assert.Equal("cancelled", result["status"]!.GetValue<string>());
+        Assert.Equal("cancelled", (await client.GetTaskAsync(waiting)).Result!.Status());
+        Assert.Equal(new CreditFigures(100m, 0m, Cost, 100m - Cost), await client.CreditsAsync());
+        var row = Assert.Single(await server.TaskRowsAsync(client.KeyId), t => t.TaskId == waiting);
+        Assert.Null(row.ProviderTaskId);
+        Assert.Equal([LedgerKind.Reserve, LedgerKind.Release],
+            (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == waiting).Select(l => l.Kind));
+    }
+
+    [Fact]
+    public async Task CancellingAQueuedTaskCancelsItAtTheUpstreamAndReleasesItsCredits()
+    {
+        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Sandbox:QueueSeconds"] = "30" });
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var taskId = await client.SubmitTextAsync("Waits in the upstream's queue");
+        await client.WaitForAsync(taskId, "queued");
+
+        var response = await client.CancelAsync(taskId);
+
+        response.AssertOk();
+        Assert.Equal("cancelled", response.Result!.Status());
+        Assert.Equal("cancelled", (await client.GetTaskAsync(taskId)).Result!.Status());
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+        var row = Assert.Single(await server.TaskRowsAsync(client.KeyId));
+        var upstream = await server.Services.GetRequiredService<SandboxProvider>().GetAsync(row.ProviderTaskId!, CancellationToken.None);
+        Assert.Equal(ProviderState.Cancelled, upstream.State);
+        Assert.Equal([LedgerKind.Reserve, LedgerKind.Release],
+            (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == taskId).Select(l => l.Kind));
+    }
+
+    [Fact]
+    public async Task CancellingAProcessingTaskIsRefusedAndTheTaskGoesOn()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var taskId = await client.SubmitTextAsync("[sandbox:stall] Generating and cannot stop");
+        await client.WaitForAsync(taskId, "processing");
+
+        (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+
+        Assert.Equal("processing", (await client.GetTaskAsync(taskId)).Result!.Status());
+        Assert.Equal(new CreditFigures(100m, 0m, Cost, 100m - Cost), await client.CreditsAsync());
+        Assert.DoesNotContain(await server.LedgerRowsAsync(client.KeyId), l => l.Kind == LedgerKind.Release);
+    }
+
+    [Fact]
+    public async Task AProcessingTaskWhoseCancelWasRefusedCompletesAndIsCharged()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var taskId = await client.SubmitTextAsync("[sandbox:delay=5] Generating for a while");
+        await client.WaitForAsync(taskId, "processing");
+
+        (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+
+        Assert.Equal("completed", (await client.WaitForAsync(taskId)).Status());
+        Assert.Equal(new CreditFigures(100m, Cost, 0m, 100m - Cost), await client.CreditsAsync());
+    }
+
+    [Fact]
+    public async Task CancellingACompletedFailedOrCancelledTaskIsRefused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
+        var completed = await client.SubmitTextAsync("Finishes normally");
+        var failed = await client.SubmitTextAsync("[sandbox:fail=COPYRIGHT_VIOLATION] Finishes in failure");
+        await client.WaitForAsync(completed);
+        await client.WaitForAsync(failed);
+        var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
+        await client.WaitForAsync(running, "queued", "processing");
+        var cancelled = await client.SubmitTextAsync("Cancelled while pending");
+        (await client.CancelAsync(cancelled)).AssertOk();
+        var before = await client.CreditsAsync();
+        var ledgerBefore = (await server.LedgerRowsAsync(client.KeyId)).Count;
+
+        foreach (var (taskId, status) in new[] { (completed, "completed"), (failed, "failed"), (cancelled, "cancelled") })
+        {
+            Assert.Equal(status, (await client.GetTaskAsync(taskId)).Result!.Status());
+            (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+            Assert.Equal(status, (await client.GetTaskAsync(taskId)).Result!.Status());
+        }
+
+        Assert.Equal(before, await client.CreditsAsync());
+        Assert.Equal(ledgerBefore, (await server.LedgerRowsAsync(client.KeyId)).Count);
+    }
+
+    [Fact]
+    public async Task CancellingAnotherKeysTaskIsTaskNotFound()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var owner = await server.CreateKeyAsync(credits: 100, name: "owner");
+        using var stranger = await server.CreateKeyAsync(credits: 100, name: "stranger");
+        var taskId = await owner.SubmitTextAsync("[sandbox:stall] Not yours");
+
+        (await stranger.CancelAsync(taskId)).AssertError(404, "TASK_NOT_FOUND");
+
+        Assert.NotEqual("cancelled", (await owner.GetTaskAsync(taskId)).Result!.Status());
+        Assert.Equal(Cost, (await owner.CreditsAsync()).Reserved);
+    }
+}

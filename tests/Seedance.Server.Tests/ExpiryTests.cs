@@ -1,0 +1,73 @@
+using Seedance.Server.Billing;
+using Seedance.Server.Providers;
+using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>A task not terminal after its time-to-live becomes expired, is released and is never charged.</summary>
+public sealed class ExpiryTests
+{
+    private const decimal Cost = 3.6m;
+
+    /// <summary>About 1.8 s.</summary>
+    private static readonly Dictionary<string, string> ShortLife = new() { ["Seedance:Tasks:TimeToLiveHours"] = "0.0005" };
+
+    [Fact]
+    public async Task AStalledTaskThatOutlivesItsTimeToLiveExpiresAndIsNotCharged()
+    {
+        await using var server = await RunningServer.StartAsync(ShortLife);
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var taskId = await client.SubmitTextAsync("[sandbox:stall] Never finishes");
+        await client.WaitForAsync(taskId, "processing", "expired");
+
+        var task = await client.WaitForAsync(taskId);
+
+        Assert.Equal("expired", task.Status());
+        Assert.False(string.IsNullOrEmpty(task["error_code"]?.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(task["error_message"]?.GetValue<string>()));
+        Assert.Null(task["video_url"]);
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+        Assert.Equal([(LedgerKind.Reserve, Cost), (LedgerKind.Release, Cost)],
+            (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == taskId).Select(l => (l.Kind, l.Amount)));
+        (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+    }
+
+    [Fact]
+    public async Task APendingTaskThatOutlivesItsTimeToLiveExpiresToo()
+    {
+        // About 3.6 s: time enough to see the second task waiting while the first holds the slot.
+        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:TimeToLiveHours"] = "0.001" });
+        using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
+        var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
+        await client.WaitForAsync(running, "queued", "processing");
+        var waiting = await client.SubmitTextAsync("[sandbox:stall] Waits behind it");
+        Assert.Equal("pending", (await client.GetTaskAsync(waiting)).Result!.Status());
+
+        Assert.Equal("expired", (await client.WaitForAsync(running)).Status());
+        Assert.Equal("expired", (await client.WaitForAsync(waiting)).Status());
+
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+        var ledger = await server.LedgerRowsAsync(client.KeyId);
+        Assert.Equal(2, ledger.Count(l => l.Kind == LedgerKind.Release));
+        Assert.DoesNotContain(ledger, l => l.Kind == LedgerKind.Capture);
+    }
+
+    [Fact]
+    public async Task AQueuedTaskThatOutlivesItsTimeToLiveIsWithdrawnFromTheUpstream()
+    {
+        await using var server = await RunningServer.StartAsync(new(ShortLife) { ["Seedance:Sandbox:QueueSeconds"] = "30" });
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var taskId = await client.SubmitTextAsync("Waits in the upstream's queue too long");
+        await client.WaitForAsync(taskId, "queued", "expired");
+
+        Assert.Equal("expired", (await client.WaitForAsync(taskId)).Status());
+
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+        var row = Assert.Single(await server.TaskRowsAsync(client.KeyId));
+        var sandbox = server.Services.GetRequiredService<SandboxProvider>();
+        await ServerProbes.WaitUntilAsync(
+            async () => (await sandbox.GetAsync(row.ProviderTaskId!, CancellationToken.None)).State == ProviderState.Cancelled,
+            "the upstream job of the expired task to be cancelled");
+    }
+}
