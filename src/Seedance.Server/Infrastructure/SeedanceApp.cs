@@ -43,6 +43,8 @@ public static class SeedanceApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<Tracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Tracker>());
+        builder.Services.AddSingleton<Housekeeping>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
 
         var app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();

@@ -18,7 +18,7 @@ namespace Seedance.Server.Tasks;
 public static class TaskSubmission
 {
     public const string IdempotencyHeader = "Idempotency-Key";
-    private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
     public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock)
     {
