@@ -29,7 +29,7 @@ public sealed class AdminToken
     }
 
     public bool Matches(string presented) =>
-        CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+        presented.Length > 0 && CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 
     private static string Load(SeedanceOptions options, out string? generated)
     {

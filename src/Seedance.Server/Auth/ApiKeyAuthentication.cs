@@ -24,19 +24,19 @@ public static class KeyHash
 }
 
 /// <summary>
-/// Resolves keys by hash with a one-second cache: a poll costs no lookup, and a key disabled anywhere
-/// (admin API, command line, another node) stops working within a second.
+/// Resolves keys by hash. A known key stays cached (a poll costs no lookup); <see cref="KeyCacheRefresher"/>
+/// drops a key from the cache within a second of a change to it, wherever the change was made (admin
+/// API, command line, another node). Unknown keys are remembered for a second only.
 /// </summary>
 public sealed class ApiKeyDirectory(IMemoryCache cache, IServiceScopeFactory scopes)
 {
-    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan KnownFor = TimeSpan.FromMinutes(10), UnknownFor = TimeSpan.FromSeconds(1);
 
     public async ValueTask<Caller?> FindAsync(string presented, CancellationToken ct)
     {
         var hash = KeyHash.Of(presented);
-        var cacheKey = Convert.ToBase64String(hash);
-        if (cache.TryGetValue(cacheKey, out CachedKey? cached) && cached is not null)
-            return CryptographicOperations.FixedTimeEquals(cached.Hash, hash) ? cached.Caller : null;
+        var cacheKey = CacheKey(hash);
+        if (cache.TryGetValue(cacheKey, out Caller? cached)) return cached;
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
@@ -47,13 +47,41 @@ public sealed class ApiKeyDirectory(IMemoryCache cache, IServiceScopeFactory sco
         var caller = row is { Enabled: true } && CryptographicOperations.FixedTimeEquals(row.KeyHash, hash)
             ? new Caller(row.Id, row.RateLimitPerSecond)
             : null;
-        cache.Set(cacheKey, new CachedKey(hash, caller), Lifetime);
+        if (caller is null) cache.Set(cacheKey, caller, UnknownFor);
+        else cache.Set(cacheKey, caller, new MemoryCacheEntryOptions { SlidingExpiration = KnownFor });
         return caller;
     }
 
-    public void Forget(byte[] hash) => cache.Remove(Convert.ToBase64String(hash));
+    public void Forget(byte[] hash) => cache.Remove(CacheKey(hash));
 
-    private sealed record CachedKey(byte[] Hash, Caller? Caller);
+    private static string CacheKey(byte[] hash) => "api-key:" + Convert.ToBase64String(hash);
+}
+
+/// <summary>Every half second, forgets the cached keys whose authentication changed since the last look.</summary>
+public sealed class KeyCacheRefresher(IServiceScopeFactory scopes, ApiKeyDirectory directory, TimeProvider clock, ILogger<KeyCacheRefresher> logger)
+    : PeriodicWorker(clock, logger)
+{
+    // Changes are looked for a little before the newest one seen, so that one made in the same instant
+    // by another process, or with a slightly different clock, is not missed.
+    private static readonly TimeSpan Overlap = TimeSpan.FromSeconds(1);
+    private DateTime _newestSeen = clock.GetUtcNow().UtcDateTime;
+
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(500);
+
+    public override async Task<bool> RunOnceAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+        var since = _newestSeen - Overlap;
+        var changed = await db.ApiKeys.AsNoTracking().Where(k => k.AuthChangedAt > since)
+            .Select(k => new { k.KeyHash, k.AuthChangedAt }).ToListAsync(ct);
+        foreach (var key in changed)
+        {
+            directory.Forget(key.KeyHash);
+            if (key.AuthChangedAt > _newestSeen) _newestSeen = key.AuthChangedAt;
+        }
+        return false;
+    }
 }
 
 public sealed class ApiKeyAuthenticationHandler(

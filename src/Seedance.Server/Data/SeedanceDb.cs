@@ -31,6 +31,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.ToTable("api_keys");
             e.HasKey(k => k.Id);
             e.HasIndex(k => k.KeyHash).IsUnique();
+            e.HasIndex(k => k.AuthChangedAt);
             e.Property(k => k.Name).HasMaxLength(200);
             e.Property(k => k.KeyPrefix).HasMaxLength(32);
             e.Ignore(k => k.RemainCredits);

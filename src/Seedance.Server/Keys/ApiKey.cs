@@ -17,6 +17,8 @@ public sealed class ApiKey
     public int RateLimitPerSecond { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>When what authentication depends on (enabled, rate limit) last changed: caches refresh from it.</summary>
+    public DateTime AuthChangedAt { get; set; }
 
     public decimal RemainCredits => TotalCredits - UsedCredits - ReservedCredits;
 }

@@ -43,7 +43,7 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
         var now = clock.GetUtcNow().UtcDateTime;
         var key = new ApiKey
         {
-            Name = name, KeyHash = KeyHash.Of(plaintext), KeyPrefix = plaintext[..11], CreatedAt = now, UpdatedAt = now,
+            Name = name, KeyHash = KeyHash.Of(plaintext), KeyPrefix = plaintext[..11], CreatedAt = now, UpdatedAt = now, AuthChangedAt = now,
             MaxConcurrent = Limit(request.MaxConcurrent, defaults.MaxConcurrent, "max_concurrent", 1),
             MaxPending = Limit(request.MaxPending, defaults.MaxPending, "max_pending", 0),
             RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),
@@ -78,7 +78,7 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
         key.MaxConcurrent = Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1);
         key.MaxPending = Limit(change.MaxPending, key.MaxPending, "max_pending", 0);
         key.RateLimitPerSecond = Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1);
-        key.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        key.UpdatedAt = key.AuthChangedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         directory?.Forget(key.KeyHash);
         return KeyRecord.Of(key);

@@ -76,6 +76,10 @@ namespace Seedance.Server.Data.PostgresMigrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTime>("AuthChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("auth_changed_at");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -130,6 +134,9 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnName("used_credits");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("AuthChangedAt")
+                        .HasDatabaseName("ix_api_keys_auth_changed_at");
 
                     b.HasIndex("KeyHash")
                         .IsUnique()
@@ -220,6 +227,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
+
+                    b.Property<int>("FailedChecks")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed_checks");
 
                     b.Property<bool>("GenerateAudio")
                         .HasColumnType("boolean")

@@ -67,6 +67,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<DateTime>("AuthChangedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("auth_changed_at");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
@@ -121,6 +125,9 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnName("used_credits");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("AuthChangedAt")
+                        .HasDatabaseName("ix_api_keys_auth_changed_at");
 
                     b.HasIndex("KeyHash")
                         .IsUnique()
@@ -209,6 +216,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("expires_at");
+
+                    b.Property<int>("FailedChecks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed_checks");
 
                     b.Property<bool>("GenerateAudio")
                         .HasColumnType("INTEGER")

@@ -29,7 +29,8 @@ namespace Seedance.Server.Data.PostgresMigrations
                     max_pending = table.Column<int>(type: "integer", nullable: false),
                     rate_limit_per_second = table.Column<int>(type: "integer", nullable: false),
                     created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    auth_changed_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -120,12 +121,18 @@ namespace Seedance.Server.Data.PostgresMigrations
                     updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     retry_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
-                    dispatch_attempts = table.Column<int>(type: "integer", nullable: false)
+                    dispatch_attempts = table.Column<int>(type: "integer", nullable: false),
+                    failed_checks = table.Column<int>(type: "integer", nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_video_tasks", x => x.seq);
                 });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_keys_auth_changed_at",
+                table: "api_keys",
+                column: "auth_changed_at");
 
             migrationBuilder.CreateIndex(
                 name: "ix_api_keys_key_hash",

@@ -28,7 +28,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                     max_pending = table.Column<int>(type: "INTEGER", nullable: false),
                     rate_limit_per_second = table.Column<int>(type: "INTEGER", nullable: false),
                     created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    auth_changed_at = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -119,12 +120,18 @@ namespace Seedance.Server.Data.SqliteMigrations
                     updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
                     expires_at = table.Column<DateTime>(type: "TEXT", nullable: false),
                     retry_at = table.Column<DateTime>(type: "TEXT", nullable: true),
-                    dispatch_attempts = table.Column<int>(type: "INTEGER", nullable: false)
+                    dispatch_attempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    failed_checks = table.Column<int>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_video_tasks", x => x.seq);
                 });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_keys_auth_changed_at",
+                table: "api_keys",
+                column: "auth_changed_at");
 
             migrationBuilder.CreateIndex(
                 name: "ix_api_keys_key_hash",
