@@ -33,7 +33,7 @@ public sealed class HousekeepingTests
             await db.SaveChangesAsync();
         }
 
-        await server.Services.GetRequiredService<Housekeeping>().SweepAsync(CancellationToken.None);
+        await server.Services.GetRequiredService<Housekeeping>().RunOnceAsync(CancellationToken.None);
 
         await using (var scope = server.Services.CreateAsyncScope())
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -19,11 +18,10 @@ namespace Seedance.Server.Dispatch;
 /// nothing is charged twice.
 /// </summary>
 public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOptions> options, FileStore store, TimeProvider clock, ILogger<Tracker> logger)
-    : BackgroundService
+    : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 1000;
     private const int MaxParallelPolls = 16;
-    private readonly ConcurrentDictionary<string, (DateTime At, int Failures)> _backoff = new();
 
     private static readonly ResiliencePipeline Downloads = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -33,34 +31,27 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         })
         .Build();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.Tasks.PollIntervalSeconds);
+
+    public override async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        var interval = TimeSpan.FromSeconds(options.Value.Tasks.PollIntervalSeconds);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ExpireOnceAsync(stoppingToken);
-                await TrackOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
-            catch (Exception e) { logger.LogError(e, "Tracking round failed; retrying next tick"); }
-            await Task.Delay(interval, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        await ExpireOnceAsync(ct);
+        await TrackOnceAsync(ct);
+        return false;
     }
 
+    /// <summary>Asks the provider about every accepted task that is due (tasks whose last check failed wait out their backoff).</summary>
     public async Task TrackOnceAsync(CancellationToken ct)
     {
-        List<VideoTask> tasks;
+        List<VideoTask> due;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            tasks = await db.Tasks.AsNoTracking()
-                .Where(t => (t.Status == TaskStatus.Queued || t.Status == TaskStatus.Processing) && t.ProviderTaskId != null)
+            var now = Clock.GetUtcNow().UtcDateTime;
+            due = await db.Tasks.AsNoTracking()
+                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null && (t.RetryAt == null || t.RetryAt <= now))
                 .OrderBy(t => t.Seq).Take(BatchLimit).ToListAsync(ct);
         }
-        var now = clock.GetUtcNow().UtcDateTime;
-        var due = tasks.Where(t => !_backoff.TryGetValue(t.TaskId, out var b) || b.At <= now);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelPolls, CancellationToken = ct },
             async (task, token) => await TrackAsync(task, token));
     }
@@ -70,11 +61,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         await using var scope = scopes.CreateAsyncScope();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         var provider = scope.ServiceProvider.GetRequiredService<ProviderRegistry>().Get(task.Provider!);
-        using var _ = logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
+        using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
         try
         {
             var state = await provider.GetAsync(task.ProviderTaskId!, ct);
-            _backoff.TryRemove(task.TaskId, out var _);
+            if (task.FailedChecks > 0)
+                await lifecycle.DeferAsync(task.TaskId, task.Status, null, s => s.SetProperty(t => t.FailedChecks, 0), ct);
             switch (state.State)
             {
                 case ProviderState.Running when task.Status == TaskStatus.Queued:
@@ -85,7 +77,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
                     break;
                 case ProviderState.Failed:
                     await lifecycle.FailAsync(task, TaskStatus.Active, state.ErrorCode ?? "INTERNAL_ERROR", state.ErrorMessage ?? "Generation failed", ct);
-                    logger.LogInformation("Task {TaskId} failed upstream with {Code}", task.TaskId, state.ErrorCode);
+                    Logger.LogInformation("Task {TaskId} failed upstream with {Code}", task.TaskId, state.ErrorCode);
                     break;
                 case ProviderState.Cancelled:
                     await lifecycle.CancelAsync(task, TaskStatus.Active, ct);
@@ -97,9 +89,10 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var failures = _backoff.TryGetValue(task.TaskId, out var b) ? b.Failures + 1 : 1;
-            _backoff[task.TaskId] = (lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures))), failures);
-            logger.LogWarning(e, "Tracking task {TaskId} failed ({Failures} in a row)", task.TaskId, failures);
+            var failures = task.FailedChecks + 1;
+            var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
+            await lifecycle.DeferAsync(task.TaskId, task.Status, retryAt, s => s.SetProperty(t => t.FailedChecks, failures), CancellationToken.None);
+            Logger.LogWarning(e, "Tracking task {TaskId} failed; next check at {RetryAt}", task.TaskId, retryAt);
         }
     }
 
@@ -116,12 +109,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
+            Logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
             await lifecycle.FailAsync(task, TaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
             return;
         }
         if (await lifecycle.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
-            logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
+            Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
     }
 
     private Task CopyAsync(IVideoProvider provider, string url, string storePath, CancellationToken ct) =>
@@ -147,17 +140,16 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         var providers = scope.ServiceProvider.GetRequiredService<ProviderRegistry>();
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = Clock.GetUtcNow().UtcDateTime;
         var overdue = await db.Tasks.AsNoTracking()
-            .Where(t => (t.Status == TaskStatus.Pending || t.Status == TaskStatus.Queued || t.Status == TaskStatus.Processing) && t.ExpiresAt <= now)
+            .Where(t => TaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now)
             .OrderBy(t => t.ExpiresAt).Take(100).ToListAsync(ct);
         foreach (var task in overdue)
         {
             if (!await lifecycle.ExpireAsync(task, ct)) continue;
-            logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
+            Logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
             if (task.ProviderTaskId is null) continue;
-            try { await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId, ct); }
-            catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "Upstream cancel of expired {TaskId} failed", task.TaskId); }
+            await UpstreamCancel.TryAsync(providers.Get(task.Provider!), task.ProviderTaskId, Logger, ct);
         }
     }
 }

@@ -3,6 +3,14 @@ namespace Seedance.Server.Infrastructure;
 /// <summary>A refusal with its wire code and HTTP status; mapped to the envelope in one place.</summary>
 public sealed class ApiError(int status, string code, string message) : Exception(message)
 {
+    /// <summary>The business error codes of the API document.</summary>
+    public static readonly IReadOnlySet<string> DocumentedCodes = new HashSet<string>
+    {
+        "INVALID_API_KEY", "INVALID_PARAMETER", "MISSING_PARAMETER", "INSUFFICIENT_CREDIT", "CREDIT_DEDUCT_FAILED", "TASK_NOT_FOUND",
+        "TASK_SUBMIT_FAILED", "TASK_CANCEL_NOT_ALLOWED", "CONCURRENCY_LIMIT_REACHED", "FILE_UPLOAD_FAILED", "VIDEO_DOWNLOAD_FAILED",
+        "CONTENT_MODERATION_FAILED", "COPYRIGHT_VIOLATION", "PRIVACY_VIOLATION", "SERVICE_BUSY", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR",
+    };
+
     public int Status { get; } = status;
     public string Code { get; } = code;
 
@@ -18,5 +26,6 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError RateLimited() => new(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded: slow down");
     public static ApiError NotFound(string what) => new(404, "NOT_FOUND", $"Not found: {what}");
     public static ApiError AccessDenied(string why) => new(403, "ACCESS_DENIED", $"Access denied: {why}");
+    public static ApiError ServiceBusy() => new(503, "SERVICE_BUSY", "Service busy: the upstream did not answer, please retry");
     public static ApiError Internal() => new(500, "INTERNAL_ERROR", "Internal error");
 }

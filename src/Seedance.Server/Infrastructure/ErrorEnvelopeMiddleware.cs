@@ -14,6 +14,12 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             await Envelope.WriteErrorAsync(context, error);
             return;
         }
+        catch (Providers.ProviderException error) when (!error.UserFault)
+        {
+            logger.LogWarning(error, "Upstream trouble on {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Envelope.WriteErrorAsync(context, ApiError.ServiceBusy());
+            return;
+        }
         catch (BadHttpRequestException error)
         {
             await Envelope.WriteErrorAsync(context, error.StatusCode == StatusCodes.Status413PayloadTooLarge

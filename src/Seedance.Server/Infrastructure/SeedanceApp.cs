@@ -43,6 +43,7 @@ public static class SeedanceApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<Tracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Tracker>());
+        builder.Services.AddHostedService<KeyCacheRefresher>();
         builder.Services.AddSingleton<Housekeeping>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
 

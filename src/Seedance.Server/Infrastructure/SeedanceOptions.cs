@@ -58,6 +58,8 @@ public sealed class TaskOptions
     public double PollIntervalSeconds { get; set; } = 1;
     public int ResultLinkDays { get; set; } = 7;
     public int UploadUrlSeconds { get; set; } = 3600;
+    /// <summary>Hand-over attempts before a task the upstream keeps refusing fails with TASK_SUBMIT_FAILED.</summary>
+    public int MaxSubmitAttempts { get; set; } = 8;
 }
 
 public sealed class SandboxOptions
@@ -98,6 +100,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Tasks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Tasks:DispatchIntervalSeconds must be positive");
         if (o.Tasks.PollIntervalSeconds <= 0) errors.Add("Seedance:Tasks:PollIntervalSeconds must be positive");
         if (o.Tasks.ResultLinkDays is < 1 or > 30) errors.Add("Seedance:Tasks:ResultLinkDays must be 1-30");
+        if (o.Tasks.MaxSubmitAttempts < 1) errors.Add("Seedance:Tasks:MaxSubmitAttempts must be at least 1");
         if (o.Tasks.UploadUrlSeconds is < 60 or > 604800) errors.Add("Seedance:Tasks:UploadUrlSeconds must be 60-604800");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");

@@ -15,13 +15,31 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
     /// <summary>A change that moves no money (pending to queued, queued to processing, bookkeeping).</summary>
-    public async Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
+    public Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
+    {
+        if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
+        return UpdateAsync(taskId, from, to, also, ct);
+    }
+
+    private async Task<bool> UpdateAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
     {
         var now = Now;
         var rows = await db.Tasks.Where(t => t.TaskId == taskId && from.Contains(t.Status))
             .ExecuteUpdateAsync(s =>
             {
                 s.SetProperty(t => t.Status, to).SetProperty(t => t.UpdatedAt, now);
+                also?.Invoke(s);
+            }, ct);
+        return rows == 1;
+    }
+
+    /// <summary>Bookkeeping of a task whose hand-over or check failed: when to try again. Not a status change.</summary>
+    public async Task<bool> DeferAsync(string taskId, string status, DateTime? retryAt, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
+    {
+        var rows = await db.Tasks.Where(t => t.TaskId == taskId && t.Status == status)
+            .ExecuteUpdateAsync(s =>
+            {
+                s.SetProperty(t => t.RetryAt, retryAt);
                 also?.Invoke(s);
             }, ct);
         return rows == 1;
@@ -44,7 +62,6 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
 
     public Task<bool> ExpireAsync(VideoTask task, CancellationToken ct) =>
         FinishAsync(task, TaskStatus.NonTerminal, TaskStatus.Expired, s => s
-            .SetProperty(t => t.ErrorCode, "TASK_EXPIRED")
             .SetProperty(t => t.ErrorMessage, "Task did not finish within its time-to-live"), ct);
 
     private async Task<bool> FinishAsync(VideoTask task, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
@@ -54,7 +71,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
         {
             db.ChangeTracker.Clear();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            if (!await MoveAsync(task.TaskId, from, to, also, ct)) return false;
+            if (!await UpdateAsync(task.TaskId, from, to, also, ct)) return false;
             if (to == TaskStatus.Completed)
                 await CreditLedger.CaptureAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
             else

@@ -12,7 +12,6 @@ public sealed record TaskRequest(
     bool GenerateAudio, long? Seed, bool Watermark, string? CallbackUrl, bool ReturnLastFrame)
 {
     public static readonly string[] Ratios = ["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"];
-    public static readonly string[] Roles = ["first_frame", "last_frame", "reference_image", "reference_video", "reference_audio"];
     private static readonly string[] Fields =
         ["model", "content", "resolution", "ratio", "duration", "generate_audio", "seed", "watermark", "callback_url", "return_last_frame"];
     private const int MaxText = 5000;
@@ -160,14 +159,8 @@ public sealed record TaskRequest(
     {
         if (!item.TryGetProperty("role", out var value) || value.ValueKind == JsonValueKind.Null) return null;
         var role = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-        var fits = (type, role) switch
-        {
-            ("image_url", "first_frame" or "last_frame" or "reference_image") => true,
-            ("video_url", "reference_video") => true,
-            ("audio_url", "reference_audio") => true,
-            _ => false,
-        };
-        if (!fits) throw ApiError.InvalidParameter($"{at}.role must be one of {string.Join(", ", AllowedRoles(type))} for {type}");
+        if (role is null || !AllowedRoles(type).Contains(role))
+            throw ApiError.InvalidParameter($"{at}.role must be one of {string.Join(", ", AllowedRoles(type))} for {type}");
         return role;
     }
 

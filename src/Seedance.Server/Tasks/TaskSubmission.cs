@@ -60,9 +60,14 @@ public static class TaskSubmission
                 .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
             return await TwinAnswer() ?? throw ApiError.InsufficientCredit(cost, remain);
         }
-        var maxPending = await db.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => k.MaxPending).FirstAsync(ct);
-        var pending = await db.Tasks.CountAsync(t => t.KeyId == caller.KeyId && t.Status == TaskStatus.Pending, ct);
-        if (pending >= maxPending) return await TwinAnswer() ?? throw ApiError.ConcurrencyLimit(maxPending);
+        // The backlog is what waits beyond the key's free concurrency slots: a task that will start at
+        // the next dispatch round does not count against max_pending.
+        var limits = await db.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => new { k.MaxPending, k.MaxConcurrent }).FirstAsync(ct);
+        var counts = await db.Tasks.Where(t => t.KeyId == caller.KeyId && TaskStatus.NonTerminal.Contains(t.Status))
+            .GroupBy(t => t.Status == TaskStatus.Pending).Select(g => new { Pending = g.Key, Count = g.Count() }).ToListAsync(ct);
+        var pending = counts.Where(c => c.Pending).Sum(c => c.Count);
+        var freeSlots = Math.Max(0, limits.MaxConcurrent - counts.Where(c => !c.Pending).Sum(c => c.Count));
+        if (pending >= limits.MaxPending + freeSlots) return await TwinAnswer() ?? throw ApiError.ConcurrencyLimit(limits.MaxPending);
 
         db.Tasks.Add(task);
         if (uploads.Length > 0)

@@ -50,4 +50,6 @@ public sealed class VideoTask
     /// <summary>A pending task whose hand-over failed waits until then.</summary>
     public DateTime? RetryAt { get; set; }
     public int DispatchAttempts { get; set; }
+    /// <summary>Checks at the provider that failed in a row; reset by the next good one.</summary>
+    public int FailedChecks { get; set; }
 }

@@ -24,7 +24,7 @@ public static class UploadEndpoints
     public static void MapFileStore(this IEndpointRouteBuilder app)
     {
         app.MapPut(FileStore.RoutePrefix + "{**path}", Put).ExcludeFromDescription();
-        app.MapGet(FileStore.RoutePrefix + "{**path}", Get).ExcludeFromDescription();
+        app.MapMethods(FileStore.RoutePrefix + "{**path}", [HttpMethods.Get, HttpMethods.Head], Get).ExcludeFromDescription();
     }
 
     private static async Task<IResult> Presign(HttpContext context, SeedanceDb db, PublicLinks links,
@@ -139,7 +139,7 @@ public static class UploadEndpoints
 
     private static IResult Get(HttpContext context, string path, UrlSigner signer, FileStore store, TimeProvider clock)
     {
-        var check = signer.Verify("GET", FileStore.RoutePrefix + FileStore.EscapePath(path), context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
+        var check = signer.Verify(HttpMethods.Get, FileStore.RoutePrefix + FileStore.EscapePath(path), context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
         if (check == SignatureCheck.Invalid) throw ApiError.AccessDenied("the signature does not match");
         if (check == SignatureCheck.Expired) throw ApiError.AccessDenied("the link has expired");
         if (!store.Exists(path)) throw ApiError.NotFound("file");

@@ -46,6 +46,7 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
 
     public async Task<string> SubmitAsync(ProviderRequest request, CancellationToken ct)
     {
+        if (SandboxDirectives.Parse(Prompt(request)).Busy) throw ProviderException.Transient("Sandbox busy, as asked by [sandbox:busy]");
         var id = "sbx-" + Guid.CreateVersion7().ToString("N");
         var dir = JobDir(id);
         Directory.CreateDirectory(dir);
@@ -95,6 +96,8 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
         await source.CopyToAsync(destination, ct);
     }
 
+    private static string Prompt(ProviderRequest request) => string.Join(' ', request.Content.Where(c => c.Text is not null).Select(c => c.Text));
+
     private DateTimeOffset StartsAt(SandboxJob job) => job.SubmittedAt.AddSeconds(_options.QueueSeconds);
 
     private string JobDir(string id)
@@ -124,7 +127,7 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
                 if (File.Exists(Path.Combine(dir, CancelledFile))) return;
 
             var request = job.Request;
-            var prompt = string.Join(' ', request.Content.Where(c => c.Text is not null).Select(c => c.Text));
+            var prompt = Prompt(request);
             var directives = SandboxDirectives.Parse(prompt);
             var text = SandboxDirectives.Strip(prompt);
             var seed = request.Seed is >= 0 ? request.Seed.Value : SandboxRenderer.SeedFor(text);
@@ -136,10 +139,15 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
                 return;
             }
             if (directives.FailCode is { } code)
-                outcome = new Outcome(false, seed, request.Duration, false, code, $"Sandbox failure requested by [sandbox:fail={code}]");
+                outcome = ApiError.DocumentedCodes.Contains(code)
+                    ? new Outcome(false, seed, request.Duration, false, code, $"Sandbox failure requested by [sandbox:fail={code}]")
+                    : new Outcome(false, seed, request.Duration, false, "INTERNAL_ERROR", $"[sandbox:fail={code}] names no error code of the API document");
+            else if (directives.LoseResult)
+                outcome = new Outcome(true, seed, request.Duration, request.ReturnLastFrame, null, null);
             else
             {
-                var image = request.Content.FirstOrDefault(c => c.Type == "image_url" && c.StorePath is not null)?.StorePath;
+                var images = request.Content.Where(c => c.Type == "image_url" && c.StorePath is not null).ToList();
+                var image = (images.FirstOrDefault(c => c.Role == "first_frame") ?? images.FirstOrDefault(c => c.Role != "last_frame"))?.StorePath;
                 var (width, height) = SandboxRenderer.Size(request.Resolution, request.Ratio);
                 var renderJob = new SandboxRenderer.Job(dir, text, seed, width, height, request.Duration, request.GenerateAudio,
                     image is null ? null : _store.PhysicalPath(image), request.ReturnLastFrame);
