@@ -11,7 +11,7 @@ public static class ProviderRequests
     {
         var content = JsonSerializer.Deserialize<List<ContentItem>>(task.ContentJson, Json.Options)!;
         return new ProviderRequest(task.TaskId, task.Model,
-            content.Select(c => new ProviderContent(c.Type == "sample_id" ? "text" : c.Type, c.Text, c.Url, c.FilePath, null, c.Role)).ToList(),
+            content.Select(c => new ProviderContent(c.Type == "sample_id" ? "text" : c.Type, c.Text, c.Url, c.FilePath, c.ContentType, c.Role)).ToList(),
             task.Resolution, task.Ratio, task.Duration, task.GenerateAudio, task.Seed, task.Watermark, task.ReturnLastFrame,
             task.ExpiresAt - task.CreatedAt);
     }

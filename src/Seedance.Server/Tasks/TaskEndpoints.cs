@@ -59,20 +59,21 @@ public static class TaskEndpoints
         var ct = context.RequestAborted;
         var keyId = context.Caller().KeyId;
         var task = await Find(db, keyId, task_id, ct);
-        if (task.Status == TaskStatus.Pending && await lifecycle.CancelAsync(task, [TaskStatus.Pending], ct))
-            return Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
-
-        task = await Find(db, keyId, task_id, ct);
+        if (task.Status == TaskStatus.Pending)
+        {
+            if (await lifecycle.CancelAsync(task, [TaskStatus.Pending], ct)) return Cancelled(task);
+            task = await Find(db, keyId, task_id, ct); // it left pending meanwhile
+        }
         if (TaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
-        if (task.ProviderTaskId is null) throw ApiError.CancelNotAllowed("task is being handed to the upstream; try again");
 
-        if (!await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId, ct))
+        // An active task always has its upstream id: both are written by the same update.
+        if (!await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId!, ct))
             throw ApiError.CancelNotAllowed($"the upstream does not cancel a task that is {task.Status}");
-        if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct))
-            return Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
-        task = await Find(db, keyId, task_id, ct);
-        throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+        if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct)) return Cancelled(task);
+        throw ApiError.CancelNotAllowed("task finished before it could be cancelled");
     }
+
+    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
 
     private static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
         await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();

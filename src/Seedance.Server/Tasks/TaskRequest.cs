@@ -4,7 +4,8 @@ using Seedance.Server.Infrastructure;
 namespace Seedance.Server.Tasks;
 
 /// <summary>One content item after validation; uploads are checked against the store at submission.</summary>
-public sealed record ContentItem(string Type, string? Text = null, string? Url = null, string? FilePath = null, string? Role = null, string? SampleId = null);
+public sealed record ContentItem(
+    string Type, string? Text = null, string? Url = null, string? FilePath = null, string? Role = null, string? SampleId = null, string? ContentType = null);
 
 /// <summary>A submission body, validated field by field with messages that name the field and the rule.</summary>
 public sealed record TaskRequest(

@@ -154,6 +154,7 @@ public static class TaskSubmission
                     throw ApiError.InvalidParameter($"{at} '{path}' is not a file uploaded with this API key");
                 var fits = item.Type switch { "image_url" => file.IsImage, "video_url" => !file.IsImage, _ => false };
                 if (!fits) throw ApiError.InvalidParameter($"{at} must reference {(item.Type == "audio_url" ? "an https:// audio URL" : item.Type == "image_url" ? "an image" : "a video")}, not {file.ContentType}");
+                item = item with { ContentType = file.ContentType };
             }
             resolved.Add(item);
         }
