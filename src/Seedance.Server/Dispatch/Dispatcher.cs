@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Providers;
@@ -12,7 +13,7 @@ namespace Seedance.Server.Dispatch;
 /// Moves <c>pending</c> tasks to the provider within each key's concurrency limit: first in, first out
 /// per key, and round-robin across keys so one busy key cannot starve the others.
 /// </summary>
-public sealed class Dispatcher(IServiceScopeFactory scopes, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<Dispatcher> logger)
+public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<Dispatcher> logger)
     : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 256;
@@ -23,13 +24,17 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, IOptions<SeedanceOpt
     /// <summary>One round: picks what may start now and hands it over; true when it handed any over.</summary>
     public override async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        var picked = await PickAsync(ct);
+        var (picked, inFlight) = await PickAsync(ct);
+        var handedOver = 0;
         await Parallel.ForEachAsync(picked, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelSubmissions, CancellationToken = ct },
-            async (task, token) => await HandOverAsync(task, token));
-        return picked.Count > 0;
+            async (task, token) =>
+            {
+                if (await HandOverAsync(task, inFlight, token)) Interlocked.Increment(ref handedOver);
+            });
+        return handedOver > 0;
     }
 
-    private async Task<List<VideoTask>> PickAsync(CancellationToken ct)
+    private async Task<(List<VideoTask> Picked, Dictionary<string, int> InFlight)> PickAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
@@ -38,7 +43,7 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, IOptions<SeedanceOpt
             .Where(t => t.Status == TaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now))
             .GroupBy(t => t.KeyId).Select(g => new { KeyId = g.Key, Oldest = g.Min(t => t.Seq) })
             .ToListAsync(ct);
-        if (waiting.Count == 0) return [];
+        if (waiting.Count == 0) return ([], []);
 
         var keyIds = waiting.Select(w => w.KeyId).ToList();
         var limits = await db.ApiKeys.AsNoTracking().Where(k => keyIds.Contains(k.Id)).ToDictionaryAsync(k => k.Id, k => k.MaxConcurrent, ct);
@@ -64,46 +69,97 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, IOptions<SeedanceOpt
         while (picked.Count < BatchLimit && queues.Any(q => q.Count > 0))
             foreach (var queue in queues.Where(q => q.Count > 0))
                 if (picked.Count < BatchLimit) picked.Add(queue.Dequeue());
-        return picked;
+
+        var inFlight = await db.Tasks.AsNoTracking()
+            .Where(t => TaskStatus.Active.Contains(t.Status) && t.Provider != null)
+            .GroupBy(t => t.Provider!).Select(g => new { Channel = g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Channel, g => g.Count, ct);
+        return (picked, inFlight);
     }
 
-    private async Task HandOverAsync(VideoTask task, CancellationToken ct)
+    /// <summary>
+    /// Offers the task to the channels in order of preference until one takes it. A refusal that is the
+    /// user's fails the task; a channel's own failure or rate limit moves on to the next channel.
+    /// </summary>
+    private async Task<bool> HandOverAsync(VideoTask task, Dictionary<string, int> inFlight, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
-        var provider = scope.ServiceProvider.GetRequiredService<ProviderRegistry>().Get(options.Value.Provider);
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
+        var request = ProviderRequests.For(task);
+        var tried = new HashSet<string>();
+        Exception? lastFailure = null;
+        var onlyRateLimited = true;
 
-        string providerTaskId;
-        try
+        while (Take(task.Model, inFlight, tried) is { } channel)
         {
-            providerTaskId = await provider.SubmitAsync(ProviderRequests.For(task), ct);
-        }
-        catch (ProviderException e) when (e.UserFault)
-        {
-            Logger.LogInformation("Upstream refused task {TaskId}: {Code}", task.TaskId, e.Code);
-            await lifecycle.FailAsync(task, [TaskStatus.Pending], e.Code, e.Message, ct);
-            return;
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            await RetryLaterAsync(task, lifecycle, e, ct);
-            return;
+            tried.Add(channel.Name);
+            string providerTaskId;
+            try
+            {
+                providerTaskId = await channel.Provider.SubmitAsync(request, ct);
+                channel.RecordSuccess();
+            }
+            catch (ProviderException e) when (e.UserFault)
+            {
+                channel.RecordSuccess();
+                Release(inFlight, channel);
+                Logger.LogInformation("Upstream {Channel} refused task {TaskId}: {Code}", channel.Name, task.TaskId, e.Code);
+                await lifecycle.FailAsync(task, [TaskStatus.Pending], e.Code, e.Message, ct);
+                return false;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                Release(inFlight, channel);
+                var rateLimited = e is ProviderException { Fault: ProviderFault.RateLimited };
+                if (!rateLimited) channel.RecordFailure(e.Message, lifecycle.Now);
+                onlyRateLimited &= rateLimited;
+                lastFailure = e;
+                Logger.LogWarning(e, "Channel {Channel} did not take task {TaskId}; trying the next", channel.Name, task.TaskId);
+                continue;
+            }
+
+            // The upstream has the task now: record that even if the server is stopping, or it would be handed over twice.
+            var moved = await lifecycle.MoveAsync(task.TaskId, [TaskStatus.Pending], TaskStatus.Queued, s => s
+                .SetProperty(t => t.Provider, channel.Name)
+                .SetProperty(t => t.ProviderTaskId, providerTaskId)
+                .SetProperty(t => t.RetryAt, (DateTime?)null), CancellationToken.None);
+            if (moved)
+            {
+                Logger.LogInformation("Task {TaskId} queued at {Channel} as {ProviderTaskId}", task.TaskId, channel.Name, providerTaskId);
+                return true;
+            }
+            // Cancelled or expired while it was being handed over: take it back from the upstream.
+            Logger.LogInformation("Task {TaskId} left pending during hand-over; cancelling it upstream", task.TaskId);
+            await UpstreamCancel.TryAsync(channel.Provider, providerTaskId, Logger, ct);
+            return false;
         }
 
-        // The upstream has the task now: record that even if the server is stopping, or it would be handed over twice.
-        var moved = await lifecycle.MoveAsync(task.TaskId, [TaskStatus.Pending], TaskStatus.Queued, s => s
-            .SetProperty(t => t.Provider, provider.Name)
-            .SetProperty(t => t.ProviderTaskId, providerTaskId)
-            .SetProperty(t => t.RetryAt, (DateTime?)null), CancellationToken.None);
-        if (moved)
+        if (lastFailure is null) return false; // every channel is full or cooling down: the task waits its turn
+        if (onlyRateLimited)
         {
-            Logger.LogInformation("Task {TaskId} queued at {Provider} as {ProviderTaskId}", task.TaskId, provider.Name, providerTaskId);
-            return;
+            // Rate limits and quotas are the upstream's to lift: the task waits, and this never counts against it.
+            var retryAt = lifecycle.Now.AddSeconds(5 + Random.Shared.NextDouble() * 5);
+            await lifecycle.DeferAsync(task.TaskId, TaskStatus.Pending, retryAt, ct: ct);
+            return false;
         }
-        // Cancelled or expired while it was being handed over: take it back from the upstream.
-        Logger.LogInformation("Task {TaskId} left pending during hand-over; cancelling it upstream", task.TaskId);
-        await UpstreamCancel.TryAsync(provider, providerTaskId, Logger, ct);
+        await RetryLaterAsync(task, lifecycle, lastFailure, ct);
+        return false;
+    }
+
+    private Channel? Take(string model, Dictionary<string, int> inFlight, IReadOnlySet<string> tried)
+    {
+        lock (inFlight)
+        {
+            var channel = channels.Pick(model, inFlight, tried, Clock.GetUtcNow().UtcDateTime);
+            if (channel is not null) inFlight[channel.Name] = inFlight.GetValueOrDefault(channel.Name) + 1;
+            return channel;
+        }
+    }
+
+    private static void Release(Dictionary<string, int> inFlight, Channel channel)
+    {
+        lock (inFlight) inFlight[channel.Name]--;
     }
 
     /// <summary>The upstream could not take the task: try again with backoff, and give up (uncharged) after the configured attempts.</summary>

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Channels;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -17,11 +19,13 @@ namespace Seedance.Server.Dispatch;
 /// non-terminal tasks in the database again: nothing is lost, and the guarded status changes make sure
 /// nothing is charged twice.
 /// </summary>
-public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOptions> options, FileStore store, TimeProvider clock, ILogger<Tracker> logger)
+public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, IOptions<SeedanceOptions> options, FileStore store,
+    TimeProvider clock, ILogger<Tracker> logger)
     : PeriodicWorker(clock, logger)
 {
-    private const int BatchLimit = 1000;
-    private const int MaxParallelPolls = 16;
+    private const int BatchLimit = 20_000;
+    /// <summary>When each task is next due for a check, per its channel's interval. Lost on restart: then every task is due at once.</summary>
+    private readonly ConcurrentDictionary<string, DateTime> _nextCheck = new();
 
     private static readonly ResiliencePipeline Downloads = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -40,31 +44,58 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         return false;
     }
 
-    /// <summary>Asks the provider about every accepted task that is due (tasks whose last check failed wait out their backoff).</summary>
+    /// <summary>
+    /// Asks the upstream about every accepted task that is due: each channel at its own interval and with
+    /// its own bound on checks in flight, all channels side by side.
+    /// </summary>
     public async Task TrackOnceAsync(CancellationToken ct)
     {
-        List<VideoTask> due;
+        List<VideoTask> active;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            var now = Clock.GetUtcNow().UtcDateTime;
-            due = await db.Tasks.AsNoTracking()
-                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null && (t.RetryAt == null || t.RetryAt <= now))
+            active = await db.Tasks.AsNoTracking()
+                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null)
                 .OrderBy(t => t.Seq).Take(BatchLimit).ToListAsync(ct);
         }
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelPolls, CancellationToken = ct },
-            async (task, token) => await TrackAsync(task, token));
+        var now = Clock.GetUtcNow().UtcDateTime;
+        var ids = active.Select(t => t.TaskId).ToHashSet();
+        foreach (var gone in _nextCheck.Keys.Where(id => !ids.Contains(id))) _nextCheck.TryRemove(gone, out _);
+
+        var due = active.Where(t => (t.RetryAt is null || t.RetryAt <= now) && (!_nextCheck.TryGetValue(t.TaskId, out var at) || at <= now));
+        await Task.WhenAll(due.GroupBy(t => t.Provider!).Select(group =>
+        {
+            if (channels.Find(group.Key) is not { } channel)
+            {
+                Logger.LogWarning("{Count} tasks are at channel {Channel}, which is no longer configured", group.Count(), group.Key);
+                return Task.CompletedTask;
+            }
+            return Parallel.ForEachAsync(group, new ParallelOptions { MaxDegreeOfParallelism = channel.Options.MaxParallelPolls, CancellationToken = ct },
+                async (task, token) =>
+                {
+                    _nextCheck[task.TaskId] = Clock.GetUtcNow().UtcDateTime.AddSeconds(channel.Options.PollIntervalSeconds);
+                    await TrackAsync(task, channel, token);
+                });
+        }));
     }
 
-    private async Task TrackAsync(VideoTask task, CancellationToken ct)
+    /// <summary>A hint that a task changed upstream (its callback): check it at the next round, now.</summary>
+    public void Nudge(string taskId)
+    {
+        _nextCheck.TryRemove(taskId, out _);
+        Wake();
+    }
+
+    private async Task TrackAsync(VideoTask task, Channel channel, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
-        var provider = scope.ServiceProvider.GetRequiredService<ProviderRegistry>().Get(task.Provider!);
+        var provider = channel.Provider;
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
         try
         {
             var state = await provider.GetAsync(task.ProviderTaskId!, ct);
+            channel.RecordSuccess();
             if (task.FailedChecks > 0)
                 await lifecycle.DeferAsync(task.TaskId, task.Status, null, s => s.SetProperty(t => t.FailedChecks, 0), ct);
             switch (state.State)
@@ -89,6 +120,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
+            if (e is ProviderException { Fault: ProviderFault.Channel }) channel.RecordFailure(e.Message, lifecycle.Now);
             var failures = task.FailedChecks + 1;
             var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
             await lifecycle.DeferAsync(task.TaskId, task.Status, retryAt, s => s.SetProperty(t => t.FailedChecks, failures), CancellationToken.None);
@@ -139,7 +171,6 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
-        var providers = scope.ServiceProvider.GetRequiredService<ProviderRegistry>();
         var now = Clock.GetUtcNow().UtcDateTime;
         var overdue = await db.Tasks.AsNoTracking()
             .Where(t => TaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now)
@@ -149,7 +180,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, IOptions<SeedanceOption
             if (!await lifecycle.ExpireAsync(task, ct)) continue;
             Logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
             if (task.ProviderTaskId is null) continue;
-            await UpstreamCancel.TryAsync(providers.Get(task.Provider!), task.ProviderTaskId, Logger, ct);
+            if (channels.Find(task.Provider!) is { } channel) await UpstreamCancel.TryAsync(channel.Provider, task.ProviderTaskId, Logger, ct);
         }
     }
 }

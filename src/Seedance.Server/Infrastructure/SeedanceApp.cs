@@ -2,6 +2,7 @@ using FFMpegCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Keys;
@@ -36,9 +37,8 @@ public static class SeedanceApp
         builder.Services.AddSeedanceHealth();
         builder.Services.AddOpenApi();
 
-        builder.Services.AddSingleton<ProviderRegistry>();
         builder.Services.AddSingleton<SandboxProvider>();
-        builder.Services.AddSingleton<IVideoProvider>(sp => sp.GetRequiredService<SandboxProvider>());
+        builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddSingleton<Dispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<Tracker>();
@@ -61,6 +61,8 @@ public static class SeedanceApp
         api.MapBalance();
         app.MapFileStore();
         app.MapAdmin();
+        app.MapChannelAdmin();
+        app.MapUpstreamCallbacks();
         app.MapHealth();
         app.MapOpenApi();
         return app;
@@ -79,7 +81,8 @@ public static class SeedanceApp
         services.AddSingleton<AdminToken>();
         services.AddSingleton<UrlSigner>();
         services.AddSingleton<FileStore>();
-        services.AddScoped<PublicLinks>();
+        services.AddSingleton<PublicLinks>();
+        services.AddHttpContextAccessor();
         services.AddScoped<TaskLifecycle>();
         services.AddScoped<KeyAdministration>();
         services.AddSingleton(sp => new FFOptions

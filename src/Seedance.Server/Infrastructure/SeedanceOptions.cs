@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Seedance.Server.Channels;
 
 namespace Seedance.Server.Infrastructure;
 
@@ -19,6 +20,14 @@ public sealed class SeedanceOptions
     public CallbackOptions Callbacks { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
+    /// <summary>The operator's upstream accounts; see <see cref="ChannelOptions"/>.</summary>
+    public List<ChannelOptions> Channels { get; set; } = [];
+
+    /// <summary>The configured channels, or the one channel of <see cref="Provider"/> when none are.</summary>
+    public IReadOnlyList<ChannelOptions> EffectiveChannels => Channels.Count > 0 ? Channels :
+    [
+        new ChannelOptions { Name = Provider, Provider = Provider, MaxConcurrent = int.MaxValue, PollIntervalSeconds = Tasks.PollIntervalSeconds },
+    ];
 
     public string DataPath => Path.GetFullPath(DataDir);
 
@@ -102,6 +111,30 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Tasks.ResultLinkDays is < 1 or > 30) errors.Add("Seedance:Tasks:ResultLinkDays must be 1-30");
         if (o.Tasks.MaxSubmitAttempts < 1) errors.Add("Seedance:Tasks:MaxSubmitAttempts must be at least 1");
         if (o.Tasks.UploadUrlSeconds is < 60 or > 604800) errors.Add("Seedance:Tasks:UploadUrlSeconds must be 60-604800");
+        var names = new HashSet<string>();
+        for (var i = 0; i < o.Channels.Count; i++)
+        {
+            var c = o.Channels[i];
+            var at = $"Seedance:Channels:{i}";
+            if (string.IsNullOrWhiteSpace(c.Name) || !names.Add(c.Name)) errors.Add($"{at}:Name must be set and unique");
+            if (c.Provider is not ("sandbox" or "ark" or "relay")) errors.Add($"{at}:Provider must be sandbox, ark or relay");
+            if (c.Provider is "ark" or "relay")
+            {
+                if (!Uri.TryCreate(c.BaseUrl, UriKind.Absolute, out var b) || b.Scheme is not ("http" or "https"))
+                    errors.Add($"{at}:BaseUrl must be an absolute http or https URL");
+                if (string.IsNullOrWhiteSpace(c.ApiKey)) errors.Add($"{at}:ApiKey is required");
+                if (c.Provider == "ark" && c.Models.Count == 0) errors.Add($"{at}:Models must map at least one model (e.g. Models:seedance-2.0)");
+                if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages)
+                    errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads) or {at}:InlineImages=true");
+            }
+            if (c.MaxConcurrent < 1) errors.Add($"{at}:MaxConcurrent must be at least 1");
+            if (c.Weight < 1) errors.Add($"{at}:Weight must be at least 1");
+            if (c.PollIntervalSeconds <= 0) errors.Add($"{at}:PollIntervalSeconds must be positive");
+            if (c.MaxParallelPolls < 1) errors.Add($"{at}:MaxParallelPolls must be at least 1");
+            if (c.TimeoutSeconds <= 0) errors.Add($"{at}:TimeoutSeconds must be positive");
+            if (c.FailuresBeforeCooldown < 1) errors.Add($"{at}:FailuresBeforeCooldown must be at least 1");
+            if (c.CooldownSeconds < 0) errors.Add($"{at}:CooldownSeconds must be 0 or more");
+        }
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

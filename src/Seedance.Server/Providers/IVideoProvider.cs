@@ -33,22 +33,25 @@ public sealed record ProviderTaskState(
     ProviderState State, string? VideoUrl = null, string? LastFrameUrl = null, long? Seed = null, int? Duration = null,
     string? ErrorCode = null, string? ErrorMessage = null);
 
-/// <summary>Why an upstream call failed: whether the user is at fault decides whether the task fails or waits.</summary>
-public sealed class ProviderException(bool userFault, string code, string message) : Exception(message)
+public enum ProviderFault
 {
-    /// <summary>The request itself is refused (moderation, invalid input): the task fails, uncharged.</summary>
-    public bool UserFault { get; } = userFault;
+    /// <summary>The request itself is refused (moderation, invalid input): the task fails, uncharged, on any channel.</summary>
+    User,
+    /// <summary>The upstream is rate limiting or out of quota: the task stays pending and is retried later.</summary>
+    RateLimited,
+    /// <summary>The channel is at fault (credentials, configuration, 5xx, timeout): another channel may serve.</summary>
+    Channel,
+}
+
+/// <summary>Why an upstream call failed: whose fault it is decides whether the task fails, waits or moves on.</summary>
+public sealed class ProviderException(ProviderFault fault, string code, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public ProviderFault Fault { get; } = fault;
+    public bool UserFault => Fault == ProviderFault.User;
     /// <summary>The public error code the task fails with when <see cref="UserFault"/>.</summary>
     public string Code { get; } = code;
 
-    public static ProviderException Refused(string code, string message) => new(true, code, message);
-    public static ProviderException Transient(string message) => new(false, "SERVICE_BUSY", message);
-}
-
-public sealed class ProviderRegistry(IEnumerable<IVideoProvider> providers)
-{
-    private readonly Dictionary<string, IVideoProvider> _byName = providers.ToDictionary(p => p.Name);
-
-    public IVideoProvider Get(string name) =>
-        _byName.TryGetValue(name, out var provider) ? provider : throw new InvalidOperationException($"No provider named '{name}'");
+    public static ProviderException Refused(string code, string message) => new(ProviderFault.User, code, message);
+    public static ProviderException Transient(string message, Exception? inner = null) => new(ProviderFault.Channel, "SERVICE_BUSY", message, inner);
+    public static ProviderException RateLimited(string message) => new(ProviderFault.RateLimited, "SERVICE_BUSY", message);
 }

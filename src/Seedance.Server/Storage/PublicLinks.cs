@@ -16,6 +16,18 @@ public sealed class PublicLinks(UrlSigner signer, IOptions<SeedanceOptions> opti
         }
     }
 
+    /// <summary>True when links can be made outside a request (for the upstream): a public base URL is configured.</summary>
+    public bool CanLinkWithoutRequest => !string.IsNullOrEmpty(options.Value.PublicBaseUrl);
+
+    public const string UpstreamCallbackPrefix = "/upstream/callbacks/";
+
+    /// <summary>The unguessable address where the upstream may tell us a task changed (a hint; we confirm with a GET).</summary>
+    public string UpstreamCallback(string taskId, TimeSpan lifetime)
+    {
+        var path = UpstreamCallbackPrefix + taskId;
+        return $"{BaseUrl}{path}?{signer.Sign(HttpMethods.Post, path, clock.GetUtcNow().Add(lifetime))}";
+    }
+
     public string Upload(string filePath, string contentType, DateTimeOffset expires) => Signed("PUT", filePath, expires, contentType);
 
     /// <summary>

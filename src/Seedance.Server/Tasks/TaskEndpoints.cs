@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Auth;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Providers;
@@ -54,7 +55,7 @@ public static class TaskEndpoints
     /// A pending task is cancelled here and now. A queued or processing one is cancelled at the upstream
     /// first; if the upstream refuses, the task goes on and the caller hears TASK_CANCEL_NOT_ALLOWED.
     /// </summary>
-    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskLifecycle lifecycle, ProviderRegistry providers)
+    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskLifecycle lifecycle, ChannelPool channels)
     {
         var ct = context.RequestAborted;
         var keyId = context.Caller().KeyId;
@@ -67,7 +68,7 @@ public static class TaskEndpoints
         if (TaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
 
         // An active task always has its upstream id: both are written by the same update.
-        if (!await providers.Get(task.Provider!).CancelAsync(task.ProviderTaskId!, ct))
+        if (!await channels.Get(task.Provider!).Provider.CancelAsync(task.ProviderTaskId!, ct))
             throw ApiError.CancelNotAllowed($"the upstream does not cancel a task that is {task.Status}");
         if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct)) return Cancelled(task);
         throw ApiError.CancelNotAllowed("task finished before it could be cancelled");

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
 using Seedance.Server.Data;
+using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Uploads;
 
@@ -20,7 +21,7 @@ public static class TaskSubmission
     public const string IdempotencyHeader = "Idempotency-Key";
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
-    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock)
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
@@ -89,6 +90,7 @@ public static class TaskSubmission
         {
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
+            dispatcher.Wake();
         }
         catch (DbUpdateException) when (idempotencyKey.Length > 0)
         {

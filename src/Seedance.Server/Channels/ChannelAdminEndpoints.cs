@@ -1,0 +1,45 @@
+using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Auth;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Tasks;
+using TaskStatus = Seedance.Server.Tasks.TaskStatus;
+
+namespace Seedance.Server.Channels;
+
+/// <summary>The operator's view of the upstreams: each channel's state, and which channel served a task.</summary>
+public static class ChannelAdminEndpoints
+{
+    public sealed record ChannelView(
+        string Name, string Provider, int Priority, int Weight, int MaxConcurrent, int InFlight, string State, DateTime? CooldownUntil,
+        int ConsecutiveFailures, IReadOnlyList<ChannelError> RecentErrors);
+
+    public sealed record TaskRouting(string TaskId, long KeyId, string Status, string? Channel, string? UpstreamTaskId, int DispatchAttempts, DateTime? RetryAt);
+
+    public static void MapChannelAdmin(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin/v1")
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("operator"))
+            .ExcludeFromDescription();
+
+        admin.MapGet("/channels", async (ChannelPool channels, SeedanceDb db, TimeProvider clock, CancellationToken ct) =>
+        {
+            var inFlight = await db.Tasks.AsNoTracking()
+                .Where(t => TaskStatus.Active.Contains(t.Status) && t.Provider != null)
+                .GroupBy(t => t.Provider!).Select(g => new { Channel = g.Key, Count = g.Count() })
+                .ToDictionaryAsync(g => g.Channel, g => g.Count, ct);
+            var now = clock.GetUtcNow().UtcDateTime;
+            return Envelope.Ok(channels.All.Select(c =>
+            {
+                var health = c.Health(now);
+                return new ChannelView(c.Name, c.Options.Provider, c.Options.Priority, c.Options.Weight, c.Options.MaxConcurrent,
+                    inFlight.GetValueOrDefault(c.Name), health.State, health.CooldownUntil, health.ConsecutiveFailures, health.RecentErrors);
+            }).ToList());
+        });
+
+        admin.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
+            Envelope.Ok(await db.Tasks.AsNoTracking().Where(t => t.TaskId == task_id)
+                .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.Provider, t.ProviderTaskId, t.DispatchAttempts, t.RetryAt))
+                .FirstOrDefaultAsync(ct) ?? throw ApiError.TaskNotFound()));
+    }
+}

@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Seedance.Server.Channels;
+using Seedance.Server.Storage;
+
+namespace Seedance.Server.Providers.Ark;
+
+/// <summary>
+/// Volcengine Ark / BytePlus ModelArk (<c>/contents/generations/tasks</c>). Uploads reach the upstream
+/// as signed links to this server's store, or inline as data URIs for images when the channel says so.
+/// </summary>
+public sealed class ArkProvider(ChannelOptions channel, HttpClient http, FileStore store, PublicLinks links) : IVideoProvider
+{
+    private const string Tasks = "contents/generations/tasks";
+    // The upstream's limits on execution_expires_after.
+    private const int MinExpiresAfter = 3600, MaxExpiresAfter = 259200;
+
+    public string Name => channel.Name;
+
+    public async Task<string> SubmitAsync(ProviderRequest request, CancellationToken ct)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = channel.UpstreamModel(request.Model) ?? throw ProviderException.Transient($"Channel {Name} has no model for {request.Model}"),
+            ["content"] = new JsonArray((await Task.WhenAll(request.Content.Select(c => Content(c, ct)))).ToArray<JsonNode?>()),
+            ["resolution"] = request.Resolution,
+            ["ratio"] = request.Ratio,
+            ["duration"] = request.Duration,
+            ["watermark"] = request.Watermark,
+            ["generate_audio"] = request.GenerateAudio,
+            ["return_last_frame"] = request.ReturnLastFrame,
+            ["execution_expires_after"] = (int)Math.Clamp(request.ExpiresAfter.TotalSeconds, MinExpiresAfter, MaxExpiresAfter),
+        };
+        if (request.Seed is { } seed) body["seed"] = seed;
+        if (links.CanLinkWithoutRequest) body["callback_url"] = links.UpstreamCallback(request.TaskId, request.ExpiresAfter + TimeSpan.FromDays(1));
+
+        var created = await SendAsync(HttpMethod.Post, Tasks, body, ct);
+        return created?["id"]?.GetValue<string>() ?? throw ProviderException.Transient("Upstream answered a create without an id");
+    }
+
+    public async Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct)
+    {
+        var task = await SendAsync(HttpMethod.Get, $"{Tasks}/{Uri.EscapeDataString(providerTaskId)}", null, ct)
+            ?? throw ProviderException.Transient("Upstream answered without a task");
+        var error = task["error"] as JsonObject ?? task["failure_reason"] as JsonObject;
+        var content = task["content"] as JsonObject;
+        long? seed = task["seed"]?.GetValue<long>();
+        int? duration = task["duration"]?.GetValue<int>() is > 0 and var d ? d : null;
+        return task["status"]?.GetValue<string>() switch
+        {
+            "queued" => new ProviderTaskState(ProviderState.Queued),
+            "running" => new ProviderTaskState(ProviderState.Running),
+            "succeeded" => new ProviderTaskState(ProviderState.Succeeded, content?["video_url"]?.GetValue<string>(),
+                content?["last_frame_url"]?.GetValue<string>(), seed, duration),
+            "failed" => Failed(error),
+            "expired" => new ProviderTaskState(ProviderState.Expired),
+            "cancelled" => new ProviderTaskState(ProviderState.Cancelled),
+            var other => throw ProviderException.Transient($"Upstream reported an unknown status '{other}'"),
+        };
+    }
+
+    private static ProviderTaskState Failed(JsonObject? error)
+    {
+        var code = error?["code"]?.GetValue<string>() ?? "";
+        var message = error?["message"]?.GetValue<string>() ?? "Generation failed";
+        return new ProviderTaskState(ProviderState.Failed, ErrorCode: ArkErrors.UserCode(code) ?? "INTERNAL_ERROR",
+            ErrorMessage: ArkErrors.UserCode(code) is null ? "Generation failed upstream" : message);
+    }
+
+    public async Task<bool> CancelAsync(string providerTaskId, CancellationToken ct)
+    {
+        using var response = await Send(new HttpRequestMessage(HttpMethod.Delete, $"{Tasks}/{Uri.EscapeDataString(providerTaskId)}"), ct);
+        if (response.IsSuccessStatusCode) return true;
+        if ((int)response.StatusCode is >= 400 and < 500 and not 401 and not 403 and not 429) return false; // running or already cancelled
+        throw await Refusal(response, ct);
+    }
+
+    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(url, destination, ct);
+
+    private async Task<JsonNode> Content(ProviderContent item, CancellationToken ct)
+    {
+        if (item.Type == "text") return new JsonObject { ["type"] = "text", ["text"] = item.Text };
+        var url = item.Url ?? await UploadLink(item, ct);
+        var node = new JsonObject { ["type"] = item.Type, [item.Type] = new JsonObject { ["url"] = url } };
+        if (item.Role is not null) node["role"] = item.Role;
+        return node;
+    }
+
+    private async Task<string> UploadLink(ProviderContent item, CancellationToken ct)
+    {
+        if (channel.InlineImages && item.Type == "image_url")
+        {
+            var bytes = await File.ReadAllBytesAsync(store.PhysicalPath(item.StorePath!), ct);
+            return $"data:{item.ContentType};base64,{Convert.ToBase64String(bytes)}";
+        }
+        if (!links.CanLinkWithoutRequest)
+            throw ProviderException.Transient($"Channel {Name} cannot pass {item.Type} uploads: set Seedance:PublicBaseUrl");
+        return links.Download(item.StorePath!);
+    }
+
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        using var response = await Send(request, ct);
+        if (!response.IsSuccessStatusCode) throw await Refusal(response, ct);
+        return await response.Content.ReadFromJsonAsync<JsonNode>(ct);
+    }
+
+    private Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken ct)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
+        return UpstreamHttp.SendAsync(http, request, Name, ct);
+    }
+
+    private static async Task<ProviderException> Refusal(HttpResponseMessage response, CancellationToken ct)
+    {
+        string code = "", message = "";
+        try
+        {
+            var error = (await response.Content.ReadFromJsonAsync<JsonNode>(ct))?["error"];
+            code = error?["code"]?.GetValue<string>() ?? "";
+            message = error?["message"]?.GetValue<string>() ?? "";
+        }
+        catch (JsonException) { }
+        return ArkErrors.From(response.StatusCode, code, message);
+    }
+}
