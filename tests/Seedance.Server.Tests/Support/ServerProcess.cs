@@ -108,7 +108,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return info;
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
