@@ -379,6 +379,35 @@ public sealed class ArkEmulatorTests
         Assert.Equal("content[0].image_url.url", error["param"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("jpeg", "mjpeg", 200, 200, false)]
+    [InlineData("jpeg", "mjpeg", 640, 360, true)]
+    [InlineData("webp", "libwebp", 6002, 3000, false)]
+    [InlineData("webp", "libwebp", 640, 360, true)]
+    [InlineData("gif", "gif", 300, 800, false)]
+    [InlineData("gif", "gif", 360, 640, true)]
+    [InlineData("bmp", "bmp", 299, 400, false)]
+    [InlineData("bmp", "bmp", 400, 400, true)]
+    public async Task TheSizeOfAnInlineImageIsCheckedInEveryCommonFormat(string format, string encoder, int width, int height, bool accepted)
+    {
+        await using var ark = await StartAsync();
+        using var http = Client(ark);
+        var path = Path.Combine(Path.GetTempPath(), $"ark-{Guid.NewGuid():N}.{format}");
+        await FFMpegCore.FFMpegArguments.FromFileInput($"color=c=green:s={width}x{height}:d=1", false, o => o.ForceFormat("lavfi"))
+            .OutputToFile(path, true, o => o.WithCustomArgument($"-frames:v 1 -c:v {encoder}")).ProcessAsynchronously();
+        var data = Convert.ToBase64String(await File.ReadAllBytesAsync(path));
+        File.Delete(path);
+
+        using var response = await http.PostAsync("contents/generations/tasks", Json(new JsonObject
+        {
+            ["model"] = Model,
+            ["content"] = new JsonArray(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = $"data:image/{format};base64,{data}" } }),
+        }));
+
+        if (accepted) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        else Assert.Equal("content[0].image_url.url", (await AssertErrorAsync(response, HttpStatusCode.BadRequest, "InvalidParameter", "BadRequest"))["param"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task TheThreeModesAreAcceptedEachOnItsOwn()
     {
