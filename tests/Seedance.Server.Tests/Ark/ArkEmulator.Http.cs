@@ -32,6 +32,7 @@ public sealed partial class ArkEmulator
         var call = Classify(ctx.Request);
         Count(call);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _stopping.Token);
+        var answered = true;
         try
         {
             if (Faults.Latency > TimeSpan.Zero) await Task.Delay(Faults.Latency, cancel.Token);
@@ -61,10 +62,15 @@ public sealed partial class ArkEmulator
             await RunEndpointAsync(ctx, next);
         }
         catch (ArkErrorException e) { await WriteErrorAsync(ctx, e.Error); }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested) { ctx.Abort(); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            answered = false;
+            ctx.Abort();
+        }
         finally
         {
-            lock (_gate) _requests.Add(new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, ctx.Response.StatusCode, requestId, call));
+            var record = new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, answered ? ctx.Response.StatusCode : 0, requestId, call);
+            lock (_gate) _requests.Add(record);
         }
     }
 

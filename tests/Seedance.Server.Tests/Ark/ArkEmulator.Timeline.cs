@@ -34,7 +34,7 @@ public sealed partial class ArkEmulator
                     else
                     {
                         task.Finishing = true;
-                        Track(SucceedAsync(task));
+                        Track(Task.Run(() => SucceedAsync(task)));
                     }
                 }
             }
@@ -46,7 +46,7 @@ public sealed partial class ArkEmulator
         ArkMedia media;
         try
         {
-            media = await ArkMedia.RenderAsync(task.Seed, task.GenerateAudio, task.ReturnLastFrame, _stopping.Token);
+            media = await ArkMedia.RenderAsync(task.GenerateAudio, task.ReturnLastFrame, _stopping.Token);
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested)
         {
@@ -86,7 +86,8 @@ public sealed partial class ArkEmulator
         task.ErrorCode = errorCode;
         task.ErrorMessage = errorCode is null ? null : errorMessage ?? FailureMessage(errorCode);
         if (task.CallbackUrl is null || !CallbackStatuses.Contains(status)) return;
-        var send = SendCallbackAsync(task.Callbacks, task.Id, task.CallbackUrl, status, task.ToJson().ToJsonString());
+        var (previous, url, body) = (task.Callbacks, task.CallbackUrl, task.ToJson().ToJsonString());
+        var send = Task.Run(() => SendCallbackAsync(previous, task.Id, url, status, body)); // not under the lock
         task.Callbacks = send;
         Track(send);
     }

@@ -61,7 +61,15 @@ public sealed partial class ArkEmulator : IAsyncDisposable
     public IReadOnlyList<EmulatedTask> Tasks { get { lock (_gate) return _tasks.Values.OrderBy(t => t.Sequence).ToList(); } }
     /// <summary>Every create body received, raw, in order, refused ones included.</summary>
     public IReadOnlyList<string> CreateBodies { get { lock (_gate) return _createBodies.ToList(); } }
-    public JsonObject? LastCreateBody => CreateBodies.LastOrDefault() is { } raw ? JsonNode.Parse(raw) as JsonObject : null;
+    /// <summary>The last create body received, parsed (null if none, or if it was not a JSON object).</summary>
+    public JsonObject? LastCreateBody
+    {
+        get
+        {
+            try { return CreateBodies.LastOrDefault() is { } raw ? JsonNode.Parse(raw) as JsonObject : null; }
+            catch (System.Text.Json.JsonException) { return null; }
+        }
+    }
     /// <summary>Every callback attempt, in order.</summary>
     public IReadOnlyList<ArkCallbackAttempt> Callbacks { get { lock (_gate) return _callbacks.ToList(); } }
     /// <summary>Every request answered, API and result downloads.</summary>
@@ -102,7 +110,7 @@ public sealed partial class ArkEmulator : IAsyncDisposable
         if (status == "succeeded")
         {
             var task = Find(id) ?? throw new KeyNotFoundException(id);
-            media = await ArkMedia.RenderAsync(task.Seed, task.GenerateAudio, task.ReturnLastFrame, _stopping.Token);
+            media = await ArkMedia.RenderAsync(task.GenerateAudio, task.ReturnLastFrame, _stopping.Token);
         }
         if (status is not ("queued" or "running" or "succeeded" or "failed" or "expired" or "cancelled"))
             throw new ArgumentException($"Not an Ark status: {status}", nameof(status));
@@ -197,7 +205,7 @@ public sealed record ArkCallbackAttempt(string TaskId, string Status, int Attemp
     public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
 }
 
-/// <summary>One request the emulator answered.</summary>
+/// <summary>One request the emulator answered; <see cref="Status"/> is 0 when the connection was dropped without an answer.</summary>
 public sealed record ArkRequestRecord(string Method, string Path, int Status, string RequestId, ArkCall Call);
 
 /// <summary>The files of a succeeded task behind its presigned links.</summary>

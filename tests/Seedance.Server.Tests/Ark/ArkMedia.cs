@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FFMpegCore;
 
 namespace Seedance.Server.Tests.Ark;
@@ -5,10 +6,22 @@ namespace Seedance.Server.Tests.Ark;
 /// <summary>The result files of a succeeded task: a real, small MP4 and, if asked, a PNG of its last frame.</summary>
 internal sealed record ArkMedia(byte[] Video, byte[]? LastFrame)
 {
-    /// <summary>Renders 1 s of a solid colour (from the seed) at 320x180, 24 fps, with a tone when audio is asked for.</summary>
-    public static async Task<ArkMedia> RenderAsync(long seed, bool audio, bool lastFrame, CancellationToken cancellationToken)
+    // ffmpeg takes about half a second here; each kind of result is rendered once per test run and shared
+    private static readonly ConcurrentDictionary<(bool Audio, bool LastFrame), Lazy<Task<ArkMedia>>> Rendered = new();
+
+    /// <summary>The result files: 1 s of solid colour at 320x180, 24 fps, with a tone when audio is asked for.</summary>
+    public static Task<ArkMedia> RenderAsync(bool audio, bool lastFrame, CancellationToken cancellationToken)
     {
-        var colour = $"0x{seed & 0xFFFFFF:x6}";
+        var key = (audio, lastFrame);
+        var render = Rendered.GetOrAdd(key, _ => new Lazy<Task<ArkMedia>>(() => RenderNowAsync(audio, lastFrame))).Value;
+        if (render.IsFaulted) Rendered.TryRemove(key, out _); // the next task tries again
+        return render.WaitAsync(cancellationToken);
+    }
+
+    private static async Task<ArkMedia> RenderNowAsync(bool audio, bool lastFrame)
+    {
+        const string colour = "0x2f6fb0";
+        var cancellationToken = CancellationToken.None;
         var dir = Path.Combine(Path.GetTempPath(), "ark-emulator", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
