@@ -169,7 +169,10 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         if (attempts >= options.Value.Tasks.MaxSubmitAttempts)
         {
             Logger.LogError(e, "Giving up handing task {TaskId} over after {Attempts} attempts", task.TaskId, attempts);
-            await lifecycle.FailAsync(task, [TaskStatus.Pending], "TASK_SUBMIT_FAILED", "Task submission failed, please retry", ct);
+            var (code, message) = e is ProviderException { Code: "SERVICE_BUSY" }
+                ? ("SERVICE_BUSY", "Service busy: no upstream could take the task, please retry later")
+                : ("TASK_SUBMIT_FAILED", "Task submission failed, please retry");
+            await lifecycle.FailAsync(task, [TaskStatus.Pending], code, message, ct);
             return;
         }
         var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, attempts)));

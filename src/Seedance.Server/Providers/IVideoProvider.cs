@@ -52,6 +52,9 @@ public sealed class ProviderException(ProviderFault fault, string code, string m
     public string Code { get; } = code;
 
     public static ProviderException Refused(string code, string message) => new(ProviderFault.User, code, message);
-    public static ProviderException Transient(string message, Exception? inner = null) => new(ProviderFault.Channel, "SERVICE_BUSY", message, inner);
+    /// <summary>The upstream failed (5xx, timeout, unreachable): if no channel takes the task in the end, it fails with TASK_SUBMIT_FAILED.</summary>
+    public static ProviderException Transient(string message, Exception? inner = null) => new(ProviderFault.Channel, "TASK_SUBMIT_FAILED", message, inner);
+    /// <summary>The operator's account or configuration is at fault (credentials, model, overdue): the user hears SERVICE_BUSY.</summary>
+    public static ProviderException Misconfigured(string message) => new(ProviderFault.Channel, "SERVICE_BUSY", message);
     public static ProviderException RateLimited(string message) => new(ProviderFault.RateLimited, "SERVICE_BUSY", message);
 }

@@ -198,6 +198,29 @@ public sealed class ArkChannelTests
         Assert.Contains(code, primary["recent_errors"]![0]!["error"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(401, "AuthenticationError", "SERVICE_BUSY")]
+    [InlineData(403, "AccountOverdueError", "SERVICE_BUSY")]
+    [InlineData(404, "ModelNotOpen", "SERVICE_BUSY")]
+    [InlineData(500, "InternalServiceError", "TASK_SUBMIT_FAILED")]
+    public async Task WhenNoChannelCanTakeATaskItFailsWithTheTablesCodeUncharged(int status, string code, string expected)
+    {
+        await using var ark = await ArkEmulator.StartAsync();
+        await using var server = await ServerAsync(new Dictionary<string, string>
+        {
+            ["Seedance:Tasks:MaxSubmitAttempts"] = "2", ["Seedance:Channels:0:CooldownSeconds"] = "0",
+        }, ("only", ark, 0));
+        using var client = await server.CreateKeyAsync(credits: 100);
+        ark.Faults.ErrorNext(1000, status, code);
+
+        var task = await client.WaitForAsync(await client.SubmitTextAsync("Nobody home"));
+
+        Assert.Equal("failed", task.Status());
+        Assert.Equal(expected, task["error_code"]!.GetValue<string>());
+        Assert.Equal(2, ark.CreateCalls);
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+    }
+
     [Fact]
     public async Task ATimeoutAtSubmissionIsTheChannelsFaultAndTheTaskFindsAnotherChannel()
     {

@@ -29,6 +29,8 @@ public static class ArkErrors
     {
         if (IsRateLimit(status, code)) return ProviderException.RateLimited($"Upstream rate limit: {code}");
         if ((int)status == 400 && UserCode(code) is { } userCode) return ProviderException.Refused(userCode, Sanitize(message));
+        if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+            return ProviderException.Misconfigured($"Upstream refused the operator's account with {(int)status} {code}: {message}");
         return ProviderException.Transient($"Upstream refused with {(int)status} {code}: {message}");
     }
 

@@ -105,6 +105,8 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, FileS
         var message = envelope?["message"]?.GetValue<string>() ?? $"HTTP {(int)response.StatusCode}";
         if (UserCodes.Contains(code)) throw ProviderException.Refused(code, message);
         if (BusyCodes.Contains(code)) throw ProviderException.RateLimited($"Relay busy: {code}");
-        throw new ProviderException(ProviderFault.Channel, code is "" ? "SERVICE_BUSY" : code, $"Relay refused with {(int)response.StatusCode} {code}: {message}");
+        var why = $"Relay refused with {(int)response.StatusCode} {code}: {message}";
+        if (code is "INVALID_API_KEY" or "INSUFFICIENT_CREDIT") throw ProviderException.Misconfigured(why);
+        throw new ProviderException(ProviderFault.Channel, code is "" or "INTERNAL_ERROR" ? "TASK_SUBMIT_FAILED" : code, why);
     }
 }
