@@ -26,6 +26,7 @@ public sealed partial class ArkEmulator
     /// <summary>Request id, counters, latency, auth, one-shot faults and the error body, around every endpoint.</summary>
     private async Task PipelineAsync(HttpContext ctx, RequestDelegate next)
     {
+        var arrivedAt = DateTimeOffset.UtcNow;
         var requestId = DateTime.UtcNow.ToString("yyyyMMddHHmmss") + RandomText("0123456789abcdef", 20);
         ctx.Items[RequestIdKey] = requestId;
         ctx.Response.Headers["X-Request-Id"] = requestId;
@@ -69,7 +70,7 @@ public sealed partial class ArkEmulator
         }
         finally
         {
-            var record = new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, answered ? ctx.Response.StatusCode : 0, requestId, call);
+            var record = new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, answered ? ctx.Response.StatusCode : 0, requestId, call, arrivedAt);
             lock (_gate) _requests.Add(record);
         }
     }
@@ -107,8 +108,15 @@ public sealed partial class ArkEmulator
     private async Task GetAsync(HttpContext ctx)
     {
         var id = (string)ctx.Request.RouteValues["id"]!;
+        var now = DateTimeOffset.UtcNow;
         JsonObject json;
-        lock (_gate) json = (_tasks.GetValueOrDefault(id) ?? throw NotFound(id)).ToJson();
+        lock (_gate)
+        {
+            var task = _tasks.GetValueOrDefault(id) ?? throw NotFound(id);
+            task.GetCalls++;
+            if (task.FinishedAt is not null) task.FirstGetAfterFinish ??= now;
+            json = task.ToJson();
+        }
         await WriteJsonAsync(ctx, 200, json);
     }
 

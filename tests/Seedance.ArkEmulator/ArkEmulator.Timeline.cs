@@ -27,7 +27,7 @@ public sealed partial class ArkEmulator
                     Transition(task, "expired");
                 else if (task.Status == "queued" && elapsed >= Timing.QueuedFor)
                     Transition(task, expire ? "expired" : "running");
-                else if (task.Status == "running" && elapsed >= Timing.RunningFor && !(Faults.Stuck || task.Triggers.Stuck))
+                else if (task.Status == "running" && elapsed >= Timing.RunningFor + Timing.RunningSpread * task.RunningShare && !(Faults.Stuck || task.Triggers.Stuck))
                 {
                     if (expire) Transition(task, "expired");
                     else if ((task.Triggers.Fail ?? Faults.FailOutputCode) is { } code) Transition(task, "failed", code, FailureMessage(code));
@@ -83,6 +83,7 @@ public sealed partial class ArkEmulator
         var now = DateTimeOffset.UtcNow;
         task.Status = status;
         task.UpdatedAt = task.StatusSince = now;
+        if (task.IsTerminal) task.FinishedAt ??= now;
         task.ErrorCode = errorCode;
         task.ErrorMessage = errorCode is null ? null : errorMessage ?? FailureMessage(errorCode);
         if (task.CallbackUrl is null || !CallbackStatuses.Contains(status)) return;

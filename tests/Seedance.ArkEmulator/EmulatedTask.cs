@@ -52,6 +52,12 @@ public sealed class EmulatedTask
     public string? ErrorMessage { get; internal set; }
     public string? VideoUrl { get; internal set; }
     public string? LastFrameUrl { get; internal set; }
+    /// <summary>When it reached a terminal status (succeeded, failed, expired or cancelled).</summary>
+    public DateTimeOffset? FinishedAt { get; internal set; }
+    /// <summary>When a GET of it first arrived after <see cref="FinishedAt"/>: the moment a client could first see the outcome.</summary>
+    public DateTimeOffset? FirstGetAfterFinish { get; internal set; }
+    /// <summary>GETs of this task answered.</summary>
+    public int GetCalls { get; internal set; }
     public long CompletionTokens => ArkCreateRequest.TokensOf(Width, Height, Duration);
     public bool IsTerminal => Status is "succeeded" or "failed" or "expired" or "cancelled";
 
@@ -62,6 +68,8 @@ public sealed class EmulatedTask
     /// <summary>Its media is being rendered.</summary>
     internal bool Finishing { get; set; }
     internal ArkTriggers Triggers { get; }
+    /// <summary>Its share (0-1) of <see cref="ArkTiming.RunningSpread"/>.</summary>
+    internal double RunningShare { get; } = Random.Shared.NextDouble();
     internal Task Callbacks { get; set; } = Task.CompletedTask;
 
     /// <summary>The task object of GET, list items and callbacks.</summary>

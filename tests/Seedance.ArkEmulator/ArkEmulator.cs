@@ -82,6 +82,10 @@ public sealed partial class ArkEmulator : IAsyncDisposable
         return emulator;
     }
 
+    /// <summary>Renders every kind of result media now, so that no task waits for ffmpeg later (renders are shared by all tasks).</summary>
+    public static Task PrerenderMediaAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(new[] { false, true }.SelectMany(audio => new[] { false, true }.Select(lastFrame => ArkMedia.RenderAsync(audio, lastFrame, cancellationToken))));
+
     public EmulatedTask? Find(string id) { lock (_gate) return _tasks.GetValueOrDefault(id); }
 
     /// <summary>The task as GET would answer it now.</summary>
@@ -205,8 +209,11 @@ public sealed record ArkCallbackAttempt(string TaskId, string Status, int Attemp
     public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
 }
 
-/// <summary>One request the emulator answered; <see cref="Status"/> is 0 when the connection was dropped without an answer.</summary>
-public sealed record ArkRequestRecord(string Method, string Path, int Status, string RequestId, ArkCall Call);
+/// <summary>
+/// One request the emulator answered, <see cref="At"/> when it arrived; <see cref="Status"/> is 0 when the
+/// connection was dropped without an answer.
+/// </summary>
+public sealed record ArkRequestRecord(string Method, string Path, int Status, string RequestId, ArkCall Call, DateTimeOffset At);
 
 /// <summary>The files of a succeeded task behind its presigned links.</summary>
 internal sealed class ArkResult(ArkMedia media, string signature, DateTimeOffset publishedAt)

@@ -129,6 +129,7 @@ public sealed class ArkTiming
 {
     private long _queued = TimeSpan.FromSeconds(0.3).Ticks;
     private long _running = TimeSpan.FromSeconds(0.5).Ticks;
+    private long _runningSpread;
     private long _callbackTimeout = TimeSpan.FromSeconds(5).Ticks;
     private long _callbackRetryDelay = TimeSpan.FromSeconds(0.2).Ticks;
     private long _hang = TimeSpan.FromSeconds(120).Ticks;
@@ -137,6 +138,8 @@ public sealed class ArkTiming
     public TimeSpan QueuedFor { get => Get(ref _queued); set => Set(ref _queued, value); }
     /// <summary>How long a task stays <c>running</c> before its outcome (rendering adds a fraction of a second).</summary>
     public TimeSpan RunningFor { get => Get(ref _running); set => Set(ref _running, value); }
+    /// <summary>Each task runs for a random extra share of this on top of <see cref="RunningFor"/>, so finishes spread out (none by default).</summary>
+    public TimeSpan RunningSpread { get => Get(ref _runningSpread); set => Set(ref _runningSpread, value); }
     /// <summary>A callback not answered 2xx within this is counted as failed (5 s, as Ark).</summary>
     public TimeSpan CallbackTimeout { get => Get(ref _callbackTimeout); set => Set(ref _callbackTimeout, value); }
     /// <summary>Pause between callback attempts.</summary>

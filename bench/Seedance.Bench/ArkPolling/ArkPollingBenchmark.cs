@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Seedance.Server.Tests.Ark;
+
+namespace Seedance.Bench.ArkPolling;
+
+/// <summary>
+/// Runs the Ark emulator in this process and the server in its own, with one Ark channel pointing at the
+/// emulator; submits every task at once (bounded), waits until the server has completed them all, and
+/// measures from both sides: when each task finished upstream, when the server's first check after that
+/// arrived, and when the server completed it.
+/// </summary>
+public static class ArkPollingBenchmark
+{
+    private const string ArkKey = "ark-bench-key";
+    private static readonly TimeSpan RestWindow = TimeSpan.FromSeconds(3);
+
+    public static async Task<ArkPollingReport> RunAsync(ArkPollingSettings s, TextWriter log, CancellationToken ct)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        await log.WriteLineAsync("==> Rendering the result media once (every task shares it)");
+        await ArkEmulator.PrerenderMediaAsync(ct);
+        await using var ark = await ArkEmulator.StartAsync(ArkKey);
+        ark.Timing.QueuedFor = TimeSpan.FromSeconds(s.QueuedSeconds);
+        ark.Timing.RunningFor = TimeSpan.FromSeconds(s.RunningSeconds);
+        ark.Timing.RunningSpread = TimeSpan.FromSeconds(s.SpreadSeconds);
+        ark.Faults.DropCallbacks = !s.Callbacks;
+
+        await log.WriteLineAsync($"==> Starting the server ({s.ServerDll})");
+        await using var server = await ServerUnderTest.StartAsync(s.ServerDll, _ => ChannelConfiguration(ark, s), ct);
+        var key = await server.CreateKeyAsync(new JsonObject
+        {
+            ["name"] = "bench", ["credits"] = 100_000, ["max_concurrent"] = 5000, ["max_pending"] = 5000, ["rate_limit_per_second"] = 100_000,
+        }, ct);
+        using var api = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = s.SubmitParallelism + 2 })
+        {
+            BaseAddress = new Uri(server.BaseUrl), Timeout = TimeSpan.FromSeconds(60),
+        };
+        api.DefaultRequestHeaders.Add("X-API-Key", key);
+
+        await log.WriteLineAsync($"==> Submitting {s.Tasks} tasks, {s.SubmitParallelism} at once");
+        var cpuAtStart = server.CpuTime;
+        var clock = Stopwatch.StartNew();
+        var taskIds = new string[s.Tasks];
+        await Parallel.ForEachAsync(Enumerable.Range(0, s.Tasks), new ParallelOptions { MaxDegreeOfParallelism = s.SubmitParallelism, CancellationToken = ct },
+            async (i, token) => taskIds[i] = await SubmitAsync(api, i, token));
+        var submitTime = clock.Elapsed;
+
+        await log.WriteLineAsync("==> Waiting until the server has completed every task");
+        var incomplete = await WaitUntilFinishedAsync(api, s, log, ct);
+        var runTime = clock.Elapsed;
+        var cpu = server.CpuTime - cpuAtStart;
+        var peakRss = server.PeakRssBytes;
+
+        // at rest afterwards, warmed up like during the run (just after start the JIT would count too)
+        var restStart = server.CpuTime;
+        await Task.Delay(RestWindow, ct);
+        var restCpuPerSecond = (server.CpuTime - restStart).TotalSeconds / RestWindow.TotalSeconds;
+        var onServer = ReadServerTasks(server.DatabasePath);
+
+        return new ArkPollingReport(s, startedAt, taskIds.Length, incomplete, submitTime, runTime, cpu, restCpuPerSecond, peakRss,
+            ark.GetCalls, ark.Tasks, onServer);
+    }
+
+    private static Dictionary<string, string> ChannelConfiguration(ArkEmulator ark, ArkPollingSettings s) => new()
+    {
+        ["Seedance__Channels__0__Name"] = "ark",
+        ["Seedance__Channels__0__Provider"] = "ark",
+        ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
+        ["Seedance__Channels__0__ApiKey"] = ArkKey,
+        ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
+        ["Seedance__Channels__0__MaxConcurrent"] = "5000",
+        ["Seedance__Channels__0__PollIntervalSeconds"] = s.PollIntervalSeconds.ToString(CultureInfo.InvariantCulture),
+        ["Seedance__Channels__0__MaxParallelPolls"] = "32",
+    };
+
+    private static async Task<string> SubmitAsync(HttpClient api, int i, CancellationToken ct)
+    {
+        var body = new JsonObject
+        {
+            ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = $"bench {i + 1}" }),
+            ["resolution"] = "480p",
+            ["duration"] = 4,
+        };
+        using var response = await api.PostAsJsonAsync("/api/v1/video/task", body, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"Submitting task {i + 1} failed: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!["result"]!["task_id"]!.GetValue<string>();
+    }
+
+    /// <summary>Waits until every task is terminal on the server; returns how many are not, if the time ran out.</summary>
+    private static async Task<int> WaitUntilFinishedAsync(HttpClient api, ArkPollingSettings s, TextWriter log, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(s.QueuedSeconds + s.RunningSeconds + s.SpreadSeconds + 10 * s.PollIntervalSeconds + 300);
+        var lastReport = DateTime.UtcNow;
+        for (var round = 0; ; round++)
+        {
+            var finished = await CountAsync(api, "completed", ct);
+            if (finished < s.Tasks && round % 8 == 7)
+                foreach (var status in new[] { "failed", "expired", "cancelled" }) finished += await CountAsync(api, status, ct);
+            if (finished >= s.Tasks) return 0;
+            if (DateTime.UtcNow > deadline)
+            {
+                await log.WriteLineAsync($"    gave up waiting: {s.Tasks - finished} tasks are not finished");
+                return s.Tasks - finished;
+            }
+            if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(5))
+            {
+                await log.WriteLineAsync($"    {finished} of {s.Tasks} finished");
+                lastReport = DateTime.UtcNow;
+            }
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private static async Task<int> CountAsync(HttpClient api, string status, CancellationToken ct)
+    {
+        var page = await api.GetFromJsonAsync<JsonObject>($"/api/v1/video/tasks?status={status}&page_size=1", ct);
+        return page!["result"]!["total"]!.GetValue<int>();
+    }
+
+    /// <summary>
+    /// The server's own record of each task, read from its database after the run: the API rounds
+    /// <c>updated_at</c> to whole seconds, too coarse for delays of a few seconds.
+    /// </summary>
+    private static List<ServerTask> ReadServerTasks(string databasePath)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT task_id, status, provider_task_id, updated_at FROM video_tasks";
+        using var reader = command.ExecuteReader();
+        var tasks = new List<ServerTask>();
+        while (reader.Read())
+            tasks.Add(new ServerTask(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)));
+        return tasks;
+    }
+}
+
+/// <summary>A task as the server's database holds it at the end of the run.</summary>
+public sealed record ServerTask(string TaskId, string Status, string? UpstreamId, DateTimeOffset UpdatedAt);

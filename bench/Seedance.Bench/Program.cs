@@ -1,0 +1,19 @@
+using System.CommandLine;
+using Seedance.Bench.ArkPolling;
+
+namespace Seedance.Bench;
+
+/// <summary>The benchmark commands: each starts what it measures, prints a Markdown table and writes it to bench/results/.</summary>
+public static class Program
+{
+    public const int Ok = 0, Failed = 1;
+
+    public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
+
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Seedance benchmarks. Each command prints a Markdown table and writes it to bench/results/.");
+        root.Subcommands.Add(ArkPollingCommand.Create());
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+
+namespace Seedance.Bench;
+
+/// <summary>
+/// The server as an operator runs it: <c>dotnet Seedance.Server.dll</c> in a process of its own, on a fresh
+/// data directory and a free loopback port, with its CPU time and peak memory read from outside.
+/// </summary>
+public sealed class ServerUnderTest : IAsyncDisposable
+{
+    private const int OutputLinesKept = 200;
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+
+    private ServerUnderTest(Process process, string baseUrl, string dataDir, string adminToken)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        DataDir = dataDir;
+        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string BaseUrl { get; }
+    public string DataDir { get; }
+    public int ProcessId => _process.Id;
+    /// <summary>A client carrying the admin token.</summary>
+    public HttpClient Admin { get; }
+    /// <summary>The SQLite database of the fresh data directory.</summary>
+    public string DatabasePath => Path.Combine(DataDir, "seedance.db");
+    /// <summary>The last lines the server wrote, for a report when something goes wrong.</summary>
+    public string OutputTail { get { lock (_output) return string.Join('\n', _output); } }
+
+    /// <summary>User plus system CPU time the server has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>The server's peak resident set size so far in bytes (<c>VmHWM</c>), or null off Linux.</summary>
+    public long? PeakRssBytes
+    {
+        get
+        {
+            var status = $"/proc/{_process.Id}/status";
+            if (!File.Exists(status)) return null;
+            var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+    }
+
+    /// <summary>Starts the server with <paramref name="configuration"/> (<c>Seedance__...</c> variables) and waits until it is ready.</summary>
+    public static async Task<ServerUnderTest> StartAsync(string serverDll, Func<string, IReadOnlyDictionary<string, string>> configuration, CancellationToken ct)
+    {
+        if (!File.Exists(serverDll)) throw new FileNotFoundException($"The server build is missing; build it with: dotnet build -c Release src/Seedance.Server", serverDll);
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        var dataDir = Path.Combine(Path.GetTempPath(), "seedance-bench-" + Guid.NewGuid().ToString("N"));
+        var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
+        };
+        info.ArgumentList.Add(serverDll);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add(baseUrl);
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)).ToList())
+            info.Environment.Remove(name);
+        info.Environment["Seedance__DataDir"] = dataDir;
+        info.Environment["Seedance__AdminToken"] = adminToken;
+        info.Environment["Seedance__PublicBaseUrl"] = baseUrl;
+        foreach (var (name, value) in configuration(baseUrl)) info.Environment[name] = value;
+
+        var server = new ServerUnderTest(Process.Start(info)!, baseUrl, dataDir, adminToken);
+        try
+        {
+            await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), ct);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates an API key through the admin API and returns it.</summary>
+    public async Task<string> CreateKeyAsync(JsonObject key, CancellationToken ct)
+    {
+        using var response = await Admin.PostAsJsonAsync("/admin/v1/keys", key, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"Creating a key failed: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!["result"]!["api_key"]!.GetValue<string>();
+    }
+
+    private async Task WaitUntilReadyAsync(TimeSpan within, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + within;
+        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(5) };
+        while (true)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"The server exited with {_process.ExitCode} before it was ready:\n{OutputTail}");
+            try
+            {
+                if ((await http.GetAsync("/readyz", ct)).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The server was not ready after {within.TotalSeconds} s:\n{OutputTail}");
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            if (_output.Count > OutputLinesKept) _output.Dequeue();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Admin.Dispose();
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,40 @@
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>The benchmark harness itself works: its smoke mode runs end to end and prints every figure. No timing is asserted.</summary>
+public sealed class BenchHarnessTests
+{
+    private static readonly string[] Figures =
+    [
+        "Tasks submitted / completed on the server", "Time to submit", "Peak in flight upstream",
+        "Polling delay p50", "Polling delay p90", "Polling delay p99", "Polling delay max",
+        "End-to-end delay p50", "End-to-end delay p99", "Upstream GET calls per task",
+        "Server CPU over the run", "Server CPU per task", "Server CPU per upstream GET", "Server peak RSS",
+    ];
+
+    [Fact]
+    public async Task ArkPollingSmokeRunPrintsAndWritesTheWholeTable()
+    {
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(
+                ["ark-polling", "--smoke", "--tasks", "20", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Figure | Value | Baseline or bound | Ratio |", table);
+            foreach (var figure in Figures) Assert.Contains($"| {figure}", table);
+            Assert.Contains("| 20 / 20 |", table);
+            Assert.DoesNotContain("n/a", table);
+            var written = Assert.Single(Directory.GetFiles(results, "ark-polling-*-smoke.md"));
+            Assert.Contains("| Polling delay p99", await File.ReadAllTextAsync(written));
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+}
