@@ -24,8 +24,15 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
     : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 20_000;
-    /// <summary>When each task is next due for a check, per its channel's interval. Lost on restart: then every task is due at once.</summary>
+    private static readonly TimeSpan ExpirySweepEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>When each task is next due for a check. Lost on restart: then every task is due at once.</summary>
     private readonly ConcurrentDictionary<string, DateTime> _nextCheck = new();
+    /// <summary>Tasks whose check is under way: a slow check never makes a second one start beside it.</summary>
+    private readonly ConcurrentDictionary<string, byte> _checking = new();
+    /// <summary>Per channel, the checks it may have in flight.</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _slots = new();
+    private DateTime _lastExpirySweep = DateTime.MinValue;
 
     private static readonly ResiliencePipeline Downloads = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -35,51 +42,82 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
         })
         .Build();
 
+    /// <summary>How often the schedule is looked at; each task's own cadence is its channel's poll interval.</summary>
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.Tasks.PollIntervalSeconds);
 
     public override async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        await ExpireOnceAsync(ct);
-        await TrackOnceAsync(ct);
+        if (Clock.GetUtcNow().UtcDateTime - _lastExpirySweep >= ExpirySweepEvery)
+        {
+            await ExpireOnceAsync(ct);
+            _lastExpirySweep = Clock.GetUtcNow().UtcDateTime;
+        }
+        await StartDueChecksAsync(ct);
         return false;
     }
 
     /// <summary>
-    /// Asks the upstream about every accepted task that is due: each channel at its own interval and with
-    /// its own bound on checks in flight, all channels side by side.
+    /// Starts a check of every accepted task that is due, without waiting for them: each channel keeps its
+    /// own bound on checks in flight, and each task keeps its cadence (one check per poll interval, never
+    /// tighter), however long other checks take.
     /// </summary>
-    public async Task TrackOnceAsync(CancellationToken ct)
+    private async Task StartDueChecksAsync(CancellationToken ct)
     {
         List<VideoTask> active;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+            // Only what tracking needs: the content of a task is not read here.
             active = await db.Tasks.AsNoTracking()
                 .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null)
-                .OrderBy(t => t.Seq).Take(BatchLimit).ToListAsync(ct);
+                .OrderBy(t => t.Seq).Take(BatchLimit)
+                .Select(t => new VideoTask
+                {
+                    Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
+                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, Provider = t.Provider,
+                    ProviderTaskId = t.ProviderTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
+                })
+                .ToListAsync(ct);
         }
         var now = Clock.GetUtcNow().UtcDateTime;
         var ids = active.Select(t => t.TaskId).ToHashSet();
-        foreach (var gone in _nextCheck.Keys.Where(id => !ids.Contains(id))) _nextCheck.TryRemove(gone, out _);
+        foreach (var gone in _nextCheck.Keys.Where(id => !ids.Contains(id) && !_checking.ContainsKey(id))) _nextCheck.TryRemove(gone, out _);
 
-        var due = active.Where(t => (t.RetryAt is null || t.RetryAt <= now) && (!_nextCheck.TryGetValue(t.TaskId, out var at) || at <= now));
-        await Task.WhenAll(due.GroupBy(t => t.Provider!).Select(group =>
+        foreach (var task in active)
         {
-            if (channels.Find(group.Key) is not { } channel)
+            if (task.RetryAt > now || _checking.ContainsKey(task.TaskId)) continue;
+            var due = _nextCheck.TryGetValue(task.TaskId, out var at) ? at : now;
+            if (due > now) continue;
+            if (channels.Find(task.Provider!) is not { } channel)
             {
-                Logger.LogWarning("{Count} tasks are at channel {Channel}, which is no longer configured", group.Count(), group.Key);
-                return Task.CompletedTask;
+                Logger.LogWarning("Task {TaskId} is at channel {Channel}, which is no longer configured", task.TaskId, task.Provider);
+                _nextCheck[task.TaskId] = now.AddMinutes(1);
+                continue;
             }
-            return Parallel.ForEachAsync(group, new ParallelOptions { MaxDegreeOfParallelism = channel.Options.MaxParallelPolls, CancellationToken = ct },
-                async (task, token) =>
-                {
-                    _nextCheck[task.TaskId] = Clock.GetUtcNow().UtcDateTime.AddSeconds(channel.Options.PollIntervalSeconds);
-                    await TrackAsync(task, channel, token);
-                });
-        }));
+            // Keep the cadence from when the check was due, not from when it ran; a task that fell far behind starts afresh.
+            var interval = TimeSpan.FromSeconds(channel.Options.PollIntervalSeconds);
+            var next = due + interval;
+            _nextCheck[task.TaskId] = next > now ? next : now + interval;
+            _checking[task.TaskId] = 0;
+            _ = CheckAsync(task, channel, ct);
+        }
     }
 
-    /// <summary>A hint that a task changed upstream (its callback): check it at the next round, now.</summary>
+    private async Task CheckAsync(VideoTask task, Channel channel, CancellationToken ct)
+    {
+        var slots = _slots.GetOrAdd(channel.Name, _ => new SemaphoreSlim(channel.Options.MaxParallelPolls));
+        try
+        {
+            await slots.WaitAsync(ct);
+            try { await TrackAsync(task, channel, ct); }
+            finally { slots.Release(); }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e) { Logger.LogError(e, "Checking task {TaskId} failed", task.TaskId); }
+        finally { _checking.TryRemove(task.TaskId, out _); }
+    }
+
+    /// <summary>A hint that a task changed upstream (its callback): check it at once.</summary>
     public void Nudge(string taskId)
     {
         _nextCheck.TryRemove(taskId, out _);

@@ -64,7 +64,8 @@ public sealed class TaskOptions
 {
     public double TimeToLiveHours { get; set; } = 48;
     public double DispatchIntervalSeconds { get; set; } = 0.2;
-    public double PollIntervalSeconds { get; set; } = 1;
+    /// <summary>How often the tracker looks for checks that are due (each channel sets how often a task is checked).</summary>
+    public double PollIntervalSeconds { get; set; } = 0.25;
     public int ResultLinkDays { get; set; } = 7;
     public int UploadUrlSeconds { get; set; } = 3600;
     /// <summary>Hand-over attempts before a task the upstream keeps refusing fails with TASK_SUBMIT_FAILED.</summary>

@@ -71,7 +71,10 @@ public static class TaskEndpoints
         if (!await channels.Get(task.Provider!).Provider.CancelAsync(task.ProviderTaskId!, ct))
             throw ApiError.CancelNotAllowed($"the upstream does not cancel a task that is {task.Status}");
         if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct)) return Cancelled(task);
-        throw ApiError.CancelNotAllowed("task finished before it could be cancelled");
+        // The tracker may have seen the upstream's cancellation first and recorded it: that is our cancel too.
+        task = await Find(db, keyId, task_id, ct);
+        if (task.Status == TaskStatus.Cancelled) return Cancelled(task);
+        throw ApiError.CancelNotAllowed($"task is already {task.Status}");
     }
 
     private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
