@@ -84,6 +84,7 @@ public static class SeedanceApp
         services.AddSingleton<PublicLinks>();
         services.AddHttpContextAccessor();
         services.AddScoped<TaskLifecycle>();
+        services.AddSingleton<TaskEvents>();
         services.AddScoped<KeyAdministration>();
         services.AddSingleton(sp => new FFOptions
         {

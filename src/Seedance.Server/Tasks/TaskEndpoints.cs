@@ -16,14 +16,17 @@ public static class TaskEndpoints
             .WithSummary("Submit a video generation task")
             .Accepts<TaskRequestDocument>("application/json")
             .Produces<Envelope<SubmitResult>>();
-        api.MapGet("/task/{task_id}", Get).WithSummary("Get a task").Produces<Envelope<TaskView>>();
+        api.MapGet("/task/{task_id}", Get)
+            .WithSummary("Get a task; with ?wait=N (seconds, at most 60) the answer comes as soon as the task is terminal or the wait ends")
+            .Produces<Envelope<TaskView>>();
+        api.MapTaskWatching();
         api.MapGet("/tasks", List).WithSummary("List tasks, newest first").Produces<Envelope<TaskPage>>();
         api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
     }
 
-    private static async Task<IResult> Get(string task_id, HttpContext context, SeedanceDb db, PublicLinks links)
+    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links)
     {
-        var task = await Find(db, context.Caller().KeyId, task_id, context.RequestAborted);
+        var task = await TaskWatchEndpoints.WaitAsync(db, events, context.Caller().KeyId, task_id, wait, context.RequestAborted);
         return Envelope.Ok(TaskView.Of(task, links));
     }
 
@@ -79,7 +82,7 @@ public static class TaskEndpoints
 
     private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
 
-    private static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
+    internal static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
         await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();
 
     /// <summary>The submission body, for the OpenAPI document only: the handler parses the JSON itself to refuse unknown fields.</summary>

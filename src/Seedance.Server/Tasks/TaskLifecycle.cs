@@ -10,15 +10,25 @@ namespace Seedance.Server.Tasks;
 /// change into a terminal status moves the reserved credits in the same transaction: captured on
 /// completion, released otherwise. A task that already left those statuses is not touched.
 /// </summary>
-public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
+public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events)
 {
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
-    /// <summary>A change that moves no money (pending to queued, queued to processing, bookkeeping).</summary>
-    public Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
+    /// <summary>A change that moves no money (pending to queued, queued to processing).</summary>
+    public async Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
     {
         if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
-        return UpdateAsync(taskId, from, to, also, ct);
+        var moved = await UpdateAsync(taskId, from, to, also, ct);
+        if (moved) await AnnounceAsync(taskId, ct);
+        return moved;
+    }
+
+    /// <summary>Tells those watching the task (long-polls, event streams) what it looks like now; costs nothing when nobody watches.</summary>
+    private async Task AnnounceAsync(string taskId, CancellationToken ct)
+    {
+        if (!events.IsWatched(taskId)) return;
+        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId, CancellationToken.None);
+        if (task is not null) events.Publish(task);
     }
 
     private async Task<bool> UpdateAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
@@ -67,7 +77,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
     private async Task<bool> FinishAsync(VideoTask task, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
     {
         var strategy = db.Database.CreateExecutionStrategy();
-        return await strategy.ExecuteAsync(async () =>
+        var finished = await strategy.ExecuteAsync(async () =>
         {
             db.ChangeTracker.Clear();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -80,5 +90,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock)
             await tx.CommitAsync(ct);
             return true;
         });
+        if (finished) await AnnounceAsync(task.TaskId, ct);
+        return finished;
     }
 }

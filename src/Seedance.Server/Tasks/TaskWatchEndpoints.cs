@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Auth;
+using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Storage;
+
+namespace Seedance.Server.Tasks;
+
+/// <summary>
+/// Waiting for a task without polling: <c>GET /task/{id}?wait=N</c> answers as soon as the task is
+/// terminal or after N seconds (at most 60); <c>GET /task/{id}/events</c> streams each status change as a
+/// server-sent event and ends after the terminal one. Both are woken by the status change itself.
+/// </summary>
+public static class TaskWatchEndpoints
+{
+    public const int MaxWaitSeconds = 60;
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+
+    public static void MapTaskWatching(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/task/{task_id}/events", Stream)
+            .WithSummary("Stream a task's status changes as server-sent events (the task object as data); resumes with Last-Event-ID")
+            .Produces(200, contentType: "text/event-stream");
+    }
+
+    /// <summary>The task once it is terminal or the wait is over; a <paramref name="wait"/> of null answers at once.</summary>
+    public static async Task<VideoTask> WaitAsync(SeedanceDb db, TaskEvents events, long keyId, string taskId, string? wait, CancellationToken ct)
+    {
+        var seconds = 0;
+        if (wait is not null && (!int.TryParse(wait, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) || seconds > MaxWaitSeconds))
+            throw ApiError.InvalidParameter($"wait must be an integer of seconds from 0 to {MaxWaitSeconds}");
+        if (seconds == 0) return await TaskEndpoints.Find(db, keyId, taskId, ct);
+
+        using var subscription = events.Subscribe(taskId);
+        var task = await TaskEndpoints.Find(db, keyId, taskId, ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            while (!TaskStatus.IsTerminal(task.Status))
+                task = await subscription.Changes.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { /* the wait is over: answer with what is */ }
+        return task;
+    }
+
+    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links)
+    {
+        var ct = context.RequestAborted;
+        var keyId = context.Caller().KeyId;
+        var lastSent = int.TryParse(context.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var resumed) ? resumed : 0;
+
+        using var subscription = events.Subscribe(task_id);
+        var task = await TaskEndpoints.Find(db, keyId, task_id, ct); // 404 as an envelope before the stream starts
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(ct);
+
+        while (true)
+        {
+            var order = Order(task.Status);
+            if (order > lastSent)
+            {
+                var data = JsonSerializer.Serialize(TaskView.Of(task, links), Json.Options);
+                await response.WriteAsync($"id: {order}\nevent: status\ndata: {data}\n\n", ct);
+                await response.Body.FlushAsync(ct);
+                lastSent = order;
+            }
+            if (TaskStatus.IsTerminal(task.Status)) return;
+
+            using var beat = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            beat.CancelAfter(Heartbeat);
+            try { task = await subscription.Changes.Reader.ReadAsync(beat.Token); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                await response.WriteAsync(": keep-alive\n\n", ct);
+                await response.Body.FlushAsync(ct);
+            }
+        }
+    }
+
+    /// <summary>The event id of a status: statuses only move forward, so the id tells a reconnecting client what it has seen.</summary>
+    private static int Order(string status) => status switch
+    {
+        TaskStatus.Pending => 1,
+        TaskStatus.Queued => 2,
+        TaskStatus.Processing => 3,
+        _ => 4,
+    };
+}

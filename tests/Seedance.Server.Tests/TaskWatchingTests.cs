@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>Waiting for a task without polling: long-poll and server-sent events.</summary>
+public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private RunningServer Server => fixture.Server;
+
+    [Fact]
+    public async Task ALongPollAnswersWhenTheTaskCompletesNotWhenTheWaitEnds()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync("A slow sunrise [sandbox:delay=2]");
+
+        var clock = Stopwatch.StartNew();
+        var response = await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait=50"));
+        clock.Stop();
+
+        response.AssertOk();
+        Assert.Equal("completed", response.Result!.Status());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), "answered at completion, not at the end of the wait");
+    }
+
+    [Fact]
+    public async Task ALongPollOnATaskThatDoesNotFinishAnswersWithItsStatusWhenTheWaitEnds()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync(ServerFixture.Stalled);
+
+        var response = await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait=1"));
+
+        response.AssertOk();
+        Assert.Contains(response.Result!.Status(), new[] { "pending", "queued", "processing" });
+    }
+
+    [Theory]
+    [InlineData("61")]
+    [InlineData("-1")]
+    [InlineData("soon")]
+    [InlineData("1.5")]
+    public async Task AWaitOutsideZeroToSixtySecondsIsRefused(string wait)
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync(ServerFixture.Stalled);
+
+        (await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait={wait}")))
+            .AssertError(400, "INVALID_PARAMETER", "wait must be an integer of seconds from 0 to 60");
+    }
+
+    [Fact]
+    public async Task AnotherKeysTaskCanBeNeitherLongPolledNorStreamed()
+    {
+        using var owner = await Server.CreateKeyAsync(credits: 100);
+        using var stranger = await Server.CreateKeyAsync(credits: 100);
+        var id = await owner.SubmitTextAsync(ServerFixture.Stalled);
+
+        (await ApiResponse.From(await stranger.Http.GetAsync($"/api/v1/video/task/{id}?wait=1"))).AssertError(404, "TASK_NOT_FOUND");
+        (await ApiResponse.From(await stranger.Http.GetAsync($"/api/v1/video/task/{id}/events"))).AssertError(404, "TASK_NOT_FOUND");
+    }
+
+    [Fact]
+    public async Task TheEventStreamDeliversEachStatusChangeInOrderAndEndsAfterTheTerminalOne()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync("Clouds gather [sandbox:delay=2]");
+
+        var events = await ReadStreamAsync(client, id);
+
+        Assert.Equal(events.Select(e => e.Id).Order(), events.Select(e => e.Id));
+        Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
+        Assert.Contains("processing", events.Select(e => e.Data.Status()));
+        Assert.Equal("completed", events[^1].Data.Status());
+        Assert.NotNull(events[^1].Data["video_url"]?.GetValue<string>());
+        Assert.Equal(4, events[^1].Id);
+    }
+
+    [Fact]
+    public async Task AReconnectWithLastEventIdResumesAfterWhatTheClientHasSeen()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync("Rain on glass");
+        await client.WaitForAsync(id);
+
+        var afterProcessing = await ReadStreamAsync(client, id, lastEventId: "3");
+        var afterEnd = await ReadStreamAsync(client, id, lastEventId: "4");
+
+        Assert.Equal([4], afterProcessing.Select(e => e.Id));
+        Assert.Equal("completed", afterProcessing[0].Data.Status());
+        Assert.Empty(afterEnd);
+    }
+
+    private sealed record StreamEvent(int Id, string Event, JsonNode Data);
+
+    private static async Task<List<StreamEvent>> ReadStreamAsync(ApiClient client, string taskId, string? lastEventId = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/video/task/{taskId}/events");
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        using var response = await client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var events = new List<StreamEvent>();
+        int? id = null;
+        string? name = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("id: ")) id = int.Parse(line[4..]);
+            else if (line.StartsWith("event: ")) name = line[7..];
+            else if (line.StartsWith("data: ")) events.Add(new StreamEvent(id!.Value, name!, JsonNode.Parse(line[6..])!));
+        }
+        return events;
+    }
+}
