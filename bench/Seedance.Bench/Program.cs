@@ -14,6 +14,7 @@ public static class Program
     {
         var root = new RootCommand("Seedance benchmarks. Each command prints a Markdown table and writes it to bench/results/.");
         root.Subcommands.Add(ArkPollingCommand.Create());
+        root.Subcommands.Add(Watching.WatchingBenchmark.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 }

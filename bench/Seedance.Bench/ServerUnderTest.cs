@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -52,15 +54,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>The server's peak resident set size so far in bytes (<c>VmHWM</c>), or null off Linux.</summary>
-    public long? PeakRssBytes
+    public long? PeakRssBytes => ReadStatus("VmHWM:");
+
+    private long? ReadStatus(string field)
     {
-        get
-        {
-            var status = $"/proc/{_process.Id}/status";
-            if (!File.Exists(status)) return null;
-            var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        }
+        var status = $"/proc/{_process.Id}/status";
+        if (!File.Exists(status)) return null;
+        var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+        return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
     /// <summary>Starts the server with <paramref name="configuration"/> (<c>Seedance__...</c> variables) and waits until it is ready.</summary>
@@ -97,6 +98,27 @@ public sealed class ServerUnderTest : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The server's own record of each task, read from its database: the API rounds <c>updated_at</c> to
+    /// whole seconds, too coarse for delays of a few seconds.
+    /// </summary>
+    public List<ServerTask> ReadTasks()
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT task_id, status, provider_task_id, updated_at FROM video_tasks";
+        using var reader = command.ExecuteReader();
+        var tasks = new List<ServerTask>();
+        while (reader.Read())
+            tasks.Add(new ServerTask(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)));
+        return tasks;
+    }
+
+    /// <summary>The server's resident set size now in bytes (<c>VmRSS</c>), or null off Linux.</summary>
+    public long? RssBytes => ReadStatus("VmRSS:");
 
     /// <summary>Creates an API key through the admin API and returns it.</summary>
     public async Task<string> CreateKeyAsync(JsonObject key, CancellationToken ct)
@@ -151,3 +173,6 @@ public sealed class ServerUnderTest : IAsyncDisposable
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>A task as the server's database holds it.</summary>
+public sealed record ServerTask(string TaskId, string Status, string? UpstreamId, DateTimeOffset UpdatedAt);

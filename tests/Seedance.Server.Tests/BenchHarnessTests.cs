@@ -37,4 +37,29 @@ public sealed class BenchHarnessTests
             if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task WatchingSmokeRunHearsEveryTaskEndByLongPollAndByEventStream()
+    {
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(
+                ["watching", "--smoke", "--clients", "20", "--run-seconds", "3", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Long-polls answered with the terminal task | 20 / 20 |", table);
+            Assert.Contains("| Event streams that delivered the terminal event | 20 / 20 |", table);
+            foreach (var figure in new[] { "Memory per waiting long-poll", "Memory per open event stream", "Long-poll: completion to answer p99",
+                         "Event stream: completion to terminal event p99" })
+                Assert.Contains($"| {figure}", table);
+            Assert.Single(Directory.GetFiles(results, "watching-*-smoke.md"));
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
 }

@@ -59,7 +59,7 @@ public static class ArkPollingBenchmark
         var restStart = server.CpuTime;
         await Task.Delay(RestWindow, ct);
         var restCpuPerSecond = (server.CpuTime - restStart).TotalSeconds / RestWindow.TotalSeconds;
-        var onServer = ReadServerTasks(server.DatabasePath);
+        var onServer = server.ReadTasks();
 
         return new ArkPollingReport(s, startedAt, taskIds.Length, incomplete, submitTime, runTime, cpu, restCpuPerSecond, peakRss,
             ark.GetCalls, ark.Tasks, onServer);
@@ -121,25 +121,4 @@ public static class ArkPollingBenchmark
         var page = await api.GetFromJsonAsync<JsonObject>($"/api/v1/video/tasks?status={status}&page_size=1", ct);
         return page!["result"]!["total"]!.GetValue<int>();
     }
-
-    /// <summary>
-    /// The server's own record of each task, read from its database after the run: the API rounds
-    /// <c>updated_at</c> to whole seconds, too coarse for delays of a few seconds.
-    /// </summary>
-    private static List<ServerTask> ReadServerTasks(string databasePath)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT task_id, status, provider_task_id, updated_at FROM video_tasks";
-        using var reader = command.ExecuteReader();
-        var tasks = new List<ServerTask>();
-        while (reader.Read())
-            tasks.Add(new ServerTask(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)));
-        return tasks;
-    }
 }
-
-/// <summary>A task as the server's database holds it at the end of the run.</summary>
-public sealed record ServerTask(string TaskId, string Status, string? UpstreamId, DateTimeOffset UpdatedAt);
