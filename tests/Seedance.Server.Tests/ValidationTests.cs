@@ -431,6 +431,16 @@ public sealed class ValidationTests(ServerFixture fixture) : IClassFixture<Serve
         if (field == "model") Assert.Equal("seedance-2.0", task["model"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1/hook")]
+    [InlineData("http://2130706433/hook")]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://[::ffff:192.168.0.1]/hook")]
+    [InlineData("http://localhost:8080/hook")]
+    public async Task ACallbackUrlToAPrivateDestinationIsRefusedAtSubmission(string url) =>
+        await RefusedAsync(With("callback_url", $"\"{url}\""), 400, "INVALID_PARAMETER", "callback_url points to a destination that is not allowed");
+
     [Fact]
     public async Task ACallbackUrlOfExactly512CharactersIsAccepted()
     {

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
+using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
@@ -28,6 +29,8 @@ public static class TaskSubmission
         var body = await ReadJsonBody(context);
         using var document = Parse(body);
         var request = TaskRequest.Parse(document.RootElement);
+        if (request.CallbackUrl is { } callback && SafeHttp.Check(callback, options.Value.Callbacks.AllowPrivateNetworks) is { IsAllowed: false } refused)
+            throw ApiError.InvalidParameter(refused.Error!);
 
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
         if (idempotencyKey.Length > 255) throw ApiError.InvalidParameter("Idempotency-Key must be at most 255 characters");
