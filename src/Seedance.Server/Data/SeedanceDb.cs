@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Seedance.Server.Billing;
+using Seedance.Server.Callbacks;
 using Seedance.Server.Keys;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
@@ -16,6 +17,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
     public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
     public DbSet<UploadedFile> Uploads => Set<UploadedFile>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
 
     /// <summary>Credits are stored as whole hundredths, so sums and comparisons in SQL are exact integers.</summary>
     private static readonly ValueConverter<decimal, long> CreditsInHundredths =
@@ -35,6 +38,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.Property(k => k.Name).HasMaxLength(200);
             e.Property(k => k.KeyPrefix).HasMaxLength(32);
             e.Ignore(k => k.RemainCredits);
+            e.Property(k => k.WebhookSecret).HasMaxLength(64);
+            e.Property(k => k.PreviousWebhookSecret).HasMaxLength(64);
         });
         model.Entity<VideoTask>(e =>
         {
@@ -67,6 +72,26 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.ToTable("idempotency_records");
             e.HasKey(r => new { r.KeyId, r.IdempotencyKey });
             e.HasIndex(r => r.CreatedAt);
+        });
+        model.Entity<WebhookDelivery>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.HasKey(d => d.Id);
+            e.HasIndex(d => new { d.Status, d.NextAttemptAt });
+            e.HasIndex(d => new { d.TaskId, d.Id });
+            e.Property(d => d.WebhookId).HasMaxLength(40);
+            e.Property(d => d.TaskId).HasMaxLength(32);
+            e.Property(d => d.Url).HasMaxLength(512);
+            e.Property(d => d.Status).HasMaxLength(16);
+            e.Property(d => d.LastError).HasMaxLength(500);
+        });
+        model.Entity<WebhookAttempt>(e =>
+        {
+            e.ToTable("webhook_attempts");
+            e.HasKey(a => a.Id);
+            e.HasIndex(a => new { a.DeliveryId, a.Number });
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(a => a.Error).HasMaxLength(500);
         });
 
         foreach (var entity in model.Model.GetEntityTypes())

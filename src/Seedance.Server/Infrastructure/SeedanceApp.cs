@@ -2,6 +2,7 @@ using FFMpegCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
+using Seedance.Server.Callbacks;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
@@ -20,7 +21,8 @@ public static class SeedanceApp
 {
     public const long MaxJsonBody = 2 * 1024 * 1024;
 
-    public static WebApplication Create(string[] args)
+    /// <param name="configureServices">Last word on the services (tests put in a fake clock).</param>
+    public static WebApplication Create(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
@@ -46,6 +48,10 @@ public static class SeedanceApp
         builder.Services.AddHostedService<KeyCacheRefresher>();
         builder.Services.AddSingleton<Housekeeping>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
+        builder.Services.AddSingleton<WebhookDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
@@ -59,9 +65,11 @@ public static class SeedanceApp
         api.MapUploads();
         api.MapTasks();
         api.MapBalance();
+        api.MapWebhooks();
         app.MapFileStore();
         app.MapAdmin();
         app.MapChannelAdmin();
+        app.MapWebhookAdmin();
         app.MapUpstreamCallbacks();
         app.MapHealth();
         app.MapOpenApi();
@@ -86,6 +94,8 @@ public static class SeedanceApp
         services.AddScoped<TaskLifecycle>();
         services.AddSingleton<TaskEvents>();
         services.AddScoped<KeyAdministration>();
+        services.AddScoped<WebhookSecrets>();
+        services.AddScoped<WebhookLog>();
         services.AddSingleton(sp => new FFOptions
         {
             BinaryFolder = sp.GetRequiredService<IOptions<SeedanceOptions>>().Value.Sandbox.FfmpegPath ?? "",

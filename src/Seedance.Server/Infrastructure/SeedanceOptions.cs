@@ -88,6 +88,15 @@ public sealed class SampleOptions
 public sealed class CallbackOptions
 {
     public bool AllowPrivateNetworks { get; set; }
+    /// <summary>Off: callbacks are still recorded in the outbox but not sent (a node that should not deliver).</summary>
+    public bool Deliver { get; set; } = true;
+    public double TimeoutSeconds { get; set; } = 15;
+    /// <summary>Callbacks in flight at once, across all receivers.</summary>
+    public int MaxParallelDeliveries { get; set; } = 32;
+    /// <summary>How often the outbox is looked at for deliveries that are due (a status change wakes it at once).</summary>
+    public double DispatchIntervalSeconds { get; set; } = 1;
+    /// <summary>How long the previous signing secret keeps signing after a rotation.</summary>
+    public double SecretGraceHours { get; set; } = 24;
 }
 
 public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
@@ -136,6 +145,10 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
             if (c.FailuresBeforeCooldown < 1) errors.Add($"{at}:FailuresBeforeCooldown must be at least 1");
             if (c.CooldownSeconds < 0) errors.Add($"{at}:CooldownSeconds must be 0 or more");
         }
+        if (o.Callbacks.TimeoutSeconds is <= 0 or > 300) errors.Add("Seedance:Callbacks:TimeoutSeconds must be more than 0 and at most 300");
+        if (o.Callbacks.MaxParallelDeliveries < 1) errors.Add("Seedance:Callbacks:MaxParallelDeliveries must be at least 1");
+        if (o.Callbacks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Callbacks:DispatchIntervalSeconds must be positive");
+        if (o.Callbacks.SecretGraceHours < 0) errors.Add("Seedance:Callbacks:SecretGraceHours must be 0 or more");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -19,6 +19,11 @@ public sealed class ApiKey
     public DateTime UpdatedAt { get; set; }
     /// <summary>When what authentication depends on (enabled, rate limit) last changed: caches refresh from it.</summary>
     public DateTime AuthChangedAt { get; set; }
+    /// <summary>Signs this key's callbacks (<c>whsec_...</c>). Kept readable, since signing needs it; never logged.</summary>
+    public string? WebhookSecret { get; set; }
+    /// <summary>The secret before the last rotation, which still signs until <see cref="PreviousWebhookSecretUntil"/>.</summary>
+    public string? PreviousWebhookSecret { get; set; }
+    public DateTime? PreviousWebhookSecretUntil { get; set; }
 
     public decimal RemainCredits => TotalCredits - UsedCredits - ReservedCredits;
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
+using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 
@@ -43,7 +44,7 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
         var now = clock.GetUtcNow().UtcDateTime;
         var key = new ApiKey
         {
-            Name = name, KeyHash = KeyHash.Of(plaintext), KeyPrefix = plaintext[..11], CreatedAt = now, UpdatedAt = now, AuthChangedAt = now,
+            Name = name, KeyHash = KeyHash.Of(plaintext), KeyPrefix = plaintext[..11], WebhookSecret = WebhookSignature.NewSecret(), CreatedAt = now, UpdatedAt = now, AuthChangedAt = now,
             MaxConcurrent = Limit(request.MaxConcurrent, defaults.MaxConcurrent, "max_concurrent", 1),
             MaxPending = Limit(request.MaxPending, defaults.MaxPending, "max_pending", 0),
             RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),

@@ -34,17 +34,20 @@ public sealed class PublicLinks(UrlSigner signer, IOptions<SeedanceOptions> opti
     /// A download link valid for the configured days. The expiry is rounded up to the hour so that
     /// repeated reads of a finished task return the same link.
     /// </summary>
-    public string Download(string storePath)
+    public string Download(string storePath, string? baseUrl = null)
     {
         var now = clock.GetUtcNow();
         var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
         var expires = hour.AddDays(options.Value.Tasks.ResultLinkDays);
-        return Signed("GET", storePath, expires, "");
+        return Signed("GET", storePath, expires, "", baseUrl);
     }
 
-    private string Signed(string method, string storePath, DateTimeOffset expires, string contentType)
+    /// <summary>The base for links made outside a request: the configured one, else the one the task was submitted to.</summary>
+    public string? BaseUrlFor(string? submittedTo) => options.Value.PublicBaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : submittedTo;
+
+    private string Signed(string method, string storePath, DateTimeOffset expires, string contentType, string? baseUrl = null)
     {
         var path = FileStore.RoutePrefix + FileStore.EscapePath(storePath);
-        return $"{BaseUrl}{path}?{signer.Sign(method, path, expires, contentType)}";
+        return $"{BaseUrlFor(baseUrl) ?? BaseUrl}{path}?{signer.Sign(method, path, expires, contentType)}";
     }
 }

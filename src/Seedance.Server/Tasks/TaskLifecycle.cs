@@ -1,16 +1,21 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
 using Seedance.Server.Billing;
+using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
+using Seedance.Server.Infrastructure;
+using Seedance.Server.Storage;
 
 namespace Seedance.Server.Tasks;
 
 /// <summary>
 /// Status changes of a task. Each is a guarded update (only from the statuses it may come from), and a
 /// change into a terminal status moves the reserved credits in the same transaction: captured on
-/// completion, released otherwise. A task that already left those statuses is not touched.
+/// completion, released otherwise, and a task with a <c>callback_url</c> gets its callback in the outbox.
+/// A task that already left those statuses is not touched.
 /// </summary>
-public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events)
+public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events, PublicLinks links, WebhookDispatcher? webhooks = null)
 {
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
@@ -86,11 +91,27 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
                 await CreditLedger.CaptureAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
             else
                 await CreditLedger.ReleaseAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
+            var queued = await QueueCallbackAsync(task.TaskId, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
+            if (queued) webhooks?.Wake();
             return true;
         });
         if (finished) await AnnounceAsync(task.TaskId, ct);
         return finished;
+    }
+
+    /// <summary>Adds the callback of a task that just became terminal to the outbox (the caller's transaction commits it).</summary>
+    private async Task<bool> QueueCallbackAsync(string taskId, CancellationToken ct)
+    {
+        var finished = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == taskId, ct);
+        if (finished.CallbackUrl is null) return false;
+        var payload = JsonSerializer.Serialize(TaskView.Of(finished, links, links.BaseUrlFor(finished.SubmittedBaseUrl)), Json.Options);
+        db.WebhookDeliveries.Add(new WebhookDelivery
+        {
+            WebhookId = WebhookSignature.NewWebhookId(), TaskId = taskId, KeyId = finished.KeyId, Url = finished.CallbackUrl,
+            Payload = payload, Status = DeliveryStatus.Pending, NextAttemptAt = Now, CreatedAt = Now,
+        });
+        return true;
     }
 }

@@ -46,6 +46,7 @@ public static class TaskSubmission
             TaskId = Guid.CreateVersion7().ToString("N"), KeyId = caller.KeyId, Model = request.Model, Status = TaskStatus.Pending,
             Resolution = request.Resolution, Ratio = request.Ratio, Duration = request.Duration, GenerateAudio = request.GenerateAudio,
             Seed = request.Seed, Watermark = request.Watermark, ReturnLastFrame = request.ReturnLastFrame, CallbackUrl = request.CallbackUrl,
+            SubmittedBaseUrl = request.CallbackUrl is null ? null : RequestBaseUrl(context),
             ContentJson = JsonSerializer.Serialize(content, Json.Options), CreditCost = cost,
             CreatedAt = now, UpdatedAt = now, ExpiresAt = now.AddHours(options.Value.Tasks.TimeToLiveHours),
         };
@@ -105,6 +106,9 @@ public static class TaskSubmission
         }
         return Envelope.Ok(result);
     }
+
+    private static string RequestBaseUrl(HttpContext context) =>
+        $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
 
     private static async Task<IResult?> Replay(SeedanceDb db, long keyId, string idempotencyKey, byte[] requestHash, TimeProvider clock, CancellationToken ct)
     {

@@ -2,16 +2,17 @@ using Seedance.Server.Storage;
 
 namespace Seedance.Server.Tasks;
 
-/// <summary>The task object of the document, as GET, list and (later) callbacks return it.</summary>
+/// <summary>The task object of the document, as GET, list and callbacks return it.</summary>
 public sealed record TaskView(
     string TaskId, string Model, string Status, string Resolution, string Ratio, int Duration, bool GenerateAudio,
     long? Seed, string? VideoUrl, string? LastFrameUrl, string? ErrorCode, string? ErrorMessage, decimal CreditCost,
     DateTime CreatedAt, DateTime UpdatedAt)
 {
-    public static TaskView Of(VideoTask t, PublicLinks links) => new(
+    /// <param name="baseUrl">The base of the links when there is no request to take it from (callbacks).</param>
+    public static TaskView Of(VideoTask t, PublicLinks links, string? baseUrl = null) => new(
         t.TaskId, t.Model, t.Status, t.Resolution, t.Ratio, t.Duration, t.GenerateAudio, t.Seed,
-        t.VideoFile is null ? null : links.Download(t.VideoFile),
-        t.LastFrameFile is null ? null : links.Download(t.LastFrameFile),
+        t.VideoFile is null ? null : links.Download(t.VideoFile, baseUrl),
+        t.LastFrameFile is null ? null : links.Download(t.LastFrameFile, baseUrl),
         t.ErrorCode, t.ErrorMessage, t.CreditCost, t.CreatedAt, t.UpdatedAt);
 }
 

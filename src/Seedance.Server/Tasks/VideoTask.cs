@@ -34,6 +34,8 @@ public sealed class VideoTask
     public bool Watermark { get; set; }
     public bool ReturnLastFrame { get; set; }
     public string? CallbackUrl { get; set; }
+    /// <summary>The base URL the task was submitted to: the links of its callback use it when no public base URL is configured.</summary>
+    public string? SubmittedBaseUrl { get; set; }
     /// <summary>The validated content items, as JSON, with uploads resolved.</summary>
     public required string ContentJson { get; set; }
     public decimal CreditCost { get; set; }

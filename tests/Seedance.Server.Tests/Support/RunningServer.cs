@@ -38,7 +38,8 @@ public sealed class RunningServer : IAsyncDisposable
     public bool KeepDataDir { get; set; }
 
     /// <summary>Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values.</summary>
-    public static async Task<RunningServer> StartAsync(Dictionary<string, string>? settings = null, string? dataDir = null)
+    /// <param name="services">Replaces services of the server (a fake clock).</param>
+    public static async Task<RunningServer> StartAsync(Dictionary<string, string>? settings = null, string? dataDir = null, Action<IServiceCollection>? services = null)
     {
         dataDir ??= TempDir.Create();
         var all = new Dictionary<string, string>
@@ -54,7 +55,7 @@ public sealed class RunningServer : IAsyncDisposable
         var args = new List<string> { "--urls=http://127.0.0.1:0" };
         args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));
 
-        var app = SeedanceApp.Create(args.ToArray());
+        var app = SeedanceApp.Create(args.ToArray(), services);
         await app.PrepareAsync();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

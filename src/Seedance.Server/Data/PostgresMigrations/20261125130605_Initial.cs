@@ -30,7 +30,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     rate_limit_per_second = table.Column<int>(type: "integer", nullable: false),
                     created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    auth_changed_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                    auth_changed_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    webhook_secret = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    previous_webhook_secret = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    previous_webhook_secret_until = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -109,6 +112,7 @@ namespace Seedance.Server.Data.PostgresMigrations
                     watermark = table.Column<bool>(type: "boolean", nullable: false),
                     return_last_frame = table.Column<bool>(type: "boolean", nullable: false),
                     callback_url = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: true),
+                    submitted_base_url = table.Column<string>(type: "text", nullable: true),
                     content_json = table.Column<string>(type: "text", nullable: false),
                     credit_cost = table.Column<long>(type: "bigint", nullable: false),
                     error_code = table.Column<string>(type: "text", nullable: true),
@@ -127,6 +131,54 @@ namespace Seedance.Server.Data.PostgresMigrations
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_video_tasks", x => x.seq);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhook_deliveries",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    webhook_id = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    task_id = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    key_id = table.Column<long>(type: "bigint", nullable: false),
+                    url = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: false),
+                    payload = table.Column<string>(type: "text", nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    next_attempt_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    last_status = table.Column<int>(type: "integer", nullable: true),
+                    last_error = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    delivered_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_webhook_deliveries", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhook_attempts",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    delivery_id = table.Column<long>(type: "bigint", nullable: false),
+                    number = table.Column<int>(type: "integer", nullable: false),
+                    attempted_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    http_status = table.Column<int>(type: "integer", nullable: true),
+                    error = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    duration_ms = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_webhook_attempts", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_webhook_attempts_webhook_deliveries_delivery_id",
+                        column: x => x.delivery_id,
+                        principalTable: "webhook_deliveries",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateIndex(
@@ -186,6 +238,21 @@ namespace Seedance.Server.Data.PostgresMigrations
                 table: "video_tasks",
                 column: "task_id",
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_attempts_delivery_id_number",
+                table: "webhook_attempts",
+                columns: new[] { "delivery_id", "number" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_status_next_attempt_at",
+                table: "webhook_deliveries",
+                columns: new[] { "status", "next_attempt_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_task_id_id",
+                table: "webhook_deliveries",
+                columns: new[] { "task_id", "id" });
         }
 
         /// <inheritdoc />
@@ -205,6 +272,12 @@ namespace Seedance.Server.Data.PostgresMigrations
 
             migrationBuilder.DropTable(
                 name: "video_tasks");
+
+            migrationBuilder.DropTable(
+                name: "webhook_attempts");
+
+            migrationBuilder.DropTable(
+                name: "webhook_deliveries");
         }
     }
 }

@@ -29,7 +29,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     rate_limit_per_second = table.Column<int>(type: "INTEGER", nullable: false),
                     created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
                     updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    auth_changed_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    auth_changed_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    webhook_secret = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    previous_webhook_secret = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    previous_webhook_secret_until = table.Column<DateTime>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -108,6 +111,7 @@ namespace Seedance.Server.Data.SqliteMigrations
                     watermark = table.Column<bool>(type: "INTEGER", nullable: false),
                     return_last_frame = table.Column<bool>(type: "INTEGER", nullable: false),
                     callback_url = table.Column<string>(type: "TEXT", maxLength: 512, nullable: true),
+                    submitted_base_url = table.Column<string>(type: "TEXT", nullable: true),
                     content_json = table.Column<string>(type: "TEXT", nullable: false),
                     credit_cost = table.Column<long>(type: "INTEGER", nullable: false),
                     error_code = table.Column<string>(type: "TEXT", nullable: true),
@@ -126,6 +130,54 @@ namespace Seedance.Server.Data.SqliteMigrations
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_video_tasks", x => x.seq);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhook_deliveries",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    webhook_id = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    task_id = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    key_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    url = table.Column<string>(type: "TEXT", maxLength: 512, nullable: false),
+                    payload = table.Column<string>(type: "TEXT", nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    attempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    next_attempt_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    last_status = table.Column<int>(type: "INTEGER", nullable: true),
+                    last_error = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    delivered_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_webhook_deliveries", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhook_attempts",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    delivery_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    number = table.Column<int>(type: "INTEGER", nullable: false),
+                    attempted_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    http_status = table.Column<int>(type: "INTEGER", nullable: true),
+                    error = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    duration_ms = table.Column<int>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_webhook_attempts", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_webhook_attempts_webhook_deliveries_delivery_id",
+                        column: x => x.delivery_id,
+                        principalTable: "webhook_deliveries",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateIndex(
@@ -185,6 +237,21 @@ namespace Seedance.Server.Data.SqliteMigrations
                 table: "video_tasks",
                 column: "task_id",
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_attempts_delivery_id_number",
+                table: "webhook_attempts",
+                columns: new[] { "delivery_id", "number" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_status_next_attempt_at",
+                table: "webhook_deliveries",
+                columns: new[] { "status", "next_attempt_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_task_id_id",
+                table: "webhook_deliveries",
+                columns: new[] { "task_id", "id" });
         }
 
         /// <inheritdoc />
@@ -204,6 +271,12 @@ namespace Seedance.Server.Data.SqliteMigrations
 
             migrationBuilder.DropTable(
                 name: "video_tasks");
+
+            migrationBuilder.DropTable(
+                name: "webhook_attempts");
+
+            migrationBuilder.DropTable(
+                name: "webhook_deliveries");
         }
     }
 }
