@@ -56,9 +56,18 @@ public sealed class WebhookDispatcher : PeriodicWorker
         {
             if (!_slots.Wait(0)) break;
             var claimedUntil = now + Claim;
-            var claimed = await db.WebhookDeliveries
-                .Where(d => d.Id == delivery.Id && d.Status == DeliveryStatus.Pending && d.NextAttemptAt == delivery.NextAttemptAt)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, claimedUntil), ct);
+            int claimed;
+            try
+            {
+                claimed = await db.WebhookDeliveries
+                    .Where(d => d.Id == delivery.Id && d.Status == DeliveryStatus.Pending && d.NextAttemptAt == delivery.NextAttemptAt)
+                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, claimedUntil), ct);
+            }
+            catch
+            {
+                _slots.Release();
+                throw;
+            }
             if (claimed == 0)
             {
                 _slots.Release(); // another node took it
@@ -77,8 +86,17 @@ public sealed class WebhookDispatcher : PeriodicWorker
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
             var delivery = await db.WebhookDeliveries.FirstAsync(d => d.Id == deliveryId, stopping);
-            var secrets = await scope.ServiceProvider.GetRequiredService<WebhookSecrets>().SigningSecretsAsync(delivery.KeyId, stopping);
-            var result = await SendAsync(delivery, secrets, stopping);
+            Outcome? result;
+            try
+            {
+                var secrets = await scope.ServiceProvider.GetRequiredService<WebhookSecrets>().SigningSecretsAsync(delivery.KeyId, stopping);
+                result = await SendAsync(delivery, secrets, stopping);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                // Counted as an attempt, so a delivery that can never be made ends failed instead of retrying forever.
+                result = new Outcome(Clock.GetUtcNow().UtcDateTime, null, Truncate("Could not be attempted: " + e.Message), TimeSpan.Zero, null);
+            }
             if (result is null) return; // stopping: the claim runs out and the next start sends it
             Record(db, delivery, result);
             await db.SaveChangesAsync(CancellationToken.None);

@@ -27,9 +27,17 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         var (picked, inFlight) = await PickAsync(ct);
         var handedOver = 0;
         await Parallel.ForEachAsync(picked, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelSubmissions, CancellationToken = ct },
-            async (task, token) =>
+            async (task, _) =>
             {
-                if (await HandOverAsync(task, inFlight, token)) Interlocked.Increment(ref handedOver);
+                // The round's own token is not used: one failing hand-over must not cancel the others mid-submission.
+                try
+                {
+                    if (await HandOverAsync(task, inFlight, ct)) Interlocked.Increment(ref handedOver);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    Logger.LogError(e, "Handing task {TaskId} over failed; it stays pending", task.TaskId);
+                }
             });
         return handedOver > 0;
     }
@@ -86,7 +94,7 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         await using var scope = scopes.CreateAsyncScope();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
-        var request = ProviderRequests.For(task);
+        var request = ProviderRequests.For(task, lifecycle.Now);
         var tried = new HashSet<string>();
         Exception? lastFailure = null;
         var onlyRateLimited = true;

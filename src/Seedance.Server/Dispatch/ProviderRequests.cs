@@ -7,12 +7,13 @@ namespace Seedance.Server.Dispatch;
 
 public static class ProviderRequests
 {
-    public static ProviderRequest For(VideoTask task)
+    /// <summary>The request for a task handed over at <paramref name="now"/>: the upstream gets only the time-to-live that is left.</summary>
+    public static ProviderRequest For(VideoTask task, DateTime now)
     {
         var content = JsonSerializer.Deserialize<List<ContentItem>>(task.ContentJson, Json.Options)!;
         return new ProviderRequest(task.TaskId, task.Model,
             content.Select(c => new ProviderContent(c.Type == "sample_id" ? "text" : c.Type, c.Text, c.Url, c.FilePath, c.ContentType, c.Role)).ToList(),
             task.Resolution, task.Ratio, task.Duration, task.GenerateAudio, task.Seed, task.Watermark, task.ReturnLastFrame,
-            task.ExpiresAt - task.CreatedAt);
+            task.ExpiresAt > now ? task.ExpiresAt - now : TimeSpan.Zero);
     }
 }

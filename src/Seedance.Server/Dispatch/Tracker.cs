@@ -133,7 +133,6 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
         try
         {
             var state = await provider.GetAsync(task.ProviderTaskId!, ct);
-            channel.RecordSuccess();
             if (task.FailedChecks > 0)
                 await lifecycle.DeferAsync(task.TaskId, task.Status, null, s => s.SetProperty(t => t.FailedChecks, 0), ct);
             switch (state.State)
@@ -158,7 +157,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            if (e is ProviderException { Fault: ProviderFault.Channel }) channel.RecordFailure(e.Message, lifecycle.Now);
+            // 5xx and timeouts are the channel's; a 404 for one task (a purged record) is that task's alone.
+            if (e is ProviderException { Fault: ProviderFault.Channel, Code: "TASK_SUBMIT_FAILED" }) channel.RecordFailure(e.Message, lifecycle.Now);
             var failures = task.FailedChecks + 1;
             var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
             await lifecycle.DeferAsync(task.TaskId, task.Status, retryAt, s => s.SetProperty(t => t.FailedChecks, failures), CancellationToken.None);
@@ -184,7 +184,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
             return;
         }
         if (await lifecycle.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
+        {
             Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
+            return;
+        }
+        // Cancelled or expired while the result was being copied: the copy is nobody's.
+        foreach (var path in new[] { video, lastFrame }.OfType<string>()) File.Delete(store.PhysicalPath(path));
     }
 
     private Task CopyAsync(IVideoProvider provider, string url, string storePath, CancellationToken ct) =>

@@ -24,16 +24,23 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
     {
         if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
         var moved = await UpdateAsync(taskId, from, to, also, ct);
-        if (moved) await AnnounceAsync(taskId, ct);
+        if (moved) await AnnounceAsync(taskId, to, ct);
         return moved;
     }
 
     /// <summary>Tells those watching the task (long-polls, event streams) what it looks like now; costs nothing when nobody watches.</summary>
-    private async Task AnnounceAsync(string taskId, CancellationToken ct)
+    private async Task AnnounceAsync(string taskId, string status, CancellationToken ct)
     {
         if (!events.IsWatched(taskId)) return;
         var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId, CancellationToken.None);
-        if (task is not null) events.Publish(task);
+        if (task is null) return;
+        if (task.Status != status)
+        {
+            // It moved on already (its own announcement follows): show this step as it was, without what came later.
+            task.Status = status;
+            task.VideoFile = task.LastFrameFile = task.ErrorCode = task.ErrorMessage = null;
+        }
+        events.Publish(task);
     }
 
     private async Task<bool> UpdateAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
@@ -97,7 +104,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
             if (queued) webhooks?.Wake();
             return true;
         });
-        if (finished) await AnnounceAsync(task.TaskId, ct);
+        if (finished) await AnnounceAsync(task.TaskId, to, ct);
         return finished;
     }
 

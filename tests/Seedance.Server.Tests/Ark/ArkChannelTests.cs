@@ -64,7 +64,8 @@ public sealed class ArkChannelTests
         Assert.Equal(("720p", "21:9", 6, 7L), (sent["resolution"]!.GetValue<string>(), sent["ratio"]!.GetValue<string>(),
             sent["duration"]!.GetValue<int>(), sent["seed"]!.GetValue<long>()));
         Assert.True(sent["watermark"]!.GetValue<bool>() && sent["generate_audio"]!.GetValue<bool>() && sent["return_last_frame"]!.GetValue<bool>());
-        Assert.Equal(172800, sent["execution_expires_after"]!.GetValue<int>());
+        // What is left of the 48 h time-to-live when the task is handed over.
+        Assert.InRange(sent["execution_expires_after"]!.GetValue<int>(), 172800 - 60, 172800);
         Assert.StartsWith($"{server.BaseUrl}/upstream/callbacks/{task["task_id"]!.GetValue<string>()}?", sent["callback_url"]!.GetValue<string>());
 
         // The results were copied into this server's store: they outlive the upstream's links.
@@ -280,6 +281,26 @@ public sealed class ArkChannelTests
         await ark.SetStatusAsync(upstreamRunning, "succeeded");
         Assert.Equal("completed", (await client.WaitForAsync(running)).Status());
         Assert.Equal(Cost, (await client.CreditsAsync()).Used);
+    }
+
+    [Fact]
+    public async Task ATaskThatAlreadySucceededUpstreamCannotBeCancelledAndItsUpstreamRecordIsKept()
+    {
+        await using var ark = await ArkEmulator.StartAsync();
+        ark.Faults.DropCallbacks = true;
+        // Checked once at hand-over, then not for ten minutes: the server has not yet seen the success.
+        await using var server = await ServerAsync(new Dictionary<string, string> { ["Seedance:Channels:0:PollIntervalSeconds"] = "600" }, ("ark", ark, 0));
+        using var client = await server.CreateKeyAsync(credits: 100);
+
+        var id = await client.SubmitTextAsync("Done already [ark:stuck]");
+        await client.WaitForAsync(id, "queued");
+        var upstream = ark.Tasks.Single().Id;
+        await ark.SetStatusAsync(upstream, "succeeded");
+
+        (await client.CancelAsync(id)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+        Assert.Equal(0, ark.DeleteCalls); // Ark's DELETE of a finished task would delete its record and result
+        Assert.Equal("succeeded", ark.Find(upstream)!.Status);
+        Assert.Equal(Cost, (await client.CreditsAsync()).Reserved); // still reserved: it will be captured, not released
     }
 
     [Fact]

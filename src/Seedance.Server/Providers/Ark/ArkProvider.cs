@@ -70,8 +70,13 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, FileSto
             ErrorMessage: ArkErrors.UserCode(code) is null ? "Generation failed upstream" : message);
     }
 
+    /// <summary>
+    /// Only a queued task is cancelled. Ark's DELETE of a finished task deletes its record (and its result),
+    /// so the status is read first; a queued task cannot finish without running first, so nothing slips between.
+    /// </summary>
     public async Task<bool> CancelAsync(string providerTaskId, CancellationToken ct)
     {
+        if ((await GetAsync(providerTaskId, ct)).State != ProviderState.Queued) return false;
         using var response = await Send(new HttpRequestMessage(HttpMethod.Delete, $"{Tasks}/{Uri.EscapeDataString(providerTaskId)}"), ct);
         if (response.IsSuccessStatusCode) return true;
         if ((int)response.StatusCode is >= 400 and < 500 and not 401 and not 403 and not 429) return false; // running or already cancelled
