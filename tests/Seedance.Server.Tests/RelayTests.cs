@@ -25,6 +25,7 @@ public sealed class RelayTests
         [$"Seedance:Channels:{index}:Priority"] = priority.ToString(),
         [$"Seedance:Channels:{index}:PollIntervalSeconds"] = "0.2",
         [$"Seedance:Channels:{index}:CooldownSeconds"] = "600",
+        [$"Seedance:Channels:{index}:AllowPrivateNetworks"] = "true", // the other server is on loopback
     };
 
     private static Dictionary<string, string> Merge(params Dictionary<string, string>[] parts) =>

@@ -75,6 +75,7 @@ public static class ArkPollingBenchmark
         ["Seedance__Channels__0__MaxConcurrent"] = "5000",
         ["Seedance__Channels__0__PollIntervalSeconds"] = s.PollIntervalSeconds.ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__MaxParallelPolls"] = "32",
+        ["Seedance__Channels__0__AllowPrivateNetworks"] = "true",
     };
 
     private static async Task<string> SubmitAsync(HttpClient api, int i, CancellationToken ct)

@@ -27,6 +27,11 @@ public sealed class ChannelOptions
     /// <summary>Ark: send uploaded images inline as base64 data URIs, for a server the upstream cannot reach. Videos always go as links.</summary>
     public bool InlineImages { get; set; }
     /// <summary>Consecutive failures that take the channel out of rotation, and for how long.</summary>
+    /// <summary>
+    /// Result links and presigned upload addresses this channel's upstream hands out may point to loopback or
+    /// private addresses (an upstream on the operator's own network). Off: such links are refused.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
     public int FailuresBeforeCooldown { get; set; } = 3;
     public double CooldownSeconds { get; set; } = 60;
 

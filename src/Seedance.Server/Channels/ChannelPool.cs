@@ -49,8 +49,9 @@ public sealed class ChannelPool
     private static IVideoProvider Create(ChannelOptions channel, IServiceProvider services) => channel.Provider switch
     {
         "sandbox" => services.GetRequiredService<SandboxProvider>(),
-        "ark" => new ArkProvider(channel, UpstreamHttp.CreateClient(channel), services.GetRequiredService<FileStore>(), services.GetRequiredService<PublicLinks>()),
-        "relay" => new RelayProvider(channel, UpstreamHttp.CreateClient(channel), services.GetRequiredService<FileStore>()),
+        "ark" => new ArkProvider(channel, UpstreamHttp.CreateClient(channel), UpstreamHttp.CreateLinkClient(channel),
+            services.GetRequiredService<FileStore>(), services.GetRequiredService<PublicLinks>()),
+        "relay" => new RelayProvider(channel, UpstreamHttp.CreateClient(channel), UpstreamHttp.CreateLinkClient(channel), services.GetRequiredService<FileStore>()),
         _ => throw new InvalidOperationException($"Unknown provider '{channel.Provider}' for channel '{channel.Name}'"),
     };
 }

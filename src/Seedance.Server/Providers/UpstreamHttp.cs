@@ -1,3 +1,4 @@
+using Seedance.Server.Callbacks;
 using Seedance.Server.Channels;
 
 namespace Seedance.Server.Providers;
@@ -5,8 +6,6 @@ namespace Seedance.Server.Providers;
 /// <summary>What the HTTP providers share: the channel's client, the failure mapping, result downloads.</summary>
 public static class UpstreamHttp
 {
-    /// <summary>Result links are fetched without the channel's credentials: they are signed links, not the API.</summary>
-    private static readonly HttpClient Results = new() { Timeout = TimeSpan.FromMinutes(10) };
 
     public static HttpClient CreateClient(ChannelOptions channel) => new(new SocketsHttpHandler
     {
@@ -30,9 +29,15 @@ public static class UpstreamHttp
         }
     }
 
-    public static async Task DownloadAsync(string url, Stream destination, CancellationToken ct)
+    /// <summary>
+    /// The client for addresses the upstream hands out (result links, presigned uploads): without the
+    /// channel's credentials, and refusing private destinations unless the channel allows them.
+    /// </summary>
+    public static HttpClient CreateLinkClient(ChannelOptions channel) => SafeHttp.CreateClient(channel.AllowPrivateNetworks, TimeSpan.FromMinutes(10));
+
+    public static async Task DownloadAsync(HttpClient links, string url, Stream destination, CancellationToken ct)
     {
-        using var response = await Results.GetAsync(new Uri(url, UriKind.Absolute), HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await links.GetAsync(new Uri(url, UriKind.Absolute), HttpCompletionOption.ResponseHeadersRead, ct);
         if (!response.IsSuccessStatusCode) throw new HttpRequestException($"Result link answered {(int)response.StatusCode}", null, response.StatusCode);
         await response.Content.CopyToAsync(destination, ct);
     }

@@ -37,6 +37,7 @@ public sealed class ArkChannelTests
             settings[$"Seedance:Channels:{i}:PollIntervalSeconds"] = "0.2";
             settings[$"Seedance:Channels:{i}:TimeoutSeconds"] = "2";
             settings[$"Seedance:Channels:{i}:CooldownSeconds"] = "600";
+            settings[$"Seedance:Channels:{i}:AllowPrivateNetworks"] = "true"; // the emulator's result links are on loopback
         }
         foreach (var (k, v) in extra) settings[k] = v;
         return await RunningServer.StartAsync(settings, dataDir);
@@ -301,6 +302,21 @@ public sealed class ArkChannelTests
         Assert.Equal(0, ark.DeleteCalls); // Ark's DELETE of a finished task would delete its record and result
         Assert.Equal("succeeded", ark.Find(upstream)!.Status);
         Assert.Equal(Cost, (await client.CreditsAsync()).Reserved); // still reserved: it will be captured, not released
+    }
+
+    [Fact]
+    public async Task AResultLinkToAPrivateAddressIsNotFetchedUnlessTheChannelAllowsIt()
+    {
+        await using var ark = await ArkEmulator.StartAsync(); // its result links are on 127.0.0.1
+        await using var server = await ServerAsync(new Dictionary<string, string> { ["Seedance:Channels:0:AllowPrivateNetworks"] = "false" }, ("ark", ark, 0));
+        using var client = await server.CreateKeyAsync(credits: 100);
+
+        var task = await client.WaitForAsync(await client.SubmitTextAsync("Fetch me from loopback"));
+
+        Assert.Equal("failed", task.Status());
+        Assert.Equal("VIDEO_DOWNLOAD_FAILED", task["error_code"]!.GetValue<string>());
+        Assert.DoesNotContain(ark.Requests, r => r.Path.StartsWith("/results/", StringComparison.Ordinal));
+        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Seedance.Server.Providers.Relay;
 /// through its presign flow; the submission carries our task id as its Idempotency-Key, so a retried
 /// hand-over never creates a second task there.
 /// </summary>
-public sealed class RelayProvider(ChannelOptions channel, HttpClient http, FileStore store) : IVideoProvider
+public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store) : IVideoProvider
 {
     private static readonly string[] UserCodes =
         ["INVALID_PARAMETER", "MISSING_PARAMETER", "CONTENT_MODERATION_FAILED", "COPYRIGHT_VIOLATION", "PRIVACY_VIOLATION"];
@@ -74,7 +74,7 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, FileS
         catch (ProviderException e) when (e.Code == "TASK_CANCEL_NOT_ALLOWED") { return false; }
     }
 
-    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(url, destination, ct);
+    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, ct);
 
     /// <summary>Presigns at the relay and PUTs the file there; returns the relay's file_path.</summary>
     private async Task<string> UploadAsync(ProviderContent item, CancellationToken ct)
@@ -87,7 +87,7 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, FileS
         await using var file = store.OpenRead(item.StorePath!);
         var put = new HttpRequestMessage(HttpMethod.Put, presign["presigned_url"]!.GetValue<string>()) { Content = new StreamContent(file) };
         put.Content.Headers.ContentType = new MediaTypeHeaderValue(item.ContentType!);
-        using var response = await UpstreamHttp.SendAsync(http, put, Name, ct);
+        using var response = await UpstreamHttp.SendAsync(upstreamLinks, put, Name, ct);
         if (!response.IsSuccessStatusCode) throw ProviderException.Transient($"Relay refused an upload with {(int)response.StatusCode}");
         return presign["file_path"]!.GetValue<string>();
     }
