@@ -93,30 +93,32 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
         {
             db.ChangeTracker.Clear();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            if (!await UpdateAsync(task.TaskId, from, to, also, ct)) return false;
+            if (!await UpdateAsync(task.TaskId, from, to, also, ct)) return null;
             if (to == TaskStatus.Completed)
                 await CreditLedger.CaptureAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
             else
                 await CreditLedger.ReleaseAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
-            var queued = await QueueCallbackAsync(task.TaskId, ct);
+            // The task as it ends: a terminal status never changes again, so this one read serves the callback and the watchers.
+            var ended = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == task.TaskId, ct);
+            var queued = QueueCallback(ended);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
             if (queued) webhooks?.Wake();
-            return true;
+            return ended;
         });
-        if (finished) await AnnounceAsync(task.TaskId, to, ct);
-        return finished;
+        if (finished is null) return false;
+        events.Publish(finished);
+        return true;
     }
 
     /// <summary>Adds the callback of a task that just became terminal to the outbox (the caller's transaction commits it).</summary>
-    private async Task<bool> QueueCallbackAsync(string taskId, CancellationToken ct)
+    private bool QueueCallback(VideoTask ended)
     {
-        var finished = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == taskId, ct);
-        if (finished.CallbackUrl is null) return false;
-        var payload = JsonSerializer.Serialize(TaskView.Of(finished, links, links.BaseUrlFor(finished.SubmittedBaseUrl)), Json.Options);
+        if (ended.CallbackUrl is null) return false;
+        var payload = JsonSerializer.Serialize(TaskView.Of(ended, links, links.BaseUrlFor(ended.SubmittedBaseUrl)), Json.Options);
         db.WebhookDeliveries.Add(new WebhookDelivery
         {
-            WebhookId = WebhookSignature.NewWebhookId(), TaskId = taskId, KeyId = finished.KeyId, Url = finished.CallbackUrl,
+            WebhookId = WebhookSignature.NewWebhookId(), TaskId = ended.TaskId, KeyId = ended.KeyId, Url = ended.CallbackUrl,
             Payload = payload, Status = DeliveryStatus.Pending, NextAttemptAt = Now, CreatedAt = Now,
         });
         return true;

@@ -26,8 +26,10 @@ public static class TaskSubmission
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
-        var body = await ReadJsonBody(context);
-        using var document = Parse(body);
+        if (!context.Request.HasJsonContentType())
+            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+        var body = await JsonBody.ReadAsync(context);
+        using var document = JsonBody.Parse(body) ?? throw ApiError.MissingParameter("content");
         var request = TaskRequest.Parse(document.RootElement);
         if (request.CallbackUrl is { } callback && SafeHttp.Check(callback, options.Value.Callbacks.AllowPrivateNetworks) is { IsAllowed: false } refused)
             throw ApiError.InvalidParameter(refused.Error!);
@@ -119,22 +121,6 @@ public static class TaskSubmission
         if (!CryptographicOperations.FixedTimeEquals(record.RequestHash, requestHash))
             throw ApiError.InvalidParameter("Idempotency-Key was already used with a different request body");
         return Results.Content(record.ResponseBody, "application/json", statusCode: record.ResponseStatus);
-    }
-
-    internal static async Task<byte[]> ReadJsonBody(HttpContext context)
-    {
-        if (!context.Request.HasJsonContentType())
-            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return buffer.ToArray();
-    }
-
-    internal static JsonDocument Parse(byte[] body)
-    {
-        if (body.Length == 0) throw ApiError.MissingParameter("content");
-        try { return JsonDocument.Parse(body); }
-        catch (JsonException) { throw ApiError.InvalidParameter("body is not valid JSON"); }
     }
 
     /// <summary>Checks each referenced upload belongs to the caller, has landed and fits its item; resolves samples.</summary>

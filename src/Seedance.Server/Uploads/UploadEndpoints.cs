@@ -59,20 +59,10 @@ public static class UploadEndpoints
 
     private static async Task<(string?, string?)> ReadBody(HttpContext context)
     {
-        using var body = new MemoryStream();
-        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
-        if (body.Length == 0) return (null, null);
-        try
-        {
-            using var doc = JsonDocument.Parse(body.ToArray());
-            string? Field(string name) => doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            return (Field("filename"), Field("content_type"));
-        }
-        catch (JsonException)
-        {
-            throw ApiError.InvalidParameter("body is not valid JSON");
-        }
+        using var doc = JsonBody.Parse(await JsonBody.ReadAsync(context));
+        string? Field(string name) => doc?.RootElement.ValueKind == JsonValueKind.Object
+            && doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return (Field("filename"), Field("content_type"));
     }
 
     private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UrlSigner signer, FileStore store, TimeProvider clock)

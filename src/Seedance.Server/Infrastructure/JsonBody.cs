@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace Seedance.Server.Infrastructure;
+
+/// <summary>Request bodies read by hand (to name the bad field ourselves): buffered within Kestrel's limit, parsed with one error.</summary>
+public static class JsonBody
+{
+    public static async Task<byte[]> ReadAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+
+    /// <summary>The parsed body, or null when there is none.</summary>
+    public static JsonDocument? Parse(byte[] body)
+    {
+        if (body.Length == 0) return null;
+        try { return JsonDocument.Parse(body); }
+        catch (JsonException) { throw ApiError.InvalidParameter("body is not valid JSON"); }
+    }
+}
