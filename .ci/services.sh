@@ -1,0 +1,64 @@
+# Shared by ./test and ./bench/run: the services the second test pass runs on (PostgreSQL, Redis),
+# installed with apt-get when missing, started on free loopback ports in a temporary directory and
+# stopped again by stop_services. Tests find them through the SEEDANCE_TEST_* variables.
+# Needs .ci/prerequisites.sh sourced first.
+
+SERVICES_DIR=""
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# Runs a command as the postgres system user when we are root (PostgreSQL refuses to run as root).
+as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+start_postgres() {
+  [[ -n "$(postgres_bin)" ]] || apt_install postgresql
+  local bin; bin=$(postgres_bin)
+  local dir="$SERVICES_DIR/postgres" port; port=$(free_port)
+  mkdir -p "$dir"
+  [[ $(id -u) -eq 0 ]] && chown postgres "$SERVICES_DIR" "$dir"
+  echo "==> Starting PostgreSQL ($("$bin/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
+  as_postgres "$bin/initdb" -D "$dir/data" -U seedance -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500" >/dev/null
+  export SEEDANCE_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=seedance;Database=postgres"
+}
+
+stop_postgres() {
+  local bin; bin=$(postgres_bin)
+  [[ -d "$SERVICES_DIR/postgres/data" ]] && as_postgres "$bin/pg_ctl" -D "$SERVICES_DIR/postgres/data" -m immediate stop >/dev/null 2>&1 || true
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  # The Debian package starts its own instance on 6379; ours is separate and leaves that one alone.
+  local port; port=$(free_port)
+  echo "==> Starting Redis ($(redis-server --version | awk '{print $3}' | cut -d= -f2)) on 127.0.0.1:$port"
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+    --pidfile "$SERVICES_DIR/redis.pid" --logfile "$SERVICES_DIR/redis.log" >/dev/null
+  export SEEDANCE_TEST_REDIS="127.0.0.1:$port"
+}
+
+stop_redis() {
+  [[ -f "$SERVICES_DIR/redis.pid" ]] && kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true
+}
+
+start_services() {
+  SERVICES_DIR=$(mktemp -d /tmp/seedance-services.XXXXXX)
+  chmod 755 "$SERVICES_DIR"
+  trap stop_services EXIT
+  start_postgres
+  start_redis
+}
+
+stop_services() {
+  [[ -n "$SERVICES_DIR" ]] || return 0
+  echo "==> Stopping the services started for the tests"
+  stop_redis
+  stop_postgres
+  rm -rf "$SERVICES_DIR"
+  SERVICES_DIR=""
+}
