@@ -189,24 +189,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
             return;
         }
         // Cancelled or expired while the result was being copied: the copy is nobody's.
-        foreach (var path in new[] { video, lastFrame }.OfType<string>()) File.Delete(store.PhysicalPath(path));
+        foreach (var path in new[] { video, lastFrame }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
     }
 
     private Task CopyAsync(IVideoProvider provider, string url, string storePath, CancellationToken ct) =>
         Downloads.ExecuteAsync(async token =>
-        {
-            var (temp, stream) = store.CreateTemp(storePath);
-            try
-            {
-                await using (stream) await provider.DownloadAsync(url, stream, token);
-                store.Commit(temp, storePath);
-            }
-            catch
-            {
-                FileStore.Discard(temp);
-                throw;
-            }
-        }, ct).AsTask();
+            await store.WriteAsync(storePath, (stream, write) => provider.DownloadAsync(url, stream, write), token), ct).AsTask();
 
     /// <summary>Tasks past their time-to-live become expired and release their reservation.</summary>
     public async Task ExpireOnceAsync(CancellationToken ct)

@@ -66,7 +66,7 @@ public static class SeedanceApp
         api.MapTasks();
         api.MapBalance();
         api.MapWebhooks();
-        app.MapFileStore();
+        if (app.Services.GetRequiredService<FileStore>() is LocalFileStore) app.MapFileStore();
         app.MapAdmin();
         app.MapChannelAdmin();
         app.MapWebhookAdmin();
@@ -88,7 +88,8 @@ public static class SeedanceApp
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<AdminToken>();
         services.AddSingleton<UrlSigner>();
-        services.AddSingleton<FileStore>();
+        if (options.Storage.IsS3) services.AddSingleton<FileStore, S3FileStore>();
+        else services.AddSingleton<LocalFileStore>().AddSingleton<FileStore>(sp => sp.GetRequiredService<LocalFileStore>());
         services.AddSingleton<PublicLinks>();
         services.AddHttpContextAccessor();
         services.AddScoped<TaskLifecycle>();
@@ -112,5 +113,6 @@ public static class SeedanceApp
         await DatabaseSetup.MigrateAsync(app.Services, ct);
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
+        await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);
     }
 }

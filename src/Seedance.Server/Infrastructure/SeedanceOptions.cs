@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Seedance.Server.Channels;
+using Seedance.Server.Storage;
 
 namespace Seedance.Server.Infrastructure;
 
@@ -14,6 +15,7 @@ public sealed class SeedanceOptions
     public string? PublicBaseUrl { get; set; }
     public string Provider { get; set; } = "sandbox";
     public DatabaseOptions Database { get; set; } = new();
+    public StorageOptions Storage { get; set; } = new();
     public KeyDefaults Keys { get; set; } = new();
     public TaskOptions Tasks { get; set; } = new();
     public SandboxOptions Sandbox { get; set; } = new();
@@ -112,6 +114,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Database.Provider is not ("sqlite" or "postgres")) errors.Add("Seedance:Database:Provider must be sqlite or postgres");
         if (o.Database.Provider == "postgres" && string.IsNullOrWhiteSpace(o.Database.ConnectionString))
             errors.Add("Seedance:Database:ConnectionString is required for postgres");
+        errors.AddRange(o.Storage.Validate());
         if (o.Keys.MaxConcurrent < 1) errors.Add("Seedance:Keys:MaxConcurrent must be at least 1");
         if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
         if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
@@ -134,8 +137,8 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
                     errors.Add($"{at}:BaseUrl must be an absolute http or https URL");
                 if (string.IsNullOrWhiteSpace(c.ApiKey)) errors.Add($"{at}:ApiKey is required");
                 if (c.Provider == "ark" && c.Models.Count == 0) errors.Add($"{at}:Models must map at least one model (e.g. Models:seedance-2.0)");
-                if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages)
-                    errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads) or {at}:InlineImages=true");
+                if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages && !o.Storage.IsS3)
+                    errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads), {at}:InlineImages=true or Seedance:Storage:Provider=s3");
             }
             if (c.MaxConcurrent < 1) errors.Add($"{at}:MaxConcurrent must be at least 1");
             if (c.Weight < 1) errors.Add($"{at}:Weight must be at least 1");

@@ -8,6 +8,7 @@ using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Storage;
 using Seedance.Server.Uploads;
 
 namespace Seedance.Server.Tasks;
@@ -22,7 +23,7 @@ public static class TaskSubmission
     public const string IdempotencyHeader = "Idempotency-Key";
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
-    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher)
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher, FileStore store)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
@@ -40,7 +41,7 @@ public static class TaskSubmission
         if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
             return replay;
 
-        var content = await ResolveContent(db, caller.KeyId, request.Content, options.Value, ct);
+        var content = await ResolveContent(db, store, clock, caller.KeyId, request.Content, options.Value, ct);
         var cost = Pricing.Cost(request.Model, request.Resolution, request.Duration);
         var now = clock.GetUtcNow().UtcDateTime;
         var task = new VideoTask
@@ -124,12 +125,15 @@ public static class TaskSubmission
     }
 
     /// <summary>Checks each referenced upload belongs to the caller, has landed and fits its item; resolves samples.</summary>
-    private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, long keyId, IReadOnlyList<ContentItem> items, SeedanceOptions options, CancellationToken ct)
+    private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, FileStore store, TimeProvider clock, long keyId,
+        IReadOnlyList<ContentItem> items, SeedanceOptions options, CancellationToken ct)
     {
         var paths = items.Where(i => i.FilePath is not null).Select(i => i.FilePath!).Distinct().ToArray();
         var files = paths.Length == 0
             ? new Dictionary<string, UploadedFile>()
             : await db.Uploads.AsNoTracking().Where(f => f.KeyId == keyId && paths.Contains(f.FilePath)).ToDictionaryAsync(f => f.FilePath, ct);
+        if (store.SignsOwnLinks)
+            foreach (var file in files.Values.Where(f => f.ReferencedAt is null)) await CheckStoredUpload(db, store, clock, file, ct);
 
         var resolved = new List<ContentItem>(items.Count);
         for (var i = 0; i < items.Count; i++)
@@ -154,5 +158,27 @@ public static class TaskSubmission
             resolved.Add(item);
         }
         return resolved;
+    }
+
+    /// <summary>
+    /// An upload that went straight to the store (S3) is checked when a task first references it, as the
+    /// server's own PUT route checks it on arrival: it must be there, within the size limit of its type,
+    /// and begin with that type's signature. A file that passes is recorded as uploaded.
+    /// </summary>
+    private static async Task CheckStoredUpload(SeedanceDb db, FileStore store, TimeProvider clock, UploadedFile file, CancellationToken ct)
+    {
+        var stored = await store.InspectAsync(file.FilePath, MediaTypes.SniffLength, ct);
+        if (stored is null)
+        {
+            file.UploadedAt = null;
+            return;
+        }
+        var limit = MediaTypes.LimitOf(file.ContentType);
+        if (stored.Size > limit) throw ApiError.InvalidParameter($"file must be at most {limit / (1024 * 1024)} MB for {file.ContentType}");
+        if (!MediaTypes.Matches(file.ContentType, stored.Head)) throw ApiError.InvalidParameter($"file content is not {file.ContentType}");
+        file.Size = stored.Size;
+        file.UploadedAt ??= clock.GetUtcNow().UtcDateTime;
+        await db.Uploads.Where(f => f.Id == file.Id && f.ReferencedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, file.Size).SetProperty(f => f.UploadedAt, file.UploadedAt), ct);
     }
 }

@@ -20,7 +20,7 @@ public static class UploadEndpoints
             .Produces<Envelope<PresignResult>>();
     }
 
-    /// <summary>The store's own routes: presigned PUT of uploads, signed GET of uploads and results.</summary>
+    /// <summary>The local store's routes: presigned PUT of uploads, signed GET of uploads and results (an S3 store serves its own).</summary>
     public static void MapFileStore(this IEndpointRouteBuilder app)
     {
         app.MapPut(FileStore.RoutePrefix + "{**path}", Put).ExcludeFromDescription();
@@ -65,7 +65,7 @@ public static class UploadEndpoints
         return (Field("filename"), Field("content_type"));
     }
 
-    private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UrlSigner signer, FileStore store, TimeProvider clock)
+    private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UrlSigner signer, LocalFileStore store, TimeProvider clock)
     {
         var request = context.Request;
         var contentType = request.ContentType ?? "";
@@ -99,7 +99,7 @@ public static class UploadEndpoints
         }
         catch
         {
-            FileStore.Discard(temp);
+            LocalFileStore.Discard(temp);
             throw;
         }
         return Results.Ok();
@@ -127,7 +127,7 @@ public static class UploadEndpoints
     private static ApiError TooLarge(string contentType, long limit) =>
         new(413, "INVALID_PARAMETER", $"Invalid parameter: file must be at most {limit / (1024 * 1024)} MB for {contentType}");
 
-    private static IResult Get(HttpContext context, string path, UrlSigner signer, FileStore store, TimeProvider clock)
+    private static IResult Get(HttpContext context, string path, UrlSigner signer, LocalFileStore store, TimeProvider clock)
     {
         var check = signer.Verify(HttpMethods.Get, FileStore.RoutePrefix + FileStore.EscapePath(path), context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
         if (check == SignatureCheck.Invalid) throw ApiError.AccessDenied("the signature does not match");

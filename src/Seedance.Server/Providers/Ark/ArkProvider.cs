@@ -98,10 +98,12 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
     {
         if (channel.InlineImages && item.Type == "image_url")
         {
-            var bytes = await File.ReadAllBytesAsync(store.PhysicalPath(item.StorePath!), ct);
-            return $"data:{item.ContentType};base64,{Convert.ToBase64String(bytes)}";
+            await using var file = await store.OpenReadAsync(item.StorePath!, ct);
+            using var bytes = new MemoryStream();
+            await file.CopyToAsync(bytes, ct);
+            return $"data:{item.ContentType};base64,{Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length)}";
         }
-        if (!links.CanLinkWithoutRequest)
+        if (!links.CanLinkFilesWithoutRequest)
             throw ProviderException.Transient($"Channel {Name} cannot pass {item.Type} uploads: set Seedance:PublicBaseUrl");
         return links.Download(item.StorePath!);
     }

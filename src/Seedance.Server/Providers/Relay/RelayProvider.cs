@@ -84,7 +84,7 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
         var presign = await CallAsync(new HttpRequestMessage(HttpMethod.Post,
             $"api/v1/video/upload/presign?filename={Uri.EscapeDataString(name)}&content_type={Uri.EscapeDataString(item.ContentType!)}"), ct)
             ?? throw ProviderException.Transient("Relay answered a presign without a result");
-        await using var file = store.OpenRead(item.StorePath!);
+        await using var file = await store.OpenReadAsync(item.StorePath!, ct);
         var put = new HttpRequestMessage(HttpMethod.Put, presign["presigned_url"]!.GetValue<string>()) { Content = new StreamContent(file) };
         put.Content.Headers.ContentType = new MediaTypeHeaderValue(item.ContentType!);
         using var response = await UpstreamHttp.SendAsync(upstreamLinks, put, Name, ct);

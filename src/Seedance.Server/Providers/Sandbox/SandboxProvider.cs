@@ -150,7 +150,7 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
                 var image = (images.FirstOrDefault(c => c.Role == "first_frame") ?? images.FirstOrDefault(c => c.Role != "last_frame"))?.StorePath;
                 var (width, height) = SandboxRenderer.Size(request.Resolution, request.Ratio);
                 var renderJob = new SandboxRenderer.Job(dir, text, seed, width, height, request.Duration, request.GenerateAudio,
-                    image is null ? null : _store.PhysicalPath(image), request.ReturnLastFrame);
+                    image is null ? null : await _store.LocalFileAsync(image, Path.Combine(dir, "input"), ct), request.ReturnLastFrame);
                 await _renders.WaitAsync(ct);
                 try
                 {
