@@ -34,6 +34,8 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>A client carrying the admin token.</summary>
     public HttpClient Admin { get; }
     public IServiceProvider Services => App.Services;
+    /// <summary>The bucket of the server's files when it stores them in S3 (<c>SEEDANCE_TEST_STORAGE=s3</c> or its settings); null for local files.</summary>
+    public string? Bucket => App.Configuration["Seedance:Storage:Provider"] == "s3" ? App.Configuration["Seedance:Storage:Bucket"] : null;
     /// <summary>Leaves the data directory in place on dispose, so a next server can start on the same data.</summary>
     public bool KeepDataDir { get; set; }
 
@@ -51,6 +53,8 @@ public sealed class RunningServer : IAsyncDisposable
             ["Seedance:Tasks:PollIntervalSeconds"] = "0.1",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        if (TestS3.IsStorage && settings?.ContainsKey("Seedance:Storage:Provider") != true)
+            foreach (var (k, v) in await TestS3.SettingsAsync(dataDir)) all[k] = v;
         foreach (var (k, v) in settings ?? []) all[k] = v;
         var args = new List<string> { "--urls=http://127.0.0.1:0" };
         args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));

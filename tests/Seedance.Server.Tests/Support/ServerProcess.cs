@@ -37,15 +37,24 @@ public sealed class ServerProcess : IAsyncDisposable
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>Starts the server on a free loopback port with the given environment and waits until it is ready.</summary>
-    public static Task<ServerProcess> StartAsync(IDictionary<string, string> environment) =>
-        StartAsync(StartInfo([], environment), TimeSpan.FromSeconds(60));
+    public static async Task<ServerProcess> StartAsync(IDictionary<string, string> environment) =>
+        await StartAsync(StartInfo([], await WithTestStorage(environment)), TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// Starts the server through a launcher such as the README's <c>./run</c> (which builds first, so it may
     /// take longer to be ready), with <c>--urls</c> on a free loopback port appended to its arguments.
     /// </summary>
-    public static Task<ServerProcess> StartAsync(string launcher, IDictionary<string, string> environment, string workingDirectory) =>
-        StartAsync(StartInfo([], environment, launcher, workingDirectory), TimeSpan.FromMinutes(3));
+    public static async Task<ServerProcess> StartAsync(string launcher, IDictionary<string, string> environment, string workingDirectory) =>
+        await StartAsync(StartInfo([], await WithTestStorage(environment), launcher, workingDirectory), TimeSpan.FromMinutes(3));
+
+    /// <summary>On the S3 pass (<c>SEEDANCE_TEST_STORAGE=s3</c>) a server not told otherwise stores its files in a bucket of its data directory's own.</summary>
+    private static async Task<IDictionary<string, string>> WithTestStorage(IDictionary<string, string> environment)
+    {
+        if (!TestS3.IsStorage || environment.ContainsKey("Seedance__Storage__Provider")) return environment;
+        var all = new Dictionary<string, string>(environment);
+        foreach (var (k, v) in await TestS3.SettingsAsync(environment.TryGetValue("Seedance__DataDir", out var dir) ? dir : null, "__")) all[k] = v;
+        return all;
+    }
 
     private static async Task<ServerProcess> StartAsync(ProcessStartInfo info, TimeSpan readyWithin)
     {
