@@ -35,7 +35,7 @@ public static class SeedanceApp
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
-        builder.Services.AddKeyRateLimiting();
+        builder.Services.AddKeyRateLimiting(SeedanceOptions.From(builder.Configuration));
         builder.Services.AddSeedanceHealth();
         builder.Services.AddOpenApi();
 

@@ -16,6 +16,15 @@ public sealed class SeedanceOptions
     public string Provider { get; set; } = "sandbox";
     public DatabaseOptions Database { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
+    /// <summary>A Redis connection string (StackExchange.Redis form, e.g. <c>redis:6379,password=...</c>): shares the per-key rate limit across nodes.</summary>
+    public string? Redis { get; set; }
+    /// <summary>
+    /// Base64 of at least 32 random bytes: the key that signs this server's own links (upstream callbacks,
+    /// local file links). Several nodes must share one; unset, each generates its own into the data directory.
+    /// </summary>
+    public string? SigningKey { get; set; }
+    /// <summary>Prefix of this deployment's Redis keys, so several deployments can share one Redis.</summary>
+    public string RedisKeyPrefix { get; set; } = "seedance";
     public KeyDefaults Keys { get; set; } = new();
     public TaskOptions Tasks { get; set; } = new();
     public SandboxOptions Sandbox { get; set; } = new();
@@ -115,6 +124,14 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Database.Provider == "postgres" && string.IsNullOrWhiteSpace(o.Database.ConnectionString))
             errors.Add("Seedance:Database:ConnectionString is required for postgres");
         errors.AddRange(o.Storage.Validate());
+        if (!string.IsNullOrEmpty(o.Redis))
+        {
+            try { StackExchange.Redis.ConfigurationOptions.Parse(o.Redis); }
+            catch (ArgumentException) { errors.Add("Seedance:Redis is not a valid Redis connection string (host:port[,option=value...])"); }
+        }
+        if (o.SigningKey is { Length: > 0 } signingKey && !(IsBase64(signingKey, out var length) && length >= SecretFile.MinimumLength))
+            errors.Add($"Seedance:SigningKey must be base64 of at least {SecretFile.MinimumLength} bytes");
+        if (string.IsNullOrWhiteSpace(o.RedisKeyPrefix)) errors.Add("Seedance:RedisKeyPrefix must not be empty");
         if (o.Keys.MaxConcurrent < 1) errors.Add("Seedance:Keys:MaxConcurrent must be at least 1");
         if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
         if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
@@ -155,5 +172,12 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsBase64(string value, out int length)
+    {
+        var buffer = new byte[value.Length];
+        var ok = Convert.TryFromBase64String(value, buffer, out length);
+        return ok;
     }
 }

@@ -15,9 +15,12 @@ public sealed class UrlSigner
     public const string FileName = "signing-key";
     private readonly byte[] _key;
 
+    /// <summary>The configured key (<c>Seedance:SigningKey</c>, shared by all nodes), else one generated into the data directory.</summary>
     public UrlSigner(IOptions<SeedanceOptions> options)
     {
-        _key = SecretFile.ReadOrCreate(Path.Combine(options.Value.DataPath, FileName), SecretFile.RandomBytes, out _);
+        _key = options.Value.SigningKey is { Length: > 0 } configured
+            ? Convert.FromBase64String(configured)
+            : SecretFile.ReadOrCreate(Path.Combine(options.Value.DataPath, FileName), SecretFile.RandomBytes, out _);
     }
 
     /// <summary>The query string (without '?') that authorises <paramref name="method"/> on <paramref name="path"/> until <paramref name="expires"/>.</summary>
