@@ -7,7 +7,8 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project files alone, so the layer is reused until a dependency changes.
-COPY global.json Directory.Build.props Directory.Packages.props ./
+# (global.json stays out: it pins the developers' SDK feature band; the image brings its own 10.0 SDK.)
+COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Seedance.Server/Seedance.Server.csproj src/Seedance.Server/
 RUN dotnet restore src/Seedance.Server/Seedance.Server.csproj
 COPY src/ src/
