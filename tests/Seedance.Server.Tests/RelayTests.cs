@@ -52,7 +52,7 @@ public sealed class RelayTests
         Assert.Equal(42, task["seed"]!.GetValue<long>());
         var (analysis, _) = await Media.DownloadAndProbeAsync(task["video_url"]!.GetValue<string>());
         Assert.Equal(854, analysis.PrimaryVideoStream!.Width);
-        Assert.StartsWith(server.BaseUrl, task["video_url"]!.GetValue<string>()); // copied into our own store
+        Assert.StartsWith(server.StoreUrlPrefix, task["video_url"]!.GetValue<string>()); // copied into our own store
 
         // Upstream: one task for the operator's key, charged there; here: charged to the user once.
         var upstreamTasks = (await account.ListAsync()).Result!["data"]!.AsArray();

@@ -129,6 +129,7 @@ public sealed class TenantIsolationTests(ServerFixture fixture) : IClassFixture<
         // The video's signature does not open the last frame beside it.
         await AssertDeniedAsync(anonymous, new Uri(lastFrameUrl).GetLeftPart(UriPartial.Path) + new Uri(videoUrl).Query);
 
+        if (Server.Bucket is not null) return; // the bucket's presigned links expire as S3StorageTests shows; the rest is this server's own signing
         var signer = Server.Services.GetRequiredService<UrlSigner>();
         var path = new Uri(videoUrl).AbsolutePath;
         var expired = $"{Server.BaseUrl}{path}?{signer.Sign("GET", path, DateTimeOffset.UtcNow.AddSeconds(-5))}";
@@ -153,8 +154,13 @@ public sealed class TenantIsolationTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal("ftyp"u8.ToArray(), head[4..8]);
     }
 
-    private static async Task AssertDeniedAsync(HttpClient http, string url)
+    private async Task AssertDeniedAsync(HttpClient http, string url)
     {
+        if (Server.Bucket is not null)
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(url)).StatusCode); // the store's own AccessDenied / SignatureDoesNotMatch
+            return;
+        }
         var response = await ApiResponse.From(await http.GetAsync(url));
         response.AssertError(403, "ACCESS_DENIED");
     }

@@ -10,7 +10,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests;
 
 /// <summary>Presigned uploads: the presign rules, the S3-like PUT, and how tasks may reference what landed.</summary>
-public sealed class UploadTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed class UploadTests(LocalStoreFixture fixture) : IClassFixture<LocalStoreFixture>
 {
     private RunningServer Server => fixture.Server;
 

@@ -40,8 +40,7 @@ public sealed class UpstreamFailureTests
         Assert.Equal("VIDEO_DOWNLOAD_FAILED", task["error_code"]!.GetValue<string>());
         Assert.Null(task["video_url"]);
         Assert.Equal(new CreditFigures(10m, 0m, 0m, 10m), await client.CreditsAsync());
-        Assert.False(Directory.Exists(Path.Combine(server.DataDir, "files", "results", taskId))
-            && Directory.EnumerateFiles(Path.Combine(server.DataDir, "files", "results", taskId)).Any(), "no partial result is kept");
+        Assert.True((await server.StoredFilesAsync($"results/{taskId}/")).Count == 0, "no partial result is kept");
     }
 
     [Fact]

@@ -82,8 +82,11 @@ public sealed class WebhookTests
 
         var task = (await client.GetTaskAsync(taskId)).Result!;
         Assert.Equal("completed", task.Status());
-        Assert.True(JsonNode.DeepEquals(task, JsonNode.Parse(hook.Body)), $"{hook.Body}\n!=\n{task.ToJsonString()}");
-        Assert.StartsWith(server.BaseUrl + "/files/", task["video_url"]!.GetValue<string>());
+        var sent = JsonNode.Parse(hook.Body)!;
+        if (server.Bucket is not null)
+            foreach (var link in new[] { task, sent }) link["video_url"] = new Uri(link["video_url"]!.GetValue<string>()).GetLeftPart(UriPartial.Path); // S3 presigns each read anew
+        Assert.True(JsonNode.DeepEquals(task, sent), $"{hook.Body}\n!=\n{task.ToJsonString()}");
+        Assert.StartsWith(server.StoreUrlPrefix, task["video_url"]!.GetValue<string>());
     }
 
     [Fact]

@@ -36,6 +36,18 @@ public sealed class RunningServer : IAsyncDisposable
     public IServiceProvider Services => App.Services;
     /// <summary>The bucket of the server's files when it stores them in S3 (<c>SEEDANCE_TEST_STORAGE=s3</c> or its settings); null for local files.</summary>
     public string? Bucket => App.Configuration["Seedance:Storage:Provider"] == "s3" ? App.Configuration["Seedance:Storage:Bucket"] : null;
+    /// <summary>Where links to the server's stored files begin: its own <c>/files/</c> route, or its bucket.</summary>
+    public string StoreUrlPrefix => Bucket is null ? BaseUrl + "/files/" : $"{TestS3.ServiceUrl}/{Bucket}/";
+
+    /// <summary>The store paths of the files the server keeps under <paramref name="prefix"/> (e.g. <c>results/{task_id}/</c>), wherever it keeps them.</summary>
+    public async Task<List<string>> StoredFilesAsync(string prefix)
+    {
+        if (Bucket is not null) return await TestS3.KeysAsync(Bucket, prefix);
+        var root = Path.Combine(DataDir, "files");
+        var dir = Path.Combine(root, prefix);
+        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).ToList() : [];
+    }
+
     /// <summary>Leaves the data directory in place on dispose, so a next server can start on the same data.</summary>
     public bool KeepDataDir { get; set; }
 

@@ -4,7 +4,7 @@ using System.Text;
 namespace Seedance.Server.Tests.Support;
 
 /// <summary>One running server shared by the tests of a class; each test makes its own keys.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     /// <summary>A prompt the sandbox accepts and then never finishes: the task stays active without rendering.</summary>
     public const string Stalled = "A lighthouse at dusk [sandbox:stall]";
@@ -12,12 +12,23 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public RunningServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RunningServer.StartAsync(new()
+    protected virtual Dictionary<string, string> Settings => new()
     {
         [$"Seedance:Samples:{SampleId}:Prompt"] = "A cat walking in the rain [sandbox:stall]",
-    });
+    };
+
+    public async Task InitializeAsync() => Server = await RunningServer.StartAsync(Settings);
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>
+/// The shared server on local storage even on the S3 pass (<c>SEEDANCE_TEST_STORAGE=s3</c>): for tests of
+/// this server's own upload route and files. Uploads to an S3 bucket are tested in S3StorageTests.
+/// </summary>
+public sealed class LocalStoreFixture : ServerFixture
+{
+    protected override Dictionary<string, string> Settings => new(base.Settings) { ["Seedance:Storage:Provider"] = "local" };
 }
 
 public static class RawRequests
