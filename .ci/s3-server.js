@@ -24,6 +24,7 @@ require.cache[authenticationPath].exports = () => {
     });
   };
 };
+const fs = require('node:fs');
 const S3rver = require('@20minutes/s3rver');
 const AWSAccount = require('@20minutes/s3rver/lib/models/account');
 
@@ -41,11 +42,27 @@ class PrivateS3rver extends S3rver {
   callback() {
     const serve = super.callback();
     return (req, res) => {
-      const query = new URL(req.url, 'http://localhost').searchParams;
-      if (req.headers.authorization || query.has('X-Amz-Signature') || query.has('Signature')) return serve(req, res);
-      res.writeHead(403, { 'Content-Type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Anonymous access is not allowed</Message></Error>');
+      const url = new URL(req.url, 'http://localhost');
+      const query = url.searchParams;
+      if (!req.headers.authorization && !query.has('X-Amz-Signature') && !query.has('Signature')) {
+        res.writeHead(403, { 'Content-Type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Anonymous access is not allowed</Message></Error>');
+        return;
+      }
+      this.resolveSuffixRange(req, url).then(() => serve(req, res), () => serve(req, res));
     };
+  }
+
+  // s3rver reads a suffix range (Range: bytes=-N, the last N bytes, as players ask for) as bytes=0-N.
+  // When the Range header is not signed, it is turned into the explicit range S3 would serve.
+  async resolveSuffixRange(req, url) {
+    const suffix = /^bytes=-(\d+)$/.exec(req.headers.range || '');
+    const signed = url.searchParams.get('X-Amz-SignedHeaders') || (/SignedHeaders=([^,]+)/.exec(req.headers.authorization || '') || [])[1] || '';
+    if (!suffix || req.method !== 'GET' || signed.split(';').includes('range')) return;
+    const [bucket, ...key] = url.pathname.slice(1).split('/').map(decodeURIComponent);
+    const { size } = await fs.promises.stat(this.store.getResourcePath(bucket, key.join('/'), 'object'));
+    const length = Math.min(Number(suffix[1]), size);
+    if (length > 0) req.headers.range = `bytes=${size - length}-${size - 1}`;
   }
 }
 
