@@ -82,6 +82,12 @@ public sealed class UpstreamFailureTests
         using var http = new HttpClient();
         var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
         var body = await http.GetByteArrayAsync(url);
+        if (server.Bucket is not null)
+        {
+            // An S3 presigned link is signed for GET alone (the method is part of the signature): the store refuses HEAD, as S3 does.
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, head.StatusCode);
+            return;
+        }
 
         Assert.Equal(System.Net.HttpStatusCode.OK, head.StatusCode);
         Assert.Equal("video/mp4", head.Content.Headers.ContentType!.MediaType);
