@@ -115,15 +115,15 @@ public sealed class AdminTests
         using var client = await server.CreateKeyAsync(name: "hashed");
         (await client.BalanceAsync()).AssertOk();
 
-        var row = Assert.Single(await SqliteFile.QueryAsync(server.DataDir, "SELECT key_hash, key_prefix FROM api_keys WHERE id = $id", ("$id", client.KeyId)));
+        var row = Assert.Single(await TestDatabase.QueryAsync(server.DataDir, "SELECT key_hash, key_prefix FROM api_keys WHERE id = @id", ("id", client.KeyId)));
         Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(client.ApiKey)), (byte[])row["key_hash"]!);
         Assert.StartsWith((string)row["key_prefix"]!, client.ApiKey);
         Assert.True(((string)row["key_prefix"]!).Length < client.ApiKey.Length / 2, $"prefix {row["key_prefix"]} is most of the key");
 
         var plaintext = Encoding.UTF8.GetBytes(client.ApiKey);
-        var database = SqliteFile.AllBytes(server.DataDir);
+        var database = await TestDatabase.StoredBytesAsync(server.DataDir);
         Assert.True(database.AsSpan().IndexOf((byte[])row["key_hash"]!) >= 0, "the scan does not see the stored hash, so it proves nothing");
-        Assert.True(database.AsSpan().IndexOf(plaintext) < 0, "the plaintext key is in the database file");
+        Assert.True(database.AsSpan().IndexOf(plaintext) < 0, "the plaintext key is in the database");
         foreach (var file in Directory.EnumerateFiles(server.DataDir, "*", SearchOption.AllDirectories))
         {
             await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

@@ -131,11 +131,11 @@ public sealed class RestartTests
         Assert.Equal(1000m - costs, balance.Result!["remain_credits"]!.GetValue<decimal>());
     }
 
-    /// <summary>The database file itself: one reserve and one capture per task, nothing else, and the key's figures match.</summary>
+    /// <summary>The database itself: one reserve and one capture per task, nothing else, and the key's figures match.</summary>
     private static async Task AssertLedgerInDatabaseAsync(string dataDir, long keyId, string[] taskIds)
     {
-        var rows = await SqliteFile.QueryAsync(dataDir,
-            "SELECT task_id, kind, amount FROM credit_ledger WHERE key_id = $key AND task_id IS NOT NULL", ("$key", keyId));
+        var rows = await TestDatabase.QueryAsync(dataDir,
+            "SELECT task_id, kind, amount FROM credit_ledger WHERE key_id = @key AND task_id IS NOT NULL", ("key", keyId));
         var costInHundredths = 360L;
         foreach (var taskId in taskIds)
         {
@@ -144,8 +144,8 @@ public sealed class RestartTests
         }
         Assert.Equal(taskIds.Length * 2, rows.Count);
 
-        var key = Assert.Single(await SqliteFile.QueryAsync(dataDir,
-            "SELECT total_credits, used_credits, reserved_credits FROM api_keys WHERE id = $key", ("$key", keyId)));
+        var key = Assert.Single(await TestDatabase.QueryAsync(dataDir,
+            "SELECT total_credits, used_credits, reserved_credits FROM api_keys WHERE id = @key", ("key", keyId)));
         Assert.Equal(costInHundredths * taskIds.Length, (long)key["used_credits"]!);
         Assert.Equal(0L, (long)key["reserved_credits"]!);
         Assert.Equal(100_000L, (long)key["total_credits"]!);

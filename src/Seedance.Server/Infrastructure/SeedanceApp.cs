@@ -79,7 +79,8 @@ public static class SeedanceApp
     /// <summary>What the server and the command line share: options, database, storage, keys, tasks.</summary>
     public static IServiceCollection AddSeedanceCore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SeedanceOptions>().BindConfiguration(SeedanceOptions.Section).ValidateOnStart();
+        services.AddOptions<SeedanceOptions>().BindConfiguration(SeedanceOptions.Section)
+            .Configure(o => o.Database.ConnectionString = SeedanceOptions.ConnectionString(configuration, o)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SeedanceOptions>, SeedanceOptionsValidator>();
         var options = SeedanceOptions.From(configuration);
         services.AddSeedanceDb(options);

@@ -42,12 +42,21 @@ public sealed class SeedanceOptions
 
     public string DataPath => Path.GetFullPath(DataDir);
 
+    /// <summary>
+    /// <c>Seedance:Database:ConnectionString</c>, else the standard <c>ConnectionStrings:Seedance</c>
+    /// (environment: <c>ConnectionStrings__Seedance</c>).
+    /// </summary>
+    public static string? ConnectionString(IConfiguration configuration, SeedanceOptions options) =>
+        options.Database.ConnectionString is { Length: > 0 } set ? set : configuration.GetConnectionString("Seedance");
+
     /// <summary>Binds the section; a value of the wrong type is refused like any invalid setting, naming its key.</summary>
     public static SeedanceOptions From(IConfiguration configuration)
     {
         try
         {
-            return configuration.GetSection(Section).Get<SeedanceOptions>() ?? new SeedanceOptions();
+            var options = configuration.GetSection(Section).Get<SeedanceOptions>() ?? new SeedanceOptions();
+            options.Database.ConnectionString = ConnectionString(configuration, options);
+            return options;
         }
         catch (InvalidOperationException e)
         {
@@ -60,7 +69,7 @@ public sealed class DatabaseOptions
 {
     /// <summary><c>sqlite</c> (default) or <c>postgres</c>.</summary>
     public string Provider { get; set; } = "sqlite";
-    /// <summary>For PostgreSQL; SQLite lives in the data directory unless set.</summary>
+    /// <summary>For PostgreSQL (or <c>ConnectionStrings:Seedance</c>); SQLite lives in the data directory unless set.</summary>
     public string? ConnectionString { get; set; }
 }
 
@@ -122,7 +131,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Provider is not "sandbox") errors.Add($"Seedance:Provider '{o.Provider}' is not supported (sandbox)");
         if (o.Database.Provider is not ("sqlite" or "postgres")) errors.Add("Seedance:Database:Provider must be sqlite or postgres");
         if (o.Database.Provider == "postgres" && string.IsNullOrWhiteSpace(o.Database.ConnectionString))
-            errors.Add("Seedance:Database:ConnectionString is required for postgres");
+            errors.Add("Seedance:Database:ConnectionString (or ConnectionStrings:Seedance) is required for postgres");
         errors.AddRange(o.Storage.Validate());
         if (!string.IsNullOrEmpty(o.Redis))
         {

@@ -10,7 +10,8 @@ namespace Seedance.Server.Tests.Support;
 
 /// <summary>
 /// The real server, in this process, listening on a loopback port over HTTP, with its own data
-/// directory (a real SQLite file, real local files, the sandbox provider with real ffmpeg).
+/// directory (real local files, the sandbox provider with real ffmpeg) and its own database: a real
+/// SQLite file there, or a fresh PostgreSQL database (<see cref="TestDatabase"/>).
 /// </summary>
 public sealed class RunningServer : IAsyncDisposable
 {
@@ -48,7 +49,7 @@ public sealed class RunningServer : IAsyncDisposable
         return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).ToList() : [];
     }
 
-    /// <summary>Leaves the data directory in place on dispose, so a next server can start on the same data.</summary>
+    /// <summary>Leaves the data directory (and its database) in place on dispose, so a next server can start on the same data.</summary>
     public bool KeepDataDir { get; set; }
 
     /// <summary>Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values.</summary>
@@ -67,6 +68,7 @@ public sealed class RunningServer : IAsyncDisposable
         };
         if (TestS3.IsStorage && settings?.ContainsKey("Seedance:Storage:Provider") != true)
             foreach (var (k, v) in await TestS3.SettingsAsync(dataDir)) all[k] = v;
+        foreach (var (k, v) in await TestDatabase.SettingsAsync(dataDir)) all[k] = v;
         foreach (var (k, v) in settings ?? []) all[k] = v;
         var args = new List<string> { "--urls=http://127.0.0.1:0" };
         args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));
@@ -79,9 +81,13 @@ public sealed class RunningServer : IAsyncDisposable
     }
 
     /// <summary>Creates a key through the admin API and returns a client that carries it.</summary>
-    public async Task<ApiClient> CreateKeyAsync(decimal credits = 1000m, int? maxConcurrent = null, int? maxPending = null, int? rateLimit = null, string name = "test")
+    public Task<ApiClient> CreateKeyAsync(decimal credits = 1000m, int? maxConcurrent = null, int? maxPending = null, int? rateLimit = null, string name = "test") =>
+        CreateKeyAsync(Admin, BaseUrl, credits, maxConcurrent, maxPending, rateLimit, name);
+
+    /// <summary>Creates a key through the admin API that <paramref name="admin"/> reaches; the client talks to <paramref name="baseUrl"/>.</summary>
+    internal static async Task<ApiClient> CreateKeyAsync(HttpClient admin, string baseUrl, decimal credits, int? maxConcurrent, int? maxPending, int? rateLimit, string name)
     {
-        var response = await Admin.PostAsJsonAsync("/admin/v1/keys", new Dictionary<string, object?>
+        var response = await admin.PostAsJsonAsync("/admin/v1/keys", new Dictionary<string, object?>
         {
             ["name"] = name, ["credits"] = credits, ["max_concurrent"] = maxConcurrent, ["max_pending"] = maxPending,
             ["rate_limit_per_second"] = rateLimit ?? 1000,
@@ -89,7 +95,7 @@ public sealed class RunningServer : IAsyncDisposable
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
         Assert.True(response.IsSuccessStatusCode, body?.ToJsonString());
         var result = body!["result"]!;
-        return new ApiClient(BaseUrl, result["api_key"]!.GetValue<string>(), result["key"]!["key_id"]!.GetValue<long>());
+        return new ApiClient(baseUrl, result["api_key"]!.GetValue<string>(), result["key"]!["key_id"]!.GetValue<long>());
     }
 
     public async ValueTask DisposeAsync()
@@ -214,8 +220,10 @@ public static class TempDir
         return dir;
     }
 
+    /// <summary>Deletes the directory and drops the PostgreSQL database that belonged to it, if any.</summary>
     public static void Delete(string dir)
     {
+        TestDatabase.Forget(dir);
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -36,16 +36,20 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>Starts the server on a free loopback port with the given environment and waits until it is ready.</summary>
+    /// <summary>
+    /// Starts the server on a free loopback port with the given environment and waits until it is ready.
+    /// It runs on the database and the store of this test run that belong to its <c>Seedance__DataDir</c>
+    /// (<see cref="TestDatabase"/>, <see cref="TestS3"/>).
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(IDictionary<string, string> environment) =>
-        await StartAsync(StartInfo([], await WithTestStorage(environment)), TimeSpan.FromSeconds(60));
+        await StartAsync(StartInfo([], await WithTestStorage(await WithDatabaseAsync([], environment))), TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// Starts the server through a launcher such as the README's <c>./run</c> (which builds first, so it may
     /// take longer to be ready), with <c>--urls</c> on a free loopback port appended to its arguments.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(string launcher, IDictionary<string, string> environment, string workingDirectory) =>
-        await StartAsync(StartInfo([], await WithTestStorage(environment), launcher, workingDirectory), TimeSpan.FromMinutes(3));
+        await StartAsync(StartInfo([], await WithTestStorage(await WithDatabaseAsync([], environment)), launcher, workingDirectory), TimeSpan.FromMinutes(3));
 
     /// <summary>On the S3 pass (<c>SEEDANCE_TEST_STORAGE=s3</c>) a server not told otherwise stores its files in a bucket of its data directory's own.</summary>
     private static async Task<IDictionary<string, string>> WithTestStorage(IDictionary<string, string> environment)
@@ -75,6 +79,10 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates a key through this server's admin API and returns a client that carries it.</summary>
+    public Task<ApiClient> CreateKeyAsync(decimal credits = 1000m, int? maxConcurrent = null, int? maxPending = null, int? rateLimit = null, string name = "test") =>
+        RunningServer.CreateKeyAsync(Admin, BaseUrl, credits, maxConcurrent, maxPending, rateLimit, name);
+
     /// <summary>The crash: SIGKILL to the server and everything it started (ffmpeg renders included).</summary>
     public void Kill()
     {
@@ -85,7 +93,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Runs the binary with <paramref name="args"/> to its end (at most <paramref name="timeoutSeconds"/>).</summary>
     public static async Task<CommandResult> RunAsync(IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 90)
     {
-        using var process = Process.Start(StartInfo(args, environment ?? new Dictionary<string, string>()))!;
+        var all = args.ToList();
+        using var process = Process.Start(StartInfo(all, await WithDatabaseAsync(all, environment ?? new Dictionary<string, string>())))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
@@ -111,10 +120,25 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         if (launcher is null) info.ArgumentList.Add(ServerDll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)).ToList())
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)).ToList())
             info.Environment.Remove(name);
         foreach (var (name, value) in environment) info.Environment[name] = value;
         return info;
+    }
+
+    /// <summary>
+    /// The environment plus the database settings of the data directory it names (<c>Seedance__DataDir</c> or
+    /// a <c>--data-dir</c> argument); left as it is when it chooses a database provider itself.
+    /// </summary>
+    private static async Task<IDictionary<string, string>> WithDatabaseAsync(IReadOnlyList<string> args, IDictionary<string, string> environment)
+    {
+        var at = args.ToList().IndexOf("--data-dir");
+        var dataDir = at >= 0 && at + 1 < args.Count ? args[at + 1] : environment.TryGetValue("Seedance__DataDir", out var dir) ? dir : null;
+        if (dataDir is null || environment.ContainsKey("Seedance__Database__Provider")) return environment;
+        var all = new Dictionary<string, string>(environment);
+        foreach (var (name, value) in await TestDatabase.EnvironmentAsync(dataDir)) all[name] = value;
+        return all;
     }
 
     public static int FreePort()
