@@ -39,6 +39,7 @@ public static class SeedanceApp
         builder.Services.AddSeedanceHealth();
         builder.Services.AddOpenApi();
 
+        builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddSingleton<Dispatcher>();
