@@ -7,12 +7,22 @@ namespace Seedance.Server.Data;
 
 public static class DatabaseSetup
 {
+    /// <remarks>
+    /// The context options are built once, not for every context: a request (a poll) would otherwise pay for
+    /// building them, their connection string and their interceptor each time.
+    /// </remarks>
     public static IServiceCollection AddSeedanceDb(this IServiceCollection services, SeedanceOptions options)
     {
         if (options.Database.Provider == "postgres")
-            services.AddDbContext<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, options.Database.ConnectionString!));
+        {
+            var connectionString = options.Database.ConnectionString!;
+            services.AddDbContext<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, connectionString), optionsLifetime: ServiceLifetime.Singleton);
+        }
         else
-            services.AddDbContext<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, SqliteConnectionString(options)));
+        {
+            var connectionString = SqliteConnectionString(options);
+            services.AddDbContext<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, connectionString), optionsLifetime: ServiceLifetime.Singleton);
+        }
         return services;
     }
 
