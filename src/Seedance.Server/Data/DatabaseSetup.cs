@@ -8,20 +8,20 @@ namespace Seedance.Server.Data;
 public static class DatabaseSetup
 {
     /// <remarks>
-    /// The context options are built once, not for every context: a request (a poll) would otherwise pay for
-    /// building them, their connection string and their interceptor each time.
+    /// Contexts are pooled, with options built once: a request (a poll) would otherwise pay for building the
+    /// options, their connection string and interceptor, and the context's own services each time.
     /// </remarks>
     public static IServiceCollection AddSeedanceDb(this IServiceCollection services, SeedanceOptions options)
     {
         if (options.Database.Provider == "postgres")
         {
             var connectionString = options.Database.ConnectionString!;
-            services.AddDbContext<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, connectionString), optionsLifetime: ServiceLifetime.Singleton);
+            services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, connectionString));
         }
         else
         {
             var connectionString = SqliteConnectionString(options);
-            services.AddDbContext<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, connectionString), optionsLifetime: ServiceLifetime.Singleton);
+            services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, connectionString));
         }
         return services;
     }
