@@ -11,6 +11,9 @@ public static class BenchPaths
     /// <summary>The Release build of the server that <c>./bench/run</c> makes.</summary>
     public static string ServerDll => Path.Combine(RepositoryRoot, "src", "Seedance.Server", "bin", "Release", "net10.0", "Seedance.Server.dll");
 
+    /// <summary>The bare app the bar benchmark measures the server against: the harness references it, so it sits beside this binary.</summary>
+    public static string BaselineDll => Path.Combine(AppContext.BaseDirectory, "Seedance.Bench.Baseline.dll");
+
     public static string ResultsDir => Path.Combine(RepositoryRoot, "bench", "results");
 
     private static string? Above(string start)

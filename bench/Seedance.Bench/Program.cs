@@ -13,6 +13,7 @@ public static class Program
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Seedance benchmarks. Each command prints a Markdown table and writes it to bench/results/.");
+        root.Subcommands.Add(Bar.BarCommand.Create());
         root.Subcommands.Add(ArkPollingCommand.Create());
         root.Subcommands.Add(Watching.WatchingBenchmark.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });

@@ -17,20 +17,29 @@ namespace Seedance.Bench;
 public sealed class ServerUnderTest : IAsyncDisposable
 {
     private const int OutputLinesKept = 200;
-    private readonly Process _process;
+    private readonly ProcessStartInfo _info;
     private readonly Queue<string> _output = new();
+    private Process _process;
+    private long _peakOfEarlierProcesses;
 
-    private ServerUnderTest(Process process, string baseUrl, string dataDir, string adminToken)
+    private ServerUnderTest(ProcessStartInfo info, string baseUrl, string dataDir, string adminToken)
     {
-        _process = process;
+        _info = info;
+        _process = Launch(info);
         BaseUrl = baseUrl;
         DataDir = dataDir;
         Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+    }
+
+    private Process Launch(ProcessStartInfo info)
+    {
+        var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => Keep(e.Data);
         process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return process;
     }
 
     public string BaseUrl { get; }
@@ -54,15 +63,42 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>The server's peak resident set size so far in bytes (<c>VmHWM</c>), or null off Linux.</summary>
-    public long? PeakRssBytes => ReadStatus("VmHWM:");
+    public long? PeakRssBytes => Bar.ProcessMemory.Read(_process.Id, "VmHWM:");
 
-    private long? ReadStatus(string field)
+    /// <summary>The highest <see cref="PeakRssBytes"/> of this server over every process it ran as (restarts, peak resets).</summary>
+    public long? PeakRssOverRunBytes => PeakRssBytes is { } now ? Math.Max(now, _peakOfEarlierProcesses) : null;
+
+    /// <summary>Starts the peak (<c>VmHWM</c>) afresh at the current RSS, so a peak of one phase can be read alone; false off Linux.</summary>
+    public bool ResetPeakRss()
     {
-        var status = $"/proc/{_process.Id}/status";
-        if (!File.Exists(status)) return null;
-        var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-        return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        _peakOfEarlierProcesses = PeakRssOverRunBytes ?? 0;
+        return Bar.ProcessMemory.ResetPeak(_process.Id);
     }
+
+    /// <summary>Stops the server as an operator does (SIGTERM, so it shuts down in order) and waits until it has exited.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited) return;
+        _peakOfEarlierProcesses = PeakRssOverRunBytes ?? _peakOfEarlierProcesses;
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = Signal(_process.Id, 15);
+        else _process.Kill(entireProcessTree: true);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await _process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); await _process.WaitForExitAsync(); }
+    }
+
+    /// <summary>Starts the server again on the same data directory and address, with <paramref name="changes"/> to its settings.</summary>
+    public async Task RestartAsync(IReadOnlyDictionary<string, string> changes, CancellationToken ct)
+    {
+        await StopAsync();
+        _process.Dispose();
+        foreach (var (name, value) in changes) _info.Environment[name] = value;
+        _process = Launch(_info);
+        await WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
 
     /// <summary>Starts the server with <paramref name="configuration"/> (<c>Seedance__...</c> variables) and waits until it is ready.</summary>
     public static async Task<ServerUnderTest> StartAsync(string serverDll, Func<string, IReadOnlyDictionary<string, string>> configuration, CancellationToken ct)
@@ -86,7 +122,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         info.Environment["Seedance__PublicBaseUrl"] = baseUrl;
         foreach (var (name, value) in configuration(baseUrl)) info.Environment[name] = value;
 
-        var server = new ServerUnderTest(Process.Start(info)!, baseUrl, dataDir, adminToken);
+        var server = new ServerUnderTest(info, baseUrl, dataDir, adminToken);
         try
         {
             await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), ct);
@@ -118,15 +154,19 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>The server's resident set size now in bytes (<c>VmRSS</c>), or null off Linux.</summary>
-    public long? RssBytes => ReadStatus("VmRSS:");
+    public long? RssBytes => Bar.ProcessMemory.Read(_process.Id, "VmRSS:");
 
     /// <summary>Creates an API key through the admin API and returns it.</summary>
-    public async Task<string> CreateKeyAsync(JsonObject key, CancellationToken ct)
+    public async Task<string> CreateKeyAsync(JsonObject key, CancellationToken ct) => (await CreateKeyWithIdAsync(key, ct)).ApiKey;
+
+    /// <summary>Creates an API key through the admin API and returns it with its id.</summary>
+    public async Task<(string ApiKey, long KeyId)> CreateKeyWithIdAsync(JsonObject key, CancellationToken ct)
     {
         using var response = await Admin.PostAsJsonAsync("/admin/v1/keys", key, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"Creating a key failed: {(int)response.StatusCode} {body}");
-        return JsonNode.Parse(body)!["result"]!["api_key"]!.GetValue<string>();
+        var result = JsonNode.Parse(body)!["result"]!;
+        return (result["api_key"]!.GetValue<string>(), result["key"]!["key_id"]!.GetValue<long>());
     }
 
     private async Task WaitUntilReadyAsync(TimeSpan within, CancellationToken ct)

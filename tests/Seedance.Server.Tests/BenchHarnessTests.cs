@@ -62,4 +62,38 @@ public sealed class BenchHarnessTests
             if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task BarSmokeRunMeasuresEveryFigureAgainstItsBaselineAndWritesTheTable()
+    {
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(
+                ["bar", "--smoke", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Figure | Value | Baseline | Ratio | Bar | Holds |", table);
+            foreach (var figure in new[]
+                     {
+                         "1. GET task: requests/s", "1. GET task: p99 at 80 % of the maximum", "2. POST task: tasks/s", "3. Upload PUT of 4 MB: MB/s",
+                         "3. Upload: peak memory growth", "4. List tasks: page 1 p99", "4. List tasks: page 500 p99", "5. Dispatch delay p99 at",
+                         "6. Server RSS at rest", "6. Server peak RSS under load",
+                     })
+            {
+                var row = Assert.Single(table.Split('\n'), line => line.StartsWith($"| {figure}", StringComparison.Ordinal));
+                Assert.Matches(@"\| (yes|\*\*no\*\*) \|$", row.TrimEnd());
+            }
+            Assert.Contains("Failed requests: 0.", table);
+            Assert.DoesNotContain("n/a", table);
+            var written = Assert.Single(Directory.GetFiles(results, "bar-*-smoke.md"));
+            Assert.Equal(table.Split("Written to")[0].TrimEnd(), (await File.ReadAllTextAsync(written)).TrimEnd());
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
 }

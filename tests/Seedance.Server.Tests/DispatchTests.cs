@@ -113,4 +113,27 @@ public sealed class DispatchTests
         Assert.InRange(busyStartedBefore, 0, 1);
         Assert.Equal("completed", (await quiet.WaitForAsync(quietTask)).Status());
     }
+
+    [Fact]
+    public async Task WithDispatchOffTasksWaitAsPendingUntilANodeWithDispatchOnHandsThemOver()
+    {
+        string dataDir;
+        ApiClient client;
+        string taskId;
+        await using (var paused = await RunningServer.StartAsync(new() { ["Seedance:Tasks:Dispatch"] = "false" }))
+        {
+            paused.KeepDataDir = true;
+            dataDir = paused.DataDir;
+            client = await paused.CreateKeyAsync(credits: 100);
+            taskId = await client.SubmitTextAsync("[sandbox:fail=CONTENT_MODERATION_FAILED] Waits for a dispatching node");
+            await Task.Delay(TimeSpan.FromSeconds(1)); // twenty dispatch intervals of the test settings
+
+            Assert.Equal("pending", Assert.Single(await paused.TaskRowsAsync(client.KeyId)).Status);
+            client.Dispose();
+        }
+
+        await using var dispatching = await RunningServer.StartAsync(dataDir: dataDir);
+        using var again = new ApiClient(dispatching.BaseUrl, client.ApiKey, client.KeyId);
+        Assert.Equal("failed", (await again.WaitForAsync(taskId)).Status());
+    }
 }

@@ -27,6 +27,23 @@ public sealed class TenantIsolationTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AFinishedTaskItsOwnerKeepsPollingReadsTheSameAndStaysInvisibleToAnotherKey()
+    {
+        using var a = await Server.CreateKeyAsync(name: "a");
+        using var b = await Server.CreateKeyAsync(name: "b");
+        var taskId = await a.SubmitTextAsync("A lighthouse at dusk [sandbox:fail=CONTENT_MODERATION_FAILED]");
+        var finished = await a.WaitForAsync(taskId);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var again = await a.GetTaskAsync(taskId);
+            again.AssertOk();
+            Assert.Equal(finished.ToJsonString(), again.Result!.ToJsonString());
+            (await b.GetTaskAsync(taskId)).AssertError(404, "TASK_NOT_FOUND", "Task not found");
+        }
+    }
+
+    [Fact]
     public async Task AnotherKeyCannotCancelATaskItDidNotCreate()
     {
         using var a = await Server.CreateKeyAsync(name: "a");

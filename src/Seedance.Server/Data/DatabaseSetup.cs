@@ -7,12 +7,22 @@ namespace Seedance.Server.Data;
 
 public static class DatabaseSetup
 {
+    /// <remarks>
+    /// Contexts are pooled, with options built once: a request (a poll) would otherwise pay for building the
+    /// options, their connection string and interceptor, and the context's own services each time.
+    /// </remarks>
     public static IServiceCollection AddSeedanceDb(this IServiceCollection services, SeedanceOptions options)
     {
         if (options.Database.Provider == "postgres")
-            services.AddDbContext<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, options.Database.ConnectionString!));
+        {
+            var connectionString = options.Database.ConnectionString!;
+            services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, connectionString));
+        }
         else
-            services.AddDbContext<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, SqliteConnectionString(options)));
+        {
+            var connectionString = SqliteConnectionString(options);
+            services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, connectionString));
+        }
         return services;
     }
 

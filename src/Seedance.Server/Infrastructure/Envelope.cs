@@ -10,6 +10,9 @@ public sealed record Envelope<T>(
 
 public static class Envelope
 {
+    /// <summary>What <see cref="Ok{T}"/> answers with; for answers serialized ahead.</summary>
+    public const string ContentType = "application/json; charset=utf-8";
+
     public static Envelope<T> Success<T>(T result) => new("200", "Success", result);
 
     public static IResult Ok<T>(T result) => TypedResults.Json(Success(result), Json.Options);

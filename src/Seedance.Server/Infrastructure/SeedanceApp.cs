@@ -39,10 +39,12 @@ public static class SeedanceApp
         builder.Services.AddSeedanceHealth();
         builder.Services.AddOpenApi();
 
+        builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddSingleton<Dispatcher>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
+        if (SeedanceOptions.From(builder.Configuration).Tasks.Dispatch)
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<Tracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Tracker>());
         builder.Services.AddHostedService<KeyCacheRefresher>();

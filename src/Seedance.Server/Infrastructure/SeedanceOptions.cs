@@ -84,6 +84,8 @@ public sealed class TaskOptions
 {
     public double TimeToLiveHours { get; set; } = 48;
     public double DispatchIntervalSeconds { get; set; } = 0.2;
+    /// <summary>Off: tasks are accepted and wait as <c>pending</c>; this node hands none over (another node may, or this one after a restart).</summary>
+    public bool Dispatch { get; set; } = true;
     /// <summary>How often the tracker looks for checks that are due (each channel sets how often a task is checked).</summary>
     public double PollIntervalSeconds { get; set; } = 0.25;
     public int ResultLinkDays { get; set; } = 7;

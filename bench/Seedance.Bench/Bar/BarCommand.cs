@@ -1,0 +1,62 @@
+using System.CommandLine;
+
+namespace Seedance.Bench.Bar;
+
+/// <summary><c>bar</c>: the product's performance bar, each figure against a baseline measured in the same run.</summary>
+public static class BarCommand
+{
+    public static Command Create()
+    {
+        var smoke = new Option<bool>("--smoke") { Description = "A quick check of the harness with small sizes, done in seconds; its figures mean nothing" };
+        var duration = new Option<double?>("--duration") { Description = "Seconds each load phase is measured (default 10; smoke 0.7)" };
+        var warmup = new Option<double?>("--warmup") { Description = "Seconds of unmeasured load before each (default 3; smoke 0.3)" };
+        var tasks = new Option<int?>("--tasks") { Description = "Finished tasks seeded into the database, a tenth for the benchmark key (default 1000000; smoke 20000)" };
+        var uploadMb = new Option<int?>("--upload-mb") { Description = "Size of the uploaded file in MB (default 200; smoke 4)" };
+        var getClients = new Option<int?>("--get-clients") { Description = "Clients polling at once for the maximum rate (default 32)" };
+        var submitClients = new Option<int?>("--submit-clients") { Description = "Clients submitting at once for the maximum rate (default 16)" };
+        var dispatchRate = new Option<double?>("--dispatch-rate") { Description = "Submissions per second of the dispatch figure (default 500)" };
+        var serverDll = new Option<string?>("--server-dll") { Description = "The server build to measure (default: src/Seedance.Server/bin/Release/net10.0/Seedance.Server.dll)" };
+        var baselineDll = new Option<string?>("--baseline-dll") { Description = "The baseline app build (default: beside this harness)" };
+        var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
+        var command = new Command("bar", "Measures the six figures of the performance bar (polling, submissions, uploads, listing, dispatch, memory), each against its baseline")
+        {
+            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir,
+        };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(duration) is <= 0) r.AddError("--duration must be positive");
+            if (r.GetValue(warmup) is < 0) r.AddError("--warmup must be 0 or more");
+            if (r.GetValue(tasks) is < 20) r.AddError("--tasks must be at least 20");
+            if (r.GetValue(uploadMb) is < 1 or > 200) r.AddError("--upload-mb must be 1-200 (the server's limit for videos)");
+            if (r.GetValue(getClients) is < 1 || r.GetValue(submitClients) is < 1) r.AddError("--get-clients and --submit-clients must be at least 1");
+            if (r.GetValue(dispatchRate) is <= 0) r.AddError("--dispatch-rate must be positive");
+        });
+        command.SetAction(async (p, ct) =>
+        {
+            var isSmoke = p.GetValue(smoke);
+            var dll = p.GetValue(serverDll) ?? BenchPaths.ServerDll;
+            var baseline = p.GetValue(baselineDll) ?? BenchPaths.BaselineDll;
+            var results = p.GetValue(resultsDir) ?? BenchPaths.ResultsDir;
+            var d = isSmoke ? BarSettings.SmokeRun(dll, baseline, results) : BarSettings.FullRun(dll, baseline, results);
+            var settings = d with
+            {
+                DurationSeconds = p.GetValue(duration) ?? d.DurationSeconds,
+                WarmupSeconds = p.GetValue(warmup) ?? d.WarmupSeconds,
+                SeededTasks = p.GetValue(tasks) ?? d.SeededTasks,
+                UploadBytes = p.GetValue(uploadMb) is { } mb ? mb * 1024L * 1024 : d.UploadBytes,
+                GetClients = p.GetValue(getClients) ?? d.GetClients,
+                SubmitClients = p.GetValue(submitClients) ?? d.SubmitClients,
+                DispatchRate = p.GetValue(dispatchRate) ?? d.DispatchRate,
+            };
+            var figures = await BarBenchmark.RunAsync(settings, p.InvocationConfiguration.Error, ct);
+            var table = figures.ToMarkdown();
+            await p.InvocationConfiguration.Output.WriteLineAsync(table);
+            Directory.CreateDirectory(settings.ResultsDir);
+            var file = Path.Combine(settings.ResultsDir, $"bar-{figures.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}.md");
+            await File.WriteAllTextAsync(file, table, ct);
+            await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+            return figures.Failures == 0 ? Program.Ok : Program.Failed;
+        });
+        return command;
+    }
+}
