@@ -110,6 +110,7 @@ public sealed class CommandLineTests
     [InlineData("Seedance__Keys__MaxConcurrent", "many", "Seedance:Keys:MaxConcurrent")]
     [InlineData("Seedance__Tasks__ResultLinkDays", "31", "Seedance:Tasks:ResultLinkDays")]
     [InlineData("Seedance__AdminToken", "short", "Seedance:AdminToken")]
+    [InlineData("Seedance__Database__Provider", "postgres", "ConnectionStrings:Seedance")]
     public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)
     {
         var dataDir = TempDir.Create();
