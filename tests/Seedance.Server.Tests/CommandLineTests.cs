@@ -112,6 +112,7 @@ public sealed class CommandLineTests
     [InlineData("Seedance__AdminToken", "short", "Seedance:AdminToken")]
     [InlineData("Seedance__SigningKey", "c2hvcnQ=", "Seedance:SigningKey")]
     [InlineData("Seedance__Storage__Provider", "gcs", "Seedance:Storage:Provider")]
+    [InlineData("Seedance__Database__Provider", "postgres", "ConnectionStrings:Seedance")]
     public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)
     {
         var dataDir = TempDir.Create();

@@ -61,8 +61,17 @@ public static class TaskSubmission
         async Task<IResult?> TwinAnswer() =>
             idempotencyKey.Length > 0 ? await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) : null;
 
+        // The submissions of one key take their turn here, whichever node they reach, so the credit and
+        // backlog checks read what the previous one committed and two cannot both take the last free place.
+        // PostgreSQL: the reservation is the transaction's first statement, a guarded UPDATE of the key's
+        // row, which row-locks it to the end of the transaction (a refused one changes nothing); under READ
+        // COMMITTED it re-checks its guard on the row as committed, and each later statement takes a fresh
+        // snapshot. A row lock rather than serializable isolation: contention is per key and is the normal
+        // case (a client firing a batch), where serializable transactions would mostly end in serialization
+        // failures, each retry repeating the whole submission; the lock just queues them and other keys never
+        // wait. SQLite: the transaction is the database's only writer from its start, across processes too
+        // (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds both to it.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await LockKeyAsync(db, caller.KeyId, ct);
         if (!await CreditLedger.TryReserveAsync(db, caller.KeyId, task.TaskId, cost, now, ct))
         {
             var remain = await db.ApiKeys.Where(k => k.Id == caller.KeyId)
@@ -109,24 +118,6 @@ public static class TaskSubmission
             throw;
         }
         return Envelope.Ok(result);
-    }
-
-    /// <summary>
-    /// Makes the submissions of one key take their turn, whichever node they reach, so the credit and backlog checks
-    /// below read what the previous submission committed and cannot both pass on the
-    /// last free place. PostgreSQL: a row lock on the key (<c>SELECT ... FOR UPDATE</c>), held to the end of
-    /// the transaction. A row lock rather than serializable isolation: contention is per key and is the
-    /// normal case (a client firing a batch), where serializable transactions would mostly end in
-    /// serialization failures to retry, each retry repeating the whole submission; the lock just queues
-    /// them, and submissions of other keys never wait. Under READ COMMITTED each later statement takes a
-    /// fresh snapshot, so once the lock is granted it sees the previous holder's tasks and reservation.
-    /// SQLite: nothing to do; the transaction is already the database's only writer from its start
-    /// (Microsoft.Data.Sqlite begins it IMMEDIATE), across processes too.
-    /// </summary>
-    private static async Task LockKeyAsync(SeedanceDb db, long keyId, CancellationToken ct)
-    {
-        if (db.Database.IsNpgsql())
-            await db.Database.ExecuteSqlAsync($"SELECT id FROM api_keys WHERE id = {keyId} FOR UPDATE", ct);
     }
 
     private static string RequestBaseUrl(HttpContext context) =>
