@@ -43,6 +43,7 @@ public static class SeedanceCli
         foreach (var command in TaskCommands.Create(context)) root.Subcommands.Add(command);
         foreach (var command in AccountCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(AdminCommands.Create(context));
+        HelpWithExamples.Install(root);
         return root;
     }
 
@@ -55,7 +56,7 @@ public static class SeedanceCli
             CliException c => (c.Message, c.Code, c.ExitCode),
             OperationCanceledException when context.Interrupted.IsCancellationRequested => ("Interrupted", null, ExitCodes.Interrupted),
             IOException or UnauthorizedAccessException => (e.Message, null, ExitCodes.UserError),
-            _ => ($"Unexpected failure: {e}", null, ExitCodes.Failure),
+            _ => ($"Unexpected failure ({e.GetType().Name}): {e.Message}", null, ExitCodes.Failure),
         };
         var taskId = (e as SeedanceException)?.TaskId;
         context.Error.WriteLine($"error: {message}{(code is null ? "" : $" ({code})")}{(taskId is null ? "" : $" [task {taskId}]")}");

@@ -81,6 +81,8 @@ public static class TaskCommands
         {
             using var client = CliConfig.Load(context).Client();
             var operation = await client.GetTaskOperationAsync(parse.GetValue(taskId)!, context.Interrupted);
+            if (!operation.HasCompleted)
+                throw new CliException($"Task {operation.TaskId} is still {WireName.Of(operation.Status)}: wait for it with `seedance status {operation.TaskId} --wait`", ExitCodes.UserError);
             operation.Value!.EnsureCompleted();
             var frame = parse.GetValue(lastFrame);
             var path = Path.GetFullPath(parse.GetValue(output) ?? $"{operation.TaskId}{(frame ? ".last-frame.png" : ".mp4")}");
