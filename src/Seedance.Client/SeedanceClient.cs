@@ -77,11 +77,12 @@ public sealed class SeedanceClient : IDisposable
         var query = $"api/v1/video/upload/presign?filename={Uri.EscapeDataString(fileName)}&content_type={Uri.EscapeDataString(contentType)}";
         var presigned = await Transport.SendAsync<PresignedUpload>(HttpMethod.Post, query, null, cancellationToken);
 
+        var size = content.CanSeek ? content.Length - content.Position : (long?)null;
         using var put = new HttpRequestMessage(HttpMethod.Put, presigned.PresignedUrl) { Content = new ProgressContent(content, contentType, progress) };
         using var response = await Transport.SendRawAsync(put, HttpCompletionOption.ResponseHeadersRead, cancellationToken, cancellationToken);
         if (!ApiTransport.IsSuccess(response))
             throw await ApiTransport.ErrorAsync(response, null, SeedanceErrorCodes.FileUploadFailed, cancellationToken);
-        return new UploadedFile(presigned.FilePath, contentType, content.CanSeek ? content.Length : null);
+        return new UploadedFile(presigned.FilePath, contentType, size);
     }
 
     /// <summary>Submits a task after checking it (<see cref="VideoGenerationRequest.Validate"/>), with an Idempotency-Key so a retried submission never creates a second task.</summary>

@@ -199,6 +199,29 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
     }
 
     [Fact]
+    public async Task WaitingFollowsTheEventStreamReportingEachStatusAndARehydratedOperationDownloads()
+    {
+        var api = await fixture.Server.CreateKeyAsync();
+        await using var proxy = await Proxy.StartAsync(fixture.Server.BaseUrl);
+        using var client = SdkServer.Client(api.ApiKey, proxy.BaseUrl);
+        var operation = await client.CreateTaskAsync(new VideoGenerationRequest("A short scene [sandbox:delay=1]") { Resolution = VideoResolution.P480, Duration = 4 });
+
+        var statuses = new List<VideoTaskStatus>();
+        var task = await operation.WaitForCompletionAsync(new SyncProgress<VideoTask>(t => statuses.Add(t.Status)));
+
+        Assert.Equal(VideoTaskStatus.Completed, task.Status);
+        Assert.Equal([VideoTaskStatus.Processing, VideoTaskStatus.Completed], statuses.Where(s => s >= VideoTaskStatus.Processing));
+        Assert.Single(proxy.Requests, r => r.PathAndQuery.EndsWith("/events", StringComparison.Ordinal));
+        Assert.DoesNotContain(proxy.Requests, r => r.PathAndQuery.Contains("wait="));
+
+        var rehydrated = await VideoTaskOperation.RehydrateAsync(client, operation.TaskId);
+        Assert.True(rehydrated.HasCompleted);
+        using var video = new MemoryStream();
+        await rehydrated.DownloadVideoAsync(video);
+        Assert.Equal("ftyp"u8.ToArray(), video.ToArray()[4..8]);
+    }
+
+    [Fact]
     public async Task WaitingFallsBackToPollingAgainstAServerWithoutLiveStatus()
     {
         var api = await fixture.Server.CreateKeyAsync();
