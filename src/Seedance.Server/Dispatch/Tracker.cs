@@ -188,7 +188,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
             Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
             return;
         }
-        // Cancelled or expired while the result was being copied: the copy is nobody's.
+        // Cancelled or expired while the result was being copied: the copy is nobody's. But a check begun from an
+        // older snapshot overlaps one that already completed the task, whose files are these very paths: those stay.
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+        var status = await db.Tasks.AsNoTracking().Where(t => t.TaskId == task.TaskId).Select(t => t.Status).FirstOrDefaultAsync(CancellationToken.None);
+        if (status == TaskStatus.Completed) return;
         foreach (var path in new[] { video, lastFrame }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
     }
 

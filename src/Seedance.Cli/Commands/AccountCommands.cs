@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Seedance.Client;
+using Spectre.Console;
+
+namespace Seedance.Cli.Commands;
+
+/// <summary><c>login</c>, <c>balance</c> and <c>upload</c>.</summary>
+public static class AccountCommands
+{
+    public static IEnumerable<Command> Create(CliContext context)
+    {
+        yield return Login(context);
+        yield return Balance(context);
+        yield return Upload(context);
+    }
+
+    private static Command Login(CliContext context)
+    {
+        var apiKey = new Option<string?>("--api-key") { Description = "The API key (asked for when omitted at a terminal)" };
+        var baseUrl = new Option<string?>("--base-url") { Description = "The server (default https://api.seedance2.movie)" };
+        var command = new Command("login",
+            "Check an API key against the server and store it, with the server's URL, in your config directory (readable only by you).\n" +
+            "SEEDANCE_API_KEY and SEEDANCE_BASE_URL, when set, take precedence.\n\n" +
+            "Examples:\n  seedance login\n  seedance login --api-key sk-sd2-... --base-url http://localhost:8080") { apiKey, baseUrl };
+        command.SetAction(async parse =>
+        {
+            var key = parse.GetValue(apiKey);
+            if (key is null)
+            {
+                if (!context.Interactive) throw new CliException("No terminal to ask for the key: pass --api-key", ExitCodes.UserError);
+                key = await context.Console.PromptAsync(new TextPrompt<string>("API key:").Secret(), context.Interrupted);
+            }
+            var url = CliConfig.ParseUrl(parse.GetValue(baseUrl)) ?? CliConfig.Load(context).BaseUrl;
+            using var client = new SeedanceClient(new SeedanceClientOptions { ApiKey = key.Trim(), BaseUrl = url });
+            var balance = await client.GetBalanceAsync(context.Interrupted);
+            CliConfig.Save(context, key.Trim(), url);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, new { base_url = url, config_file = CliConfig.FilePath(context), balance });
+            else context.Out.WriteLine($"Logged in to {url} ({Output.Credits(balance.RemainCredits)} credits left). Saved to {CliConfig.FilePath(context)}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Balance(CliContext context)
+    {
+        var command = new Command("balance", "Show your credits.\n\nExample:\n  seedance balance --json");
+        command.SetAction(async parse =>
+        {
+            using var client = CliConfig.Load(context).Client();
+            var balance = await client.GetBalanceAsync(context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, balance);
+            else
+                context.Out.WriteLine($"{Output.Credits(balance.RemainCredits)} credits left (total {Output.Credits(balance.TotalCredits)}, used {Output.Credits(balance.UsedCredits)}" +
+                    (balance.ReservedCredits is { } reserved ? $", reserved {Output.Credits(reserved)})" : ")"));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Upload(CliContext context)
+    {
+        var files = new Argument<string[]>("files") { Description = "PNG, JPEG, WebP, MP4, MOV or WebM files", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("upload", "Upload reference files; prints the file_path of each, to use with generate --image/--video.\n\nExample:\n  seedance upload character.png scene.mp4")
+        {
+            files,
+        };
+        command.SetAction(async parse =>
+        {
+            var paths = parse.GetValue(files)!;
+            foreach (var path in paths)
+                if (!File.Exists(path)) throw new CliException($"{path}: no such file", ExitCodes.UserError);
+            using var client = CliConfig.Load(context).Client();
+            var uploaded = new List<UploadedFile>();
+            foreach (var path in paths) uploaded.Add(await Progress.UploadAsync(context, client, path, context.Interrupted));
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, uploaded);
+            else foreach (var file in uploaded) context.Out.WriteLine(file.FilePath);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

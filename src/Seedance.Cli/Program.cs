@@ -1,0 +1,3 @@
+using Seedance.Cli;
+
+return await SeedanceCli.RunAsync(args, CliContext.FromProcess());

@@ -1,0 +1,84 @@
+namespace Seedance.Client;
+
+/// <summary>A video generation task as the server reports it.</summary>
+public sealed record VideoTask
+{
+    /// <summary>The task id.</summary>
+    public required string TaskId { get; init; }
+    /// <summary>The model.</summary>
+    public VideoModel Model { get; init; }
+    /// <summary>The status; see <see cref="IsFinal"/>.</summary>
+    public VideoTaskStatus Status { get; init; }
+    /// <summary>The resolution.</summary>
+    public VideoResolution Resolution { get; init; }
+    /// <summary>The aspect ratio.</summary>
+    public AspectRatio Ratio { get; init; }
+    /// <summary>The length in seconds.</summary>
+    public int Duration { get; init; }
+    /// <summary>Whether the video has an audio track.</summary>
+    public bool GenerateAudio { get; init; }
+    /// <summary>The random seed, when one was given.</summary>
+    public long? Seed { get; init; }
+    /// <summary>Where to download the video (signed for 7 days), once completed.</summary>
+    public Uri? VideoUrl { get; init; }
+    /// <summary>Where to download the last frame (PNG), when it was asked for.</summary>
+    public Uri? LastFrameUrl { get; init; }
+    /// <summary>The error code of a failed task (one of <see cref="SeedanceErrorCodes"/>).</summary>
+    public string? ErrorCode { get; init; }
+    /// <summary>Why the task failed or expired.</summary>
+    public string? ErrorMessage { get; init; }
+    /// <summary>The task's cost in credits (charged only when it completes).</summary>
+    public decimal CreditCost { get; init; }
+    /// <summary>When the task was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>When the task last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>True once the status is final: completed, failed, cancelled or expired.</summary>
+    public bool IsFinal => IsFinalStatus(Status);
+
+    /// <summary>True for the final statuses: completed, failed, cancelled and expired.</summary>
+    public static bool IsFinalStatus(VideoTaskStatus status) => status >= VideoTaskStatus.Completed;
+
+    /// <summary>Throws a <see cref="SeedanceException"/> carrying the task's error unless it completed.</summary>
+    public void EnsureCompleted()
+    {
+        if (Status == VideoTaskStatus.Completed) return;
+        var (code, message) = Status switch
+        {
+            VideoTaskStatus.Failed => (ErrorCode ?? SeedanceErrorCodes.TaskFailed, ErrorMessage ?? "The task failed"),
+            VideoTaskStatus.Cancelled => (SeedanceErrorCodes.TaskCancelled, ErrorMessage ?? "The task was cancelled"),
+            VideoTaskStatus.Expired => (SeedanceErrorCodes.TaskExpired, ErrorMessage ?? "The task expired before it finished"),
+            _ => throw new InvalidOperationException($"Task {TaskId} is still {WireName.Of(Status)}"),
+        };
+        throw new SeedanceException(code, message, taskId: TaskId);
+    }
+}
+
+/// <summary>One page of the task list, newest first.</summary>
+/// <param name="Data">The tasks of this page.</param>
+/// <param name="Total">How many tasks match, over all pages.</param>
+/// <param name="Page">This page's number, from 1.</param>
+/// <param name="PageSize">The page size asked for.</param>
+public sealed record VideoTaskPage(IReadOnlyList<VideoTask> Data, int Total, int Page, int PageSize);
+
+/// <summary>The answer to a cancel: the task's status after it (<see cref="VideoTaskStatus.Cancelled"/>).</summary>
+/// <param name="TaskId">The task id.</param>
+/// <param name="Status">Its status now.</param>
+public sealed record TaskCancellation(string TaskId, VideoTaskStatus Status);
+
+/// <summary>The credits of the key's account. <c>TotalCredits = UsedCredits + ReservedCredits + RemainCredits</c>.</summary>
+/// <param name="TotalCredits">Credits ever granted.</param>
+/// <param name="UsedCredits">Credits spent on completed tasks.</param>
+/// <param name="RemainCredits">Credits available for new tasks.</param>
+/// <param name="ReservedCredits">Credits held by tasks still running (null from servers that do not report it).</param>
+public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal? ReservedCredits);
+
+/// <summary>How far a transfer has got.</summary>
+/// <param name="BytesTransferred">Bytes sent or received so far.</param>
+/// <param name="TotalBytes">The full size, when known.</param>
+public readonly record struct TransferProgress(long BytesTransferred, long? TotalBytes)
+{
+    /// <summary>The fraction done from 0 to 1, when the size is known.</summary>
+    public double? Fraction => TotalBytes is > 0 ? (double)BytesTransferred / TotalBytes.Value : null;
+}
