@@ -7,6 +7,7 @@ using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Keys;
+using Seedance.Server.Nodes;
 using Seedance.Server.Operations;
 using Seedance.Server.Providers;
 using Seedance.Server.Providers.Sandbox;
@@ -50,6 +51,8 @@ public static class SeedanceApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddHostedService<LeaseKeeper>();
+        builder.Services.AddHostedService<TaskSignalListener>();
 
         configureServices?.Invoke(builder.Services);
 
@@ -93,6 +96,8 @@ public static class SeedanceApp
         services.AddHttpContextAccessor();
         services.AddScoped<TaskLifecycle>();
         services.AddSingleton<TaskEvents>();
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<TaskSignals>();
         services.AddScoped<KeyAdministration>();
         services.AddScoped<WebhookSecrets>();
         services.AddScoped<WebhookLog>();
@@ -110,6 +115,9 @@ public static class SeedanceApp
     {
         _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
         await DatabaseSetup.MigrateAsync(app.Services, ct);
+        await using (var scope = app.Services.CreateAsyncScope())
+            await Leases.ExpirePreviousLifeAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), app.Services.GetRequiredService<NodeIdentity>(),
+                app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
     }

@@ -37,8 +37,8 @@ public sealed class ServerProcess : IAsyncDisposable
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>Starts the server on a free loopback port with the given environment and waits until it is ready.</summary>
-    public static Task<ServerProcess> StartAsync(IDictionary<string, string> environment) =>
-        StartAsync(StartInfo([], environment), TimeSpan.FromSeconds(60));
+    public static Task<ServerProcess> StartAsync(IDictionary<string, string> environment, TimeSpan? readyWithin = null) =>
+        StartAsync(StartInfo([], environment), readyWithin ?? TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// Starts the server through a launcher such as the README's <c>./run</c> (which builds first, so it may
