@@ -42,6 +42,7 @@ public static class SeedanceApp
 
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
+        builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddSingleton<Dispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<Tracker>();
@@ -51,7 +52,6 @@ public static class SeedanceApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        builder.Services.AddHostedService<LeaseKeeper>();
         builder.Services.AddHostedService<TaskSignalListener>();
 
         configureServices?.Invoke(builder.Services);

@@ -73,6 +73,15 @@ public static class Leases
         return tasks + deliveries;
     }
 
+    /// <summary>Lets every lease this node holds run out now (it is stopping).</summary>
+    public static async Task GiveUpAllAsync(SeedanceDb db, NodeIdentity node, DateTime now, CancellationToken ct)
+    {
+        await db.Tasks.Where(t => t.LeaseOwner == node.Id && t.LeaseExpiresAt > now && TaskStatus.NonTerminal.Contains(t.Status))
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.LeaseExpiresAt, now), ct);
+        await db.WebhookDeliveries.Where(d => d.LeaseOwner == node.Id && d.LeaseExpiresAt > now && d.Status == DeliveryStatus.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, now), ct);
+    }
+
     /// <summary>
     /// At start: leases held under this node's id are a previous life's (a node id names one live process),
     /// and on SQLite, which serves one node, every lease is; they run out now and the work is claimed again
@@ -88,11 +97,26 @@ public static class Leases
     }
 }
 
-/// <summary>The heartbeat: renews this node's leases three times per lease time.</summary>
+/// <summary>
+/// The heartbeat: renews this node's leases three times per lease time. When the node stops in good
+/// order (after the workers, which are registered after it), its leases run out at once, so the other
+/// nodes take its work over without waiting out the lease time.
+/// </summary>
 public sealed class LeaseKeeper(IServiceScopeFactory scopes, NodeIdentity node, TimeProvider clock, ILogger<LeaseKeeper> logger)
     : PeriodicWorker(clock, logger)
 {
     protected override TimeSpan Interval => node.HeartbeatInterval;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await Leases.GiveUpAllAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), node, Clock.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { Logger.LogWarning(e, "Could not give up this node's leases; they run out by themselves"); }
+    }
 
     public override async Task<bool> RunOnceAsync(CancellationToken ct)
     {

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Seedance.Server.Data;
+using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Tasks;
 
@@ -10,37 +11,52 @@ namespace Seedance.Server.Nodes;
 
 /// <summary>
 /// Tells the other nodes that a task changed, so their long-polls and event streams answer as this
-/// node's do. On PostgreSQL that is a <c>NOTIFY</c> on one channel with <c>node task status</c> as the
-/// payload, sent in the transaction of the change (PostgreSQL delivers it when that commits, never for a
-/// change rolled back). On SQLite there is one node, and <see cref="TaskEvents"/> in the process is all.
+/// node's do, or that the upstream reported a change of a task (its callback may reach any node; the node
+/// tracking the task checks it at once). On PostgreSQL that is a <c>NOTIFY</c> on one channel with
+/// <c>node kind task [status]</c> as the payload, a change's sent in its transaction (PostgreSQL delivers
+/// it when that commits, never for a change rolled back). On SQLite there is one node, and what happens
+/// in the process is all.
 /// </summary>
 public sealed class TaskSignals(NodeIdentity node)
 {
-    public const string Channel = "seedance_task_changes";
+    public const string Channel = "seedance_tasks";
+    private const string Changed = "changed", Check = "check";
 
-    public async Task SendAsync(SeedanceDb db, string taskId, string status, CancellationToken ct)
+    /// <summary>The task is now <paramref name="status"/>.</summary>
+    public Task SendChangedAsync(SeedanceDb db, string taskId, string status, CancellationToken ct) => SendAsync(db, $"{Changed} {taskId} {status}", ct);
+
+    /// <summary>The upstream says the task changed: whoever tracks it should look now.</summary>
+    public Task SendCheckAsync(SeedanceDb db, string taskId, CancellationToken ct) => SendAsync(db, $"{Check} {taskId}", ct);
+
+    private async Task SendAsync(SeedanceDb db, string message, CancellationToken ct)
     {
         if (!db.Database.IsNpgsql()) return;
-        var payload = $"{node.Id} {taskId} {status}";
+        var payload = $"{node.Id} {message}";
         await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Channel}, {payload})", ct);
     }
 
-    /// <summary>The task id of a payload sent by another node; null for this node's own (already told in the process) or a malformed one.</summary>
-    public string? ForeignTaskId(string payload)
+    /// <summary>A signal from another node (this node's own were handled in the process); null for a malformed one.</summary>
+    public (string TaskId, bool IsCheck)? Parse(string payload)
     {
         var parts = payload.Split(' ');
-        return parts.Length == 3 && parts[0] != node.Id ? parts[1] : null;
+        if (parts.Length < 3 || parts[0] == node.Id) return null;
+        return parts[1] switch
+        {
+            Changed => (parts[2], false),
+            Check => (parts[2], true),
+            _ => null,
+        };
     }
 }
 
 /// <summary>
-/// On PostgreSQL, listens to the other nodes' <see cref="TaskSignals"/> on a connection of its own and
-/// hands each change of a task watched here to <see cref="TaskEvents"/>, as read from the database. The
-/// connection is re-opened when it breaks; then every watched task is read again, since changes made
-/// meanwhile were not heard.
+/// On PostgreSQL, listens to the other nodes' <see cref="TaskSignals"/> on a connection of its own: hands
+/// each change of a task watched here to <see cref="TaskEvents"/>, as read from the database, and passes
+/// upstream reports on to the <see cref="Tracker"/>. The connection is re-opened when it breaks; then every
+/// watched task is read again, since changes made meanwhile were not heard.
 /// </summary>
-public sealed class TaskSignalListener(IServiceScopeFactory scopes, TaskSignals signals, TaskEvents events, IOptions<SeedanceOptions> options,
-    ILogger<TaskSignalListener> logger) : BackgroundService
+public sealed class TaskSignalListener(IServiceScopeFactory scopes, TaskSignals signals, TaskEvents events, Tracker tracker,
+    IOptions<SeedanceOptions> options, ILogger<TaskSignalListener> logger) : BackgroundService
 {
     private static readonly TimeSpan Probe = TimeSpan.FromSeconds(15), Reconnect = TimeSpan.FromSeconds(1);
     private readonly Channel<string> _changed = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
@@ -65,7 +81,15 @@ public sealed class TaskSignalListener(IServiceScopeFactory scopes, TaskSignals 
         await using var connection = new NpgsqlConnection(connectionString);
         connection.Notification += (_, e) =>
         {
-            if (signals.ForeignTaskId(e.Payload) is { } taskId && events.IsWatched(taskId)) _changed.Writer.TryWrite(taskId);
+            switch (signals.Parse(e.Payload))
+            {
+                case ({ } taskId, true):
+                    tracker.Nudge(taskId);
+                    break;
+                case ({ } taskId, false) when events.IsWatched(taskId):
+                    _changed.Writer.TryWrite(taskId);
+                    break;
+            }
         };
         await connection.OpenAsync(ct);
         await using (var listen = new NpgsqlCommand($"LISTEN {TaskSignals.Channel}", connection)) await listen.ExecuteNonQueryAsync(ct);

@@ -26,7 +26,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
         if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
         var moved = await UpdateAsync(taskId, from, to, also, ct);
         if (!moved) return false;
-        await signals.SendAsync(db, taskId, to, CancellationToken.None);
+        await signals.SendChangedAsync(db, taskId, to, CancellationToken.None);
         await AnnounceAsync(taskId, to, ct);
         return true;
     }
@@ -108,7 +108,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
             var ended = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == task.TaskId, ct);
             var queued = QueueCallback(ended);
             await db.SaveChangesAsync(ct);
-            await signals.SendAsync(db, task.TaskId, to, ct);
+            await signals.SendChangedAsync(db, task.TaskId, to, ct);
             await tx.CommitAsync(ct);
             if (queued) webhooks?.Wake();
             return ended;

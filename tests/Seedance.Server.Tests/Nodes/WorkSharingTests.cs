@@ -24,6 +24,8 @@ public sealed class WorkSharingTests(ITestOutputHelper output)
         var watch = Stopwatch.StartNew();
         await ArkEmulator.PrerenderMediaAsync();
         await using var ark = await ArkEmulator.StartAsync();
+        ark.Timing.QueuedFor = TimeSpan.FromSeconds(1);
+        ark.Timing.RunningFor = TimeSpan.FromSeconds(2); // long enough that the killed node holds work in flight
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var cluster = await ServerCluster.StartAsync(3, ark, leaseSeconds: 3);
         var keys = new List<(string ApiKey, long KeyId)>();
@@ -96,12 +98,14 @@ public sealed class WorkSharingTests(ITestOutputHelper output)
 
         // Submitted upstream once: never twice, and exactly once for every completed task.
         Assert.Equal(total, tasks.Count);
+        // (Each prompt names its submission: "Shot {i} ...".)
         var creates = ark.CreateBodies
-            .Select(b => new Uri(JsonNode.Parse(b)!["callback_url"]!.GetValue<string>()).AbsolutePath.Split('/').Last())
-            .GroupBy(id => id).ToDictionary(g => g.Key, g => g.Count());
-        Assert.All(creates, c => Assert.True(c.Value == 1, $"task {c.Key} was submitted upstream {c.Value} times"));
+            .Select(b => int.Parse(JsonNode.Parse(b)!["content"]![0]!["text"]!.GetValue<string>().Split(' ')[1]))
+            .GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(creates, c => Assert.True(c.Value == 1, $"submission {c.Key} was handed upstream {c.Value} times"));
         var byStatus = final.GroupBy(f => f.Value.Status()).ToDictionary(g => g.Key, g => g.Select(f => f.Key).ToList());
-        foreach (var id in byStatus.GetValueOrDefault("completed", [])) Assert.True(creates.ContainsKey(id), $"completed task {id} was never submitted upstream");
+        foreach (var id in byStatus.GetValueOrDefault("completed", []))
+            Assert.True(creates.ContainsKey(tasks[id].Index), $"completed task {id} was never handed upstream");
         Assert.All(cancelled, id => Assert.Equal("cancelled", final[id].Status()));
 
         // Charged once: per task exactly one reserve, then one capture (completed) or one release (anything else).
