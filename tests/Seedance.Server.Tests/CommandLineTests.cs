@@ -110,6 +110,8 @@ public sealed class CommandLineTests
     [InlineData("Seedance__Keys__MaxConcurrent", "many", "Seedance:Keys:MaxConcurrent")]
     [InlineData("Seedance__Tasks__ResultLinkDays", "31", "Seedance:Tasks:ResultLinkDays")]
     [InlineData("Seedance__AdminToken", "short", "Seedance:AdminToken")]
+    [InlineData("Seedance__Node__LeaseSeconds", "0.5", "Seedance:Node:LeaseSeconds")]
+    [InlineData("Seedance__Node__Id", "two words", "Seedance:Node:Id")]
     public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)
     {
         var dataDir = TempDir.Create();

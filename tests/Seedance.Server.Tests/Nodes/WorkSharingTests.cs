@@ -274,6 +274,49 @@ public sealed class WorkSharingTests(ITestOutputHelper output)
         Assert.Equal("completed", answered.Result!.Status());
     }
 
+    [Fact]
+    public async Task AHandOverCutShortByACrashIsNeverRepeatedAndTheTaskFailsUncharged()
+    {
+        await using var ark = await ArkEmulator.StartAsync();
+        ark.Faults.TimeoutNext(1, ArkCall.Create, afterProcessing: true); // the upstream takes the task, but its answer never comes
+        var dataDir = TempDir.Create();
+        var environment = new Dictionary<string, string>
+        {
+            ["Seedance__DataDir"] = dataDir,
+            ["Seedance__AdminToken"] = RunningServer.AdminToken,
+            ["Seedance__Tasks__DispatchIntervalSeconds"] = "0.05",
+            ["Seedance__Channels__0__Name"] = "ark",
+            ["Seedance__Channels__0__Provider"] = "ark",
+            ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
+            ["Seedance__Channels__0__ApiKey"] = ark.ApiKey,
+            ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
+            ["Seedance__Channels__0__InlineImages"] = "true",
+            ["Seedance__Channels__0__TimeoutSeconds"] = "300",
+        };
+        try
+        {
+            string apiKey, taskId;
+            await using (var first = await ServerProcess.StartAsync(environment, TimeSpan.FromMinutes(3)))
+            {
+                var response = await first.Admin.PostAsJsonAsync("/admin/v1/keys", new { name = "crash", credits = 100m });
+                var key = (await response.Content.ReadFromJsonAsync<JsonObject>())!["result"]!;
+                apiKey = key["api_key"]!.GetValue<string>();
+                using var client = new ApiClient(first.BaseUrl, apiKey, key["key"]!["key_id"]!.GetValue<long>());
+                taskId = await client.SubmitTextAsync("A glass of water on a train");
+                await ServerProbes.WaitUntilAsync(() => Task.FromResult(ark.Tasks.Count == 1), "the upstream to take the task", seconds: 300);
+                first.Kill();
+            }
+
+            await using var second = await ServerProcess.StartAsync(environment, TimeSpan.FromMinutes(3));
+            using var again = new ApiClient(second.BaseUrl, apiKey, 0);
+            var task = await again.WaitForAsync(taskId);
+            Assert.Equal(("failed", "TASK_SUBMIT_FAILED"), (task.Status(), task["error_code"]!.GetValue<string>()));
+            Assert.Equal(1, ark.CreateCalls);
+            Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await again.CreditsAsync());
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
     /// <summary>The id and task status of the next server-sent event.</summary>
     private static async Task<(string Id, string Status)> NextEventAsync(StreamReader reader)
     {
