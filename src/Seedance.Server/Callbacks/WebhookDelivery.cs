@@ -24,8 +24,11 @@ public sealed class WebhookDelivery
     public required string Payload { get; set; }
     public required string Status { get; set; }
     public int Attempts { get; set; }
-    /// <summary>When the next attempt is due; while an attempt is under way, when it is presumed lost.</summary>
+    /// <summary>When the next attempt is due.</summary>
     public DateTime NextAttemptAt { get; set; }
+    /// <summary>The node making an attempt now, while <see cref="LeaseExpiresAt"/> lies ahead (its heartbeat renews it).</summary>
+    public string? LeaseOwner { get; set; }
+    public DateTime? LeaseExpiresAt { get; set; }
     public int? LastStatus { get; set; }
     public string? LastError { get; set; }
     public DateTime CreatedAt { get; set; }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -7,14 +6,15 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Nodes;
 
 namespace Seedance.Server.Callbacks;
 
 /// <summary>
 /// Sends the outbox: every pending delivery that is due is POSTed, signed, without waiting for the others,
 /// at most <c>MaxParallelDeliveries</c> at once, each attempt cut off after the timeout. A delivery is
-/// claimed in the database before it is sent (its due time moves past the attempt's end), so a second
-/// node never sends it beside this one, and one lost in a crash is sent again when the claim runs out.
+/// claimed in the database before it is sent (a lease, see <see cref="Leases"/>), so a second node never
+/// sends it beside this one, and one whose node died is sent again by another when the lease runs out.
 /// </summary>
 public sealed class WebhookDispatcher : PeriodicWorker
 {
@@ -22,20 +22,19 @@ public sealed class WebhookDispatcher : PeriodicWorker
     private readonly CallbackOptions _options;
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _slots;
-    private readonly ConcurrentDictionary<long, byte> _sending = new();
+    private readonly NodeIdentity _node;
 
-    public WebhookDispatcher(IServiceScopeFactory scopes, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<WebhookDispatcher> logger)
         : base(clock, logger)
     {
         _scopes = scopes;
+        _node = node;
         _options = options.Value.Callbacks;
         _http = SafeHttp.CreateClient(_options.AllowPrivateNetworks, Timeout);
         _slots = new SemaphoreSlim(_options.MaxParallelDeliveries);
     }
 
     private TimeSpan Timeout => TimeSpan.FromSeconds(_options.TimeoutSeconds);
-    /// <summary>How long a claimed delivery is left alone: the attempt's timeout and a margin for recording it.</summary>
-    private TimeSpan Claim => Timeout + TimeSpan.FromSeconds(30);
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(_options.DispatchIntervalSeconds);
 
@@ -44,43 +43,20 @@ public sealed class WebhookDispatcher : PeriodicWorker
         if (!_options.Deliver) return false;
         var free = _slots.CurrentCount;
         if (free == 0) return false;
-        await using var scope = _scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-        var now = Clock.GetUtcNow().UtcDateTime;
-        var sending = _sending.Keys.ToArray();
-        var due = await db.WebhookDeliveries.AsNoTracking()
-            .Where(d => d.Status == DeliveryStatus.Pending && d.NextAttemptAt <= now && !sending.Contains(d.Id))
-            .OrderBy(d => d.NextAttemptAt).Take(free)
-            .Select(d => new { d.Id, d.NextAttemptAt }).ToListAsync(ct);
-        foreach (var delivery in due)
+        List<long> claimed;
+        await using (var scope = _scopes.CreateAsyncScope())
+            claimed = await Leases.ClaimDeliveriesAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), _node, free, Clock.GetUtcNow().UtcDateTime, ct);
+        foreach (var id in claimed)
         {
-            if (!_slots.Wait(0)) break;
-            var claimedUntil = now + Claim;
-            int claimed;
-            try
-            {
-                claimed = await db.WebhookDeliveries
-                    .Where(d => d.Id == delivery.Id && d.Status == DeliveryStatus.Pending && d.NextAttemptAt == delivery.NextAttemptAt)
-                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, claimedUntil), ct);
-            }
-            catch
-            {
-                _slots.Release();
-                throw;
-            }
-            if (claimed == 0)
-            {
-                _slots.Release(); // another node took it
-                continue;
-            }
-            _sending[delivery.Id] = 0;
-            _ = Task.Run(() => AttemptAsync(delivery.Id, ct), CancellationToken.None);
+            _slots.Wait(0); // only this loop takes slots, and it claimed no more than were free
+            _ = Task.Run(() => AttemptAsync(id, ct), CancellationToken.None);
         }
-        return due.Count == free;
+        return claimed.Count == free;
     }
 
     private async Task AttemptAsync(long deliveryId, CancellationToken stopping)
     {
+        var recorded = false;
         try
         {
             await using var scope = _scopes.CreateAsyncScope();
@@ -97,18 +73,34 @@ public sealed class WebhookDispatcher : PeriodicWorker
                 // Counted as an attempt, so a delivery that can never be made ends failed instead of retrying forever.
                 result = new Outcome(Clock.GetUtcNow().UtcDateTime, null, Truncate("Could not be attempted: " + e.Message), TimeSpan.Zero, null);
             }
-            if (result is null) return; // stopping: the claim runs out and the next start sends it
+            if (result is null) return; // stopping
             Record(db, delivery, result);
+            delivery.LeaseOwner = null;
+            delivery.LeaseExpiresAt = null;
             await db.SaveChangesAsync(CancellationToken.None);
+            recorded = true;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
-        catch (Exception e) { Logger.LogError(e, "Webhook delivery {DeliveryId} could not be attempted; it is tried again when its claim runs out", deliveryId); }
+        catch (Exception e) { Logger.LogError(e, "Webhook delivery {DeliveryId} could not be attempted; it is given back and tried again", deliveryId); }
         finally
         {
-            _sending.TryRemove(deliveryId, out _);
+            // Not recorded (stopping, or the attempt could not be logged): give the delivery back at once, or the heartbeat would hold it.
+            if (!recorded) await GiveBackAsync(deliveryId);
             _slots.Release();
             Wake();
         }
+    }
+
+    private async Task GiveBackAsync(long deliveryId)
+    {
+        try
+        {
+            await using var scope = _scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<SeedanceDb>().WebhookDeliveries
+                .Where(d => d.Id == deliveryId && d.LeaseOwner == _node.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseExpiresAt, (DateTime?)null), CancellationToken.None);
+        }
+        catch (Exception e) { Logger.LogWarning(e, "Could not give back webhook delivery {DeliveryId}; it is sent again when the node stops", deliveryId); }
     }
 
     private sealed record Outcome(DateTime At, int? Status, string? Error, TimeSpan Duration, TimeSpan? RetryAfter);

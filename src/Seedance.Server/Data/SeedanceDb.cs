@@ -50,7 +50,9 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasIndex(t => new { t.KeyId, t.Status, t.Seq });
             e.HasIndex(t => new { t.Status, t.KeyId, t.Seq });
             e.HasIndex(t => new { t.Status, t.ExpiresAt });
+            e.HasIndex(t => t.LeaseOwner);
             e.Property(t => t.TaskId).HasMaxLength(32);
+            e.Property(t => t.LeaseOwner).HasMaxLength(64);
             e.Property(t => t.Status).HasMaxLength(16);
             e.Property(t => t.CallbackUrl).HasMaxLength(512);
         });
@@ -79,6 +81,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasKey(d => d.Id);
             e.HasIndex(d => new { d.Status, d.NextAttemptAt });
             e.HasIndex(d => new { d.TaskId, d.Id });
+            e.HasIndex(d => d.LeaseOwner);
+            e.Property(d => d.LeaseOwner).HasMaxLength(64);
             e.Property(d => d.WebhookId).HasMaxLength(40);
             e.Property(d => d.TaskId).HasMaxLength(32);
             e.Property(d => d.Url).HasMaxLength(512);

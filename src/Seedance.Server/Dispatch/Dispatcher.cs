@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Nodes;
 using Seedance.Server.Providers;
 using Seedance.Server.Tasks;
 using TaskStatus = Seedance.Server.Tasks.TaskStatus;
@@ -11,13 +12,18 @@ namespace Seedance.Server.Dispatch;
 
 /// <summary>
 /// Moves <c>pending</c> tasks to the provider within each key's concurrency limit: first in, first out
-/// per key, and round-robin across keys so one busy key cannot starve the others.
+/// per key, and round-robin across keys so one busy key cannot starve the others. Several nodes dispatch
+/// side by side: each hands over only the tasks it claimed (<see cref="Leases"/>), and gives back the claim
+/// on a task it did not hand over.
 /// </summary>
-public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<Dispatcher> logger)
+public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock,
+    ILogger<Dispatcher> logger)
     : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 256;
     private const int MaxParallelSubmissions = 8;
+    /// <summary>The first half of the dispatcher's advisory lock keys on PostgreSQL (the second is the API key id).</summary>
+    private const int DispatchLockClass = 0x5EED_D15;
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.Tasks.DispatchIntervalSeconds);
 
@@ -30,13 +36,20 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             async (task, _) =>
             {
                 // The round's own token is not used: one failing hand-over must not cancel the others mid-submission.
+                var queued = false;
                 try
                 {
-                    if (await HandOverAsync(task, inFlight, ct)) Interlocked.Increment(ref handedOver);
+                    queued = await HandOverAsync(task, inFlight, ct);
+                    if (queued) Interlocked.Increment(ref handedOver);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     Logger.LogError(e, "Handing task {TaskId} over failed; it stays pending", task.TaskId);
+                }
+                finally
+                {
+                    // Handed over, the task stays this node's to track; otherwise the claim is given back.
+                    if (!queued) await ReleaseAsync(task.TaskId);
                 }
             });
         return handedOver > 0;
@@ -48,28 +61,25 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var now = Clock.GetUtcNow().UtcDateTime;
         var waiting = await db.Tasks.AsNoTracking()
-            .Where(t => t.Status == TaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now))
+            .Where(t => t.Status == TaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now) && (t.LeaseExpiresAt == null || t.LeaseExpiresAt <= now))
             .GroupBy(t => t.KeyId).Select(g => new { KeyId = g.Key, Oldest = g.Min(t => t.Seq) })
             .ToListAsync(ct);
         if (waiting.Count == 0) return ([], []);
 
         var keyIds = waiting.Select(w => w.KeyId).ToList();
         var limits = await db.ApiKeys.AsNoTracking().Where(k => keyIds.Contains(k.Id)).ToDictionaryAsync(k => k.Id, k => k.MaxConcurrent, ct);
-        var active = await db.Tasks.AsNoTracking()
-            .Where(t => keyIds.Contains(t.KeyId) && TaskStatus.Active.Contains(t.Status))
-            .GroupBy(t => t.KeyId).Select(g => new { KeyId = g.Key, Count = g.Count() })
-            .ToDictionaryAsync(g => g.KeyId, g => g.Count, ct);
 
-        // Per key with free slots, its oldest waiting tasks; keys in the order of their oldest waiting task.
-        // (One query per such key: a single query over all pending tasks would let one key's backlog hide the others.)
+        // Per key with free slots, its oldest waiting tasks, claimed for this node; keys in the order of their oldest waiting task.
+        // (One claim per such key: a single one over all pending tasks would let one key's backlog hide the others.)
+        // Never more claimed than this round hands over: a claim left unused would be renewed by the heartbeat and block the task.
         var queues = new List<Queue<VideoTask>>();
+        var budget = BatchLimit;
         foreach (var key in waiting.OrderBy(w => w.Oldest))
         {
-            var free = limits.GetValueOrDefault(key.KeyId) - active.GetValueOrDefault(key.KeyId);
-            if (free <= 0) continue;
-            queues.Add(new Queue<VideoTask>(await db.Tasks.AsNoTracking()
-                .Where(t => t.KeyId == key.KeyId && t.Status == TaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now))
-                .OrderBy(t => t.Seq).Take(Math.Min(free, BatchLimit)).ToListAsync(ct)));
+            if (budget == 0) break;
+            var claimed = await ClaimAsync(db, key.KeyId, limits.GetValueOrDefault(key.KeyId), budget, now, ct);
+            budget -= claimed.Count;
+            if (claimed.Count > 0) queues.Add(new Queue<VideoTask>(claimed));
         }
 
         // Round-robin: one task of each key in turn.
@@ -86,6 +96,26 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
     }
 
     /// <summary>
+    /// Claims what fits into the key's free concurrency slots. A slot is taken by a task at the upstream and
+    /// by a pending one that a node is handing over (a live lease), so nodes dispatching side by side never
+    /// start more than the limit. On PostgreSQL the count and the claim run under a per-key advisory lock in
+    /// one transaction, so two nodes cannot both count the same free slot; the lock is the dispatcher's own
+    /// (it blocks no submission, no row) and is held for two short statements. SQLite serves one node, whose
+    /// one dispatcher loop claims one key at a time, so there the same steps need no lock.
+    /// </summary>
+    private async Task<List<VideoTask>> ClaimAsync(SeedanceDb db, long keyId, int maxConcurrent, int budget, DateTime now, CancellationToken ct)
+    {
+        await using var tx = db.Database.IsNpgsql() ? await db.Database.BeginTransactionAsync(ct) : null;
+        if (tx is not null) await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DispatchLockClass}, {unchecked((int)keyId)})", ct);
+        var busy = await db.Tasks.CountAsync(t => t.KeyId == keyId
+            && (TaskStatus.Active.Contains(t.Status) || (t.Status == TaskStatus.Pending && t.LeaseExpiresAt > now)), ct);
+        var seqs = await Leases.ClaimPendingAsync(db, node, keyId, Math.Min(maxConcurrent - busy, budget), now, ct);
+        var claimed = seqs.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => seqs.Contains(t.Seq)).OrderBy(t => t.Seq).ToListAsync(ct);
+        if (tx is not null) await tx.CommitAsync(ct);
+        return claimed;
+    }
+
+    /// <summary>
     /// Offers the task to the channels in order of preference until one takes it. A refusal that is the
     /// user's fails the task; a channel's own failure or rate limit moves on to the next channel.
     /// </summary>
@@ -99,13 +129,28 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         Exception? lastFailure = null;
         var onlyRateLimited = true;
 
+        if (task.HandOverStartedAt is not null)
+        {
+            // A node died while handing this task over: the upstream may have it, and a second hand-over could run it twice.
+            Logger.LogWarning("The hand-over of task {TaskId} started at {StartedAt} was interrupted; failing it uncharged rather than risk running it twice upstream",
+                task.TaskId, task.HandOverStartedAt);
+            await lifecycle.FailAsync(task, [TaskStatus.Pending], "TASK_SUBMIT_FAILED", "Task submission was interrupted, please retry", ct);
+            return false;
+        }
+
         while (Take(task.Model, inFlight, tried) is { } channel)
         {
             tried.Add(channel.Name);
+            if (ct.IsCancellationRequested || !await StartHandOverAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), task.TaskId, lifecycle.Now))
+            {
+                Release(inFlight, channel); // stopping, or the task is no longer this node's to hand over (cancelled, or its claim ran out)
+                return false;
+            }
             string providerTaskId;
             try
             {
-                providerTaskId = await channel.Provider.SubmitAsync(request, ct);
+                // Not cut short when the server stops: a submission abandoned half-way leaves the upstream's answer unknown.
+                providerTaskId = await channel.Provider.SubmitAsync(request, CancellationToken.None);
                 channel.RecordSuccess();
             }
             catch (ProviderException e) when (e.UserFault)
@@ -154,6 +199,23 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         await RetryLaterAsync(task, lifecycle, lastFailure, ct);
         return false;
     }
+
+    /// <summary>Gives back the claim on a task that is still pending: it was not handed over, and any node may take it at its turn.</summary>
+    private async Task ReleaseAsync(string taskId)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await Leases.ReleasePendingAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), node, taskId, CancellationToken.None);
+        }
+        catch (Exception e) { Logger.LogWarning(e, "Could not give back the claim on task {TaskId}; it runs out by itself", taskId); }
+    }
+
+    /// <summary>Marks the task as being handed over, if it is still pending and this node's claim on it holds.</summary>
+    private async Task<bool> StartHandOverAsync(SeedanceDb db, string taskId, DateTime now) =>
+        await db.Tasks
+            .Where(t => t.TaskId == taskId && t.Status == TaskStatus.Pending && t.LeaseOwner == node.Id && t.LeaseExpiresAt > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.HandOverStartedAt, now), CancellationToken.None) == 1;
 
     private Channel? Take(string model, Dictionary<string, int> inFlight, IReadOnlySet<string> tried)
     {

@@ -6,6 +6,7 @@ using Polly;
 using Polly.Retry;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Nodes;
 using Seedance.Server.Providers;
 using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
@@ -18,8 +19,14 @@ namespace Seedance.Server.Dispatch;
 /// file store, and expires tasks that outlive their time-to-live. After a restart it simply finds the
 /// non-terminal tasks in the database again: nothing is lost, and the guarded status changes make sure
 /// nothing is charged twice.
+/// <para>
+/// With several nodes, a task at the upstream is the work of one node at a time: the node that handed it
+/// over keeps its lease, and a task whose node died (its lease ran out) is claimed by the next node that
+/// looks (<see cref="Leases"/>). A node checks, copies and expires only what it holds, so a slow node that
+/// still heartbeats keeps its tasks, and its in-memory cadence stays its own.
+/// </para>
 /// </summary>
-public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, IOptions<SeedanceOptions> options, FileStore store,
+public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, FileStore store,
     TimeProvider clock, ILogger<Tracker> logger)
     : PeriodicWorker(clock, logger)
 {
@@ -33,6 +40,9 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
     /// <summary>Per channel, the checks it may have in flight.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _slots = new();
     private DateTime _lastExpirySweep = DateTime.MinValue;
+    /// <summary>Tasks left by a dead node are looked for this often (the node that hands a task over holds it from the start).</summary>
+    private static readonly TimeSpan ClaimEvery = TimeSpan.FromSeconds(1);
+    private DateTime _lastClaim = DateTime.MinValue;
 
     private static readonly ResiliencePipeline Downloads = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -67,9 +77,15 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
+            if (Clock.GetUtcNow().UtcDateTime - _lastClaim >= ClaimEvery)
+            {
+                var claimed = await Leases.ClaimActiveAsync(db, node, BatchLimit, Clock.GetUtcNow().UtcDateTime, ct);
+                if (claimed.Count > 0) Logger.LogInformation("Took over tracking {Count} tasks no live node held", claimed.Count);
+                _lastClaim = Clock.GetUtcNow().UtcDateTime;
+            }
             // Only what tracking needs: the content of a task is not read here.
             active = await db.Tasks.AsNoTracking()
-                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null)
+                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null && t.LeaseOwner == node.Id)
                 .OrderBy(t => t.Seq).Take(BatchLimit)
                 .Select(t => new VideoTask
                 {
@@ -188,12 +204,9 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
             Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
             return;
         }
-        // Cancelled or expired while the result was being copied: the copy is nobody's. But a check begun from an
-        // older snapshot overlaps one that already completed the task, whose files are these very paths: those stay.
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-        var status = await db.Tasks.AsNoTracking().Where(t => t.TaskId == task.TaskId).Select(t => t.Status).FirstOrDefaultAsync(CancellationToken.None);
-        if (status == TaskStatus.Completed) return;
+        // Cancelled or expired while the result was being copied: the copy is nobody's. (Completed already: by a node that
+        // took the task over while this one still copied, into the same place; those files are the task's result now.)
+        if (await lifecycle.StatusAsync(task.TaskId, CancellationToken.None) == TaskStatus.Completed) return;
         foreach (var path in new[] { video, lastFrame }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
     }
 
@@ -208,8 +221,11 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, I
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         var now = Clock.GetUtcNow().UtcDateTime;
+        // Those no other live node holds: the guarded status change would keep a second expiry from moving credits
+        // anyway, but the holder is the one to withdraw the task from the upstream.
         var overdue = await db.Tasks.AsNoTracking()
-            .Where(t => TaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now)
+            .Where(t => TaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now
+                && (t.LeaseOwner == node.Id || t.LeaseExpiresAt == null || t.LeaseExpiresAt <= now))
             .OrderBy(t => t.ExpiresAt).Take(100).ToListAsync(ct);
         foreach (var task in overdue)
         {

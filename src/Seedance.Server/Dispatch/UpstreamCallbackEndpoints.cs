@@ -1,21 +1,25 @@
+using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Nodes;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Dispatch;
 
 /// <summary>
 /// Where upstreams report status changes (Ark POSTs the task object). The address is signed per task and
-/// the body is never trusted: it only makes the tracker check the task at once.
+/// the body is never trusted: it only makes the tracker check the task at once (on whichever node tracks it).
 /// </summary>
 public static class UpstreamCallbackEndpoints
 {
     public static void MapUpstreamCallbacks(this IEndpointRouteBuilder app) =>
-        app.MapPost(PublicLinks.UpstreamCallbackPrefix + "{task_id}", (string task_id, HttpContext context, UrlSigner signer, TimeProvider clock, Tracker tracker) =>
+        app.MapPost(PublicLinks.UpstreamCallbackPrefix + "{task_id}", async (string task_id, HttpContext context, UrlSigner signer, TimeProvider clock, Tracker tracker,
+            TaskSignals signals, SeedanceDb db) =>
         {
             var check = signer.Verify(HttpMethods.Post, PublicLinks.UpstreamCallbackPrefix + task_id,
                 context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
             if (check != SignatureCheck.Valid) throw ApiError.AccessDenied("the callback address is not valid");
             tracker.Nudge(task_id);
+            await signals.SendCheckAsync(db, task_id, context.RequestAborted); // another node may be the one tracking it
             return Envelope.Ok(new { received = true });
         }).ExcludeFromDescription();
 }

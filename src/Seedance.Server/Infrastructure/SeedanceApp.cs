@@ -7,6 +7,7 @@ using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Keys;
+using Seedance.Server.Nodes;
 using Seedance.Server.Operations;
 using Seedance.Server.Providers;
 using Seedance.Server.Providers.Sandbox;
@@ -42,6 +43,7 @@ public static class SeedanceApp
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
+        builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddSingleton<Dispatcher>();
         if (SeedanceOptions.From(builder.Configuration).Tasks.Dispatch)
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
@@ -52,6 +54,7 @@ public static class SeedanceApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddHostedService<TaskSignalListener>();
 
         configureServices?.Invoke(builder.Services);
 
@@ -97,6 +100,8 @@ public static class SeedanceApp
         services.AddHttpContextAccessor();
         services.AddScoped<TaskLifecycle>();
         services.AddSingleton<TaskEvents>();
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<TaskSignals>();
         services.AddScoped<KeyAdministration>();
         services.AddScoped<WebhookSecrets>();
         services.AddScoped<WebhookLog>();
@@ -114,6 +119,9 @@ public static class SeedanceApp
     {
         _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
         await DatabaseSetup.MigrateAsync(app.Services, ct);
+        await using (var scope = app.Services.CreateAsyncScope())
+            await Leases.ExpirePreviousLifeAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), app.Services.GetRequiredService<NodeIdentity>(),
+                app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);

@@ -29,6 +29,7 @@ public sealed class SeedanceOptions
     public TaskOptions Tasks { get; set; } = new();
     public SandboxOptions Sandbox { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
+    public NodeOptions Node { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The operator's upstream accounts; see <see cref="ChannelOptions"/>.</summary>
@@ -92,6 +93,15 @@ public sealed class TaskOptions
     public int UploadUrlSeconds { get; set; } = 3600;
     /// <summary>Hand-over attempts before a task the upstream keeps refusing fails with TASK_SUBMIT_FAILED.</summary>
     public int MaxSubmitAttempts { get; set; } = 8;
+}
+
+/// <summary>This server among several sharing one database: who it is, and how long its claims on work last.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>Names this node in the leases it holds; default the host name and a random suffix. Two live nodes must never share one.</summary>
+    public string? Id { get; set; }
+    /// <summary>How long a claim on a task or a callback lasts without a heartbeat: a node that dies loses its work to the others after this.</summary>
+    public double LeaseSeconds { get; set; } = 30;
 }
 
 public sealed class SandboxOptions
@@ -180,6 +190,9 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Callbacks.MaxParallelDeliveries < 1) errors.Add("Seedance:Callbacks:MaxParallelDeliveries must be at least 1");
         if (o.Callbacks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Callbacks:DispatchIntervalSeconds must be positive");
         if (o.Callbacks.SecretGraceHours < 0) errors.Add("Seedance:Callbacks:SecretGraceHours must be 0 or more");
+        if (o.Node.Id is { } id && (id.Length is 0 or > 64 || id.Any(char.IsWhiteSpace)))
+            errors.Add("Seedance:Node:Id must be 1-64 characters without spaces");
+        if (o.Node.LeaseSeconds is < 1 or > 3600) errors.Add("Seedance:Node:LeaseSeconds must be 1-3600");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

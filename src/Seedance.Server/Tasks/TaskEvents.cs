@@ -4,14 +4,18 @@ using System.Threading.Channels;
 namespace Seedance.Server.Tasks;
 
 /// <summary>
-/// Status changes of tasks as they commit in this process, for those waiting on them (long-polls and
-/// event streams). Nothing is kept for a task nobody watches.
+/// Status changes of tasks as they commit in this process (and, on PostgreSQL, in the other nodes: see
+/// <see cref="Nodes.TaskSignalListener"/>), for those waiting on them (long-polls and event streams).
+/// Nothing is kept for a task nobody watches.
 /// </summary>
 public sealed class TaskEvents
 {
     private readonly ConcurrentDictionary<string, ImmutableSubscribers> _watchers = new();
 
     public bool IsWatched(string taskId) => _watchers.ContainsKey(taskId);
+
+    /// <summary>The tasks watched now.</summary>
+    public IReadOnlyCollection<string> Watched => [.. _watchers.Keys];
 
     /// <summary>Starts watching a task; dispose to stop. Subscribe before reading the task, so no change falls in between.</summary>
     public Subscription Subscribe(string taskId)

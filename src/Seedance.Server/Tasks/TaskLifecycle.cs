@@ -5,6 +5,7 @@ using Seedance.Server.Billing;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Nodes;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Tasks;
@@ -15,7 +16,7 @@ namespace Seedance.Server.Tasks;
 /// completion, released otherwise, and a task with a <c>callback_url</c> gets its callback in the outbox.
 /// A task that already left those statuses is not touched.
 /// </summary>
-public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events, PublicLinks links, WebhookDispatcher? webhooks = null)
+public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events, TaskSignals signals, PublicLinks links, WebhookDispatcher? webhooks = null)
 {
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
@@ -24,8 +25,10 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
     {
         if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
         var moved = await UpdateAsync(taskId, from, to, also, ct);
-        if (moved) await AnnounceAsync(taskId, to, ct);
-        return moved;
+        if (!moved) return false;
+        await signals.SendChangedAsync(db, taskId, to, CancellationToken.None);
+        await AnnounceAsync(taskId, to, ct);
+        return true;
     }
 
     /// <summary>Tells those watching the task (long-polls, event streams) what it looks like now; costs nothing when nobody watches.</summary>
@@ -54,6 +57,9 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
             }, ct);
         return rows == 1;
     }
+
+    public Task<string?> StatusAsync(string taskId, CancellationToken ct) =>
+        db.Tasks.Where(t => t.TaskId == taskId).Select(t => t.Status).FirstOrDefaultAsync(ct);
 
     /// <summary>Bookkeeping of a task whose hand-over or check failed: when to try again. Not a status change.</summary>
     public async Task<bool> DeferAsync(string taskId, string status, DateTime? retryAt, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
@@ -102,6 +108,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
             var ended = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == task.TaskId, ct);
             var queued = QueueCallback(ended);
             await db.SaveChangesAsync(ct);
+            await signals.SendChangedAsync(db, task.TaskId, to, ct);
             await tx.CommitAsync(ct);
             if (queued) webhooks?.Wake();
             return ended;

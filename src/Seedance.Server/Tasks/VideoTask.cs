@@ -54,4 +54,9 @@ public sealed class VideoTask
     public int DispatchAttempts { get; set; }
     /// <summary>Checks at the provider that failed in a row; reset by the next good one.</summary>
     public int FailedChecks { get; set; }
+    /// <summary>The node whose work the task is (handing it over, then tracking it) while <see cref="LeaseExpiresAt"/> lies ahead; its heartbeat renews it.</summary>
+    public string? LeaseOwner { get; set; }
+    public DateTime? LeaseExpiresAt { get; set; }
+    /// <summary>Set just before the upstream is asked to take the task, cleared when it did not: still set on a pending task whose node died, the upstream may have it.</summary>
+    public DateTime? HandOverStartedAt { get; set; }
 }

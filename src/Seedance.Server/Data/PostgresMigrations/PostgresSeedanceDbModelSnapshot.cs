@@ -143,6 +143,15 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("integer")
                         .HasColumnName("last_status");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("lease_owner");
+
                     b.Property<DateTime>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_attempt_at");
@@ -177,6 +186,9 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnName("webhook_id");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
@@ -370,6 +382,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("boolean")
                         .HasColumnName("generate_audio");
 
+                    b.Property<DateTime?>("HandOverStartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("hand_over_started_at");
+
                     b.Property<long>("KeyId")
                         .HasColumnType("bigint")
                         .HasColumnName("key_id");
@@ -377,6 +393,15 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<string>("LastFrameFile")
                         .HasColumnType("text")
                         .HasColumnName("last_frame_file");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("lease_owner");
 
                     b.Property<string>("Model")
                         .IsRequired()
@@ -442,6 +467,9 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnName("watermark");
 
                     b.HasKey("Seq");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_video_tasks_lease_owner");
 
                     b.HasIndex("TaskId")
                         .IsUnique()

@@ -132,6 +132,15 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("last_status");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
                     b.Property<DateTime>("NextAttemptAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("next_attempt_at");
@@ -166,6 +175,9 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnName("webhook_id");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
@@ -355,6 +367,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("generate_audio");
 
+                    b.Property<DateTime?>("HandOverStartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hand_over_started_at");
+
                     b.Property<long>("KeyId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("key_id");
@@ -362,6 +378,15 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<string>("LastFrameFile")
                         .HasColumnType("TEXT")
                         .HasColumnName("last_frame_file");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
 
                     b.Property<string>("Model")
                         .IsRequired()
@@ -427,6 +452,9 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnName("watermark");
 
                     b.HasKey("Seq");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_video_tasks_lease_owner");
 
                     b.HasIndex("TaskId")
                         .IsUnique()

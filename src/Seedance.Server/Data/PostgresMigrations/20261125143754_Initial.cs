@@ -126,7 +126,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     retry_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
                     dispatch_attempts = table.Column<int>(type: "integer", nullable: false),
-                    failed_checks = table.Column<int>(type: "integer", nullable: false)
+                    failed_checks = table.Column<int>(type: "integer", nullable: false),
+                    lease_owner = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    hand_over_started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -147,6 +150,8 @@ namespace Seedance.Server.Data.PostgresMigrations
                     status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
                     attempts = table.Column<int>(type: "integer", nullable: false),
                     next_attempt_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    lease_owner = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
                     last_status = table.Column<int>(type: "integer", nullable: true),
                     last_error = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
                     created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
@@ -224,6 +229,11 @@ namespace Seedance.Server.Data.PostgresMigrations
                 columns: new[] { "key_id", "status", "seq" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_lease_owner",
+                table: "video_tasks",
+                column: "lease_owner");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_video_tasks_status_expires_at",
                 table: "video_tasks",
                 columns: new[] { "status", "expires_at" });
@@ -243,6 +253,11 @@ namespace Seedance.Server.Data.PostgresMigrations
                 name: "ix_webhook_attempts_delivery_id_number",
                 table: "webhook_attempts",
                 columns: new[] { "delivery_id", "number" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_lease_owner",
+                table: "webhook_deliveries",
+                column: "lease_owner");
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_deliveries_status_next_attempt_at",

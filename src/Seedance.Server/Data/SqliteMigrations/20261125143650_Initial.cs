@@ -125,7 +125,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     expires_at = table.Column<DateTime>(type: "TEXT", nullable: false),
                     retry_at = table.Column<DateTime>(type: "TEXT", nullable: true),
                     dispatch_attempts = table.Column<int>(type: "INTEGER", nullable: false),
-                    failed_checks = table.Column<int>(type: "INTEGER", nullable: false)
+                    failed_checks = table.Column<int>(type: "INTEGER", nullable: false),
+                    lease_owner = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    hand_over_started_at = table.Column<DateTime>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -146,6 +149,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                     status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     attempts = table.Column<int>(type: "INTEGER", nullable: false),
                     next_attempt_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    lease_owner = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "TEXT", nullable: true),
                     last_status = table.Column<int>(type: "INTEGER", nullable: true),
                     last_error = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
                     created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
@@ -223,6 +228,11 @@ namespace Seedance.Server.Data.SqliteMigrations
                 columns: new[] { "key_id", "status", "seq" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_lease_owner",
+                table: "video_tasks",
+                column: "lease_owner");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_video_tasks_status_expires_at",
                 table: "video_tasks",
                 columns: new[] { "status", "expires_at" });
@@ -242,6 +252,11 @@ namespace Seedance.Server.Data.SqliteMigrations
                 name: "ix_webhook_attempts_delivery_id_number",
                 table: "webhook_attempts",
                 columns: new[] { "delivery_id", "number" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_lease_owner",
+                table: "webhook_deliveries",
+                column: "lease_owner");
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_deliveries_status_next_attempt_at",

@@ -1,0 +1,141 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Seedance.Server.Tests.Ark;
+
+namespace Seedance.Server.Tests.Support;
+
+/// <summary>
+/// Several server processes sharing one PostgreSQL database (made for the cluster) and one data directory,
+/// with an Ark emulator as their upstream: the deployment of several nodes behind a load balancer.
+/// </summary>
+public sealed class ServerCluster : IAsyncDisposable
+{
+    private readonly ServerProcess?[] _nodes;
+    private readonly Dictionary<string, string> _environment;
+
+    private ServerCluster(int size, string connectionString, string dataDir, Dictionary<string, string> environment)
+    {
+        _nodes = new ServerProcess?[size];
+        ConnectionString = connectionString;
+        DataDir = dataDir;
+        _environment = environment;
+    }
+
+    public string ConnectionString { get; }
+    public string DataDir { get; }
+    public int Size => _nodes.Length;
+
+    /// <summary>The id node <paramref name="index"/> holds its leases under.</summary>
+    public static string NodeId(int index) => $"node-{(char)('a' + index)}";
+
+    /// <summary>Starts <paramref name="size"/> nodes one after the other (the first applies the migrations).</summary>
+    /// <param name="settings">Extra environment (<c>Seedance__...</c>) for every node.</param>
+    public static async Task<ServerCluster> StartAsync(int size, ArkEmulator ark, double leaseSeconds, Dictionary<string, string>? settings = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Seedance__Database__Provider"] = "postgres",
+            ["Seedance__AdminToken"] = RunningServer.AdminToken,
+            ["Seedance__Node__LeaseSeconds"] = leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Seedance__Tasks__DispatchIntervalSeconds"] = "0.05",
+            ["Seedance__Tasks__PollIntervalSeconds"] = "0.1",
+            ["Seedance__Callbacks__AllowPrivateNetworks"] = "true",
+            ["Seedance__Callbacks__DispatchIntervalSeconds"] = "0.2",
+            ["Seedance__Channels__0__Name"] = "ark",
+            ["Seedance__Channels__0__Provider"] = "ark",
+            ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
+            ["Seedance__Channels__0__ApiKey"] = ark.ApiKey,
+            ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
+            ["Seedance__Channels__0__Models__seedance-2.0-fast"] = "doubao-seedance-2-0-fast-260128",
+            ["Seedance__Channels__0__InlineImages"] = "true",
+            ["Seedance__Channels__0__PollIntervalSeconds"] = "0.2",
+            ["Seedance__Channels__0__AllowPrivateNetworks"] = "true", // the emulator's result links are on loopback
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (k, v) in settings ?? []) environment[k] = v;
+        environment["Seedance__Database__ConnectionString"] = await TestPostgres.CreateDatabaseAsync("cluster");
+        environment["Seedance__DataDir"] = TempDir.Create();
+        var cluster = new ServerCluster(size, environment["Seedance__Database__ConnectionString"], environment["Seedance__DataDir"], environment);
+        try
+        {
+            for (var i = 0; i < size; i++) await cluster.StartNodeAsync(i);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public ServerProcess this[int index] => _nodes[index] ?? throw new InvalidOperationException($"Node {index} is not running");
+
+    public bool IsRunning(int index) => _nodes[index] is not null;
+
+    /// <summary>Starts (or restarts) node <paramref name="index"/> under its node id, on a new port.</summary>
+    public async Task StartNodeAsync(int index)
+    {
+        if (_nodes[index] is not null) throw new InvalidOperationException($"Node {index} is running");
+        _nodes[index] = await ServerProcess.StartAsync(new Dictionary<string, string>(_environment) { ["Seedance__Node__Id"] = NodeId(index) },
+            TimeSpan.FromMinutes(3));
+    }
+
+    /// <summary>SIGKILL to node <paramref name="index"/>; returns what it had written.</summary>
+    public async Task<string> KillAsync(int index)
+    {
+        var node = this[index];
+        _nodes[index] = null;
+        node.Kill();
+        var output = node.Output;
+        await node.DisposeAsync();
+        return output;
+    }
+
+    /// <summary>Creates a key through node 0's admin API and returns its key and id.</summary>
+    public async Task<(string ApiKey, long KeyId)> CreateKeyAsync(string name, decimal credits, int maxConcurrent, int maxPending)
+    {
+        var response = await this[0].Admin.PostAsJsonAsync("/admin/v1/keys", new
+        {
+            name, credits, max_concurrent = maxConcurrent, max_pending = maxPending, rate_limit_per_second = 10_000,
+        });
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.True(response.IsSuccessStatusCode, body.ToJsonString());
+        return (body["result"]!["api_key"]!.GetValue<string>(), body["result"]!["key"]!["key_id"]!.GetValue<long>());
+    }
+
+    /// <summary>Rows of a query against the cluster's database, as name-value dictionaries.</summary>
+    public async Task<List<Dictionary<string, object?>>> QueryAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<Dictionary<string, object?>>();
+        while (await reader.ReadAsync())
+        {
+            var row = new Dictionary<string, object?>();
+            for (var i = 0; i < reader.FieldCount; i++) row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>Who holds each task not yet terminal, by task id (null: nobody).</summary>
+    public async Task<Dictionary<string, string?>> LeaseOwnersAsync() =>
+        (await QueryAsync("SELECT task_id, lease_owner FROM video_tasks WHERE status IN ('pending', 'queued', 'processing')"))
+        .ToDictionary(r => (string)r["task_id"]!, r => (string?)r["lease_owner"]);
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = 0; i < _nodes.Length; i++)
+            if (_nodes[i] is { } node)
+            {
+                _nodes[i] = null;
+                await node.DisposeAsync();
+            }
+        await TestPostgres.DropDatabaseAsync(ConnectionString);
+        TempDir.Delete(DataDir);
+    }
+}
