@@ -50,6 +50,12 @@ public static class TestDatabase
     {
         await using var connection = await OpenAsync(dataDir, readOnly: true);
         await using var command = Command(connection, sql, parameters);
+        return await RowsAsync(command);
+    }
+
+    /// <summary>The rows a query gives, as column-name dictionaries.</summary>
+    public static async Task<List<Dictionary<string, object?>>> RowsAsync(DbCommand command)
+    {
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<Dictionary<string, object?>>();
         while (await reader.ReadAsync())
