@@ -100,6 +100,7 @@ public sealed class ArkEmulatorTests
     public async Task ATaskGoesQueuedRunningSucceededWithARealMp4AndLastFrameBehindItsLinks()
     {
         await using var ark = await StartAsync();
+        ark.Timing.QueuedFor = TimeSpan.FromSeconds(1); // long enough for the first read to find it queued on a busy machine
         using var http = Client(ark);
 
         var id = await CreateAsync(http, Body(b => b["return_last_frame"] = true));
