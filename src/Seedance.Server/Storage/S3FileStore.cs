@@ -199,7 +199,9 @@ public sealed class S3FileStore : FileStore, IDisposable
 
     public override async Task CheckAsync(CancellationToken ct)
     {
-        try { await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 }, ct); }
+        // The bucket's location, not a listing: it proves the bucket and the credentials without reading any
+        // object (a listing can trip over an object another node was writing when it died).
+        try { await _client.GetBucketLocationAsync(new GetBucketLocationRequest { BucketName = Bucket }, ct); }
         catch (AmazonServiceException e)
         {
             throw new OptionsValidationException(SeedanceOptions.Section, typeof(SeedanceOptions),
