@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(Bar.BarCommand.Create());
         root.Subcommands.Add(ArkPollingCommand.Create());
         root.Subcommands.Add(Watching.WatchingBenchmark.Create());
+        root.Subcommands.Add(Nodes.NodesCommand.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 }

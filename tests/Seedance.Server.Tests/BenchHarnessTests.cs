@@ -96,4 +96,34 @@ public sealed class BenchHarnessTests
             if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
         }
     }
+
+    /// <summary>Needs PostgreSQL: runs in the second pass of ./test, which starts one and names it in SEEDANCE_TEST_POSTGRES.</summary>
+    [Fact]
+    public async Task NodesSmokeRunMeasuresSqliteAndPostgresWithOneNodeAndWithThree()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TestPostgres.Variable))) return;
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(
+                ["nodes", "--smoke", "--postgres", TestPostgres.ConnectionString, "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Setup | Submissions/s | Submission p50 | Submission p99 | Polls/s | Poll p50 | Poll p99 |", table);
+            foreach (var setup in new[] { "SQLite, 1 node", "PostgreSQL, 1 node", "PostgreSQL, 3 nodes" })
+            {
+                var row = Assert.Single(table.Split('\n'), line => line.StartsWith($"| {setup} |", StringComparison.Ordinal));
+                Assert.Matches(@"^\| [^|]+ \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \|$", row.TrimEnd());
+            }
+            Assert.Contains("Failed requests: 0.", table);
+            var written = Assert.Single(Directory.GetFiles(results, "nodes-*-smoke.md"));
+            Assert.Equal(table.Split("Written to")[0].TrimEnd(), (await File.ReadAllTextAsync(written)).TrimEnd());
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
 }

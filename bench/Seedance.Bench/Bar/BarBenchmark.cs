@@ -14,10 +14,10 @@ namespace Seedance.Bench.Bar;
 /// </summary>
 public static class BarBenchmark
 {
-    private static readonly byte[] SubmitBody = Encoding.UTF8.GetBytes(
+    internal static readonly byte[] SubmitBody = Encoding.UTF8.GetBytes(
         """{"content":[{"type":"text","text":"A cat running under cherry blossoms"}],"resolution":"480p","duration":4}""");
 
-    private static JsonObject Unlimited(string name) => new()
+    internal static JsonObject Unlimited(string name) => new()
     {
         ["name"] = name, ["credits"] = 100_000_000, ["max_concurrent"] = 100_000, ["max_pending"] = 100_000, ["rate_limit_per_second"] = 100_000,
     };
