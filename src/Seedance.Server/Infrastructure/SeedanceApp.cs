@@ -43,6 +43,8 @@ public static class SeedanceApp
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
+        builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddSingleton<Dispatcher>();
         if (SeedanceOptions.From(builder.Configuration).Tasks.Dispatch)

@@ -23,7 +23,7 @@ public static class TaskSubmission
     public const string IdempotencyHeader = "Idempotency-Key";
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
-    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher, FileStore store)
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher, FileStore store, GroupCommit writes)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
@@ -56,68 +56,85 @@ public static class TaskSubmission
         var result = new SubmitResult(task.TaskId, task.Status, cost);
         var uploads = content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray();
 
-        // A refusal may only be the trace of a twin request with the same Idempotency-Key that committed
-        // meanwhile (it took the credit or the backlog slot): the twin's answer is the right one then.
-        async Task<IResult?> TwinAnswer() =>
-            idempotencyKey.Length > 0 ? await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) : null;
-
-        // The submissions of one key take their turn here, whichever node they reach, so the credit and
-        // backlog checks read what the previous one committed and two cannot both take the last free place.
-        // PostgreSQL: the reservation is the transaction's first statement, a guarded UPDATE of the key's
-        // row, which row-locks it to the end of the transaction (a refused one changes nothing); under READ
-        // COMMITTED it re-checks its guard on the row as committed, and each later statement takes a fresh
-        // snapshot. A row lock rather than serializable isolation: contention is per key and is the normal
-        // case (a client firing a batch), where serializable transactions would mostly end in serialization
-        // failures, each retry repeating the whole submission; the lock just queues them and other keys never
-        // wait. SQLite: the transaction is the database's only writer from its start, across processes too
-        // (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds both to it.
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (!await CreditLedger.TryReserveAsync(db, caller.KeyId, task.TaskId, cost, now, ct))
-        {
-            var remain = await db.ApiKeys.Where(k => k.Id == caller.KeyId)
-                .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
-            return await TwinAnswer() ?? throw ApiError.InsufficientCredit(cost, remain);
-        }
-        // The backlog is what waits beyond the key's free concurrency slots: a task that will start at
-        // the next dispatch round does not count against max_pending.
-        var limits = await db.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => new { k.MaxPending, k.MaxConcurrent }).FirstAsync(ct);
-        var counts = await db.Tasks.Where(t => t.KeyId == caller.KeyId && TaskStatus.NonTerminal.Contains(t.Status))
-            .GroupBy(t => t.Status == TaskStatus.Pending).Select(g => new { Pending = g.Key, Count = g.Count() }).ToListAsync(ct);
-        var pending = counts.Where(c => c.Pending).Sum(c => c.Count);
-        var freeSlots = Math.Max(0, limits.MaxConcurrent - counts.Where(c => !c.Pending).Sum(c => c.Count));
-        if (pending >= limits.MaxPending + freeSlots) return await TwinAnswer() ?? throw ApiError.ConcurrencyLimit(limits.MaxPending);
-
-        db.Tasks.Add(task);
-        if (uploads.Length > 0)
-            await db.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), ct);
-        if (idempotencyKey.Length > 0)
-        {
-            // A record older than the window is forgotten: it must not block the key's reuse.
-            var since = now - IdempotencyWindow;
-            await db.IdempotencyRecords.Where(r => r.KeyId == caller.KeyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt <= since)
-                .ExecuteDeleteAsync(ct);
-            db.IdempotencyRecords.Add(new IdempotencyRecord
-            {
-                KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
-                ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
-            });
-        }
+        // Written through the group commit: on SQLite many submissions share one transaction and its commit.
         try
         {
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
+            var answer = await writes.RunAsync(db, (w, token) => WriteAsync(w, token), ct);
             dispatcher.Wake();
+            return answer;
+        }
+        catch (AnsweredByTwin twin)
+        {
+            return twin.Answer;
         }
         catch (DbUpdateException) when (idempotencyKey.Length > 0)
         {
             // The same Idempotency-Key raced this request and won: answer as it did.
-            await tx.RollbackAsync(CancellationToken.None);
             db.ChangeTracker.Clear();
             if (await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } winner) return winner;
             throw;
         }
-        return Envelope.Ok(result);
+
+        // Reserve, check the backlog, insert: inside the transaction the group commit gives, on its context.
+        async Task<IResult> WriteAsync(SeedanceDb w, CancellationToken token)
+        {
+            // A refusal may only be the trace of a twin request with the same Idempotency-Key that committed
+            // meanwhile (it took the credit or the backlog slot): the twin's answer is the right one then. Either
+            // way it is thrown, so that what this request wrote before it (a reservation) is rolled back.
+            async Task<Exception> Refusal(ApiError refusal) =>
+                idempotencyKey.Length > 0 && await Replay(w, caller.KeyId, idempotencyKey, requestHash, clock, token) is { } twin
+                    ? new AnsweredByTwin(twin) : refusal;
+
+            // The submissions of one key take their turn here, whichever node they reach, so the credit and
+            // backlog checks read what the previous one committed and two cannot both take the last free place.
+            // PostgreSQL: the reservation is the transaction's first statement, a guarded UPDATE of the key's
+            // row, which row-locks it to the end of the transaction (a refused one changes nothing); under READ
+            // COMMITTED it re-checks its guard on the row as committed, and each later statement takes a fresh
+            // snapshot. A row lock rather than serializable isolation: contention is per key and is the normal
+            // case (a client firing a batch), where serializable transactions would mostly end in serialization
+            // failures, each retry repeating the whole submission; the lock just queues them and other keys never
+            // wait. SQLite: the group commit's transaction is the database's only writer from its start, across
+            // processes too (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds both to it.
+            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, token))
+            {
+                var remain = await w.ApiKeys.Where(k => k.Id == caller.KeyId)
+                    .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(token);
+                throw await Refusal(ApiError.InsufficientCredit(cost, remain));
+            }
+            // The backlog is what waits beyond the key's free concurrency slots: a task that will start at
+            // the next dispatch round does not count against max_pending.
+            var limits = await w.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => new { k.MaxPending, k.MaxConcurrent }).FirstAsync(token);
+            var counts = await w.Tasks.Where(t => t.KeyId == caller.KeyId && TaskStatus.NonTerminal.Contains(t.Status))
+                .GroupBy(t => t.Status == TaskStatus.Pending).Select(g => new { Pending = g.Key, Count = g.Count() }).ToListAsync(token);
+            var pending = counts.Where(c => c.Pending).Sum(c => c.Count);
+            var freeSlots = Math.Max(0, limits.MaxConcurrent - counts.Where(c => !c.Pending).Sum(c => c.Count));
+            if (pending >= limits.MaxPending + freeSlots) throw await Refusal(ApiError.ConcurrencyLimit(limits.MaxPending));
+
+            w.Tasks.Add(task);
+            if (uploads.Length > 0)
+                await w.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
+                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), token);
+            if (idempotencyKey.Length > 0)
+            {
+                // A record older than the window is forgotten: it must not block the key's reuse.
+                var since = now - IdempotencyWindow;
+                await w.IdempotencyRecords.Where(r => r.KeyId == caller.KeyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt <= since)
+                    .ExecuteDeleteAsync(token);
+                w.IdempotencyRecords.Add(new IdempotencyRecord
+                {
+                    KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
+                    ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
+                });
+            }
+            await w.SaveChangesAsync(token);
+            return Envelope.Ok(result);
+        }
+    }
+
+    /// <summary>A refused submission whose answer is that of its committed twin (same Idempotency-Key and body).</summary>
+    private sealed class AnsweredByTwin(IResult answer) : Exception("Answered by the request's twin")
+    {
+        public IResult Answer => answer;
     }
 
     private static string RequestBaseUrl(HttpContext context) =>
