@@ -1,5 +1,7 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Data;
+using Seedance.Server.Keys;
 
 namespace Seedance.Server.Billing;
 
@@ -10,11 +12,16 @@ namespace Seedance.Server.Billing;
 /// </summary>
 public static class CreditLedger
 {
-    /// <summary>Reserves <paramref name="cost"/> if the remaining credit covers it; false otherwise.</summary>
-    public static async Task<bool> TryReserveAsync(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// Reserves <paramref name="cost"/> if the remaining credit covers it and the key meets
+    /// <paramref name="alsoRequired"/> (checked in the same statement); false otherwise.
+    /// </summary>
+    public static async Task<bool> TryReserveAsync(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now,
+        Expression<Func<ApiKey, bool>>? alsoRequired, CancellationToken ct)
     {
-        var rows = await db.ApiKeys
-            .Where(k => k.Id == keyId && k.TotalCredits - k.UsedCredits - k.ReservedCredits >= cost)
+        var keys = db.ApiKeys.Where(k => k.Id == keyId && k.TotalCredits - k.UsedCredits - k.ReservedCredits >= cost);
+        if (alsoRequired is not null) keys = keys.Where(alsoRequired);
+        var rows = await keys
             .ExecuteUpdateAsync(s => s
                 .SetProperty(k => k.ReservedCredits, k => k.ReservedCredits + cost)
                 .SetProperty(k => k.UpdatedAt, now), ct);

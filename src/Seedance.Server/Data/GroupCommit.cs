@@ -76,6 +76,7 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit
                 {
                     outcomes[i] = (await batch[i].Work(db, stoppingToken), null);
                     await tx.ReleaseSavepointAsync("item", stoppingToken);
+                    db.ChangeTracker.Clear(); // what it saved is written: the next item's save need not look at it
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Seedance.Server.Billing;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Keys;
@@ -40,6 +41,14 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.Ignore(k => k.RemainCredits);
             e.Property(k => k.WebhookSecret).HasMaxLength(64);
             e.Property(k => k.PreviousWebhookSecret).HasMaxLength(64);
+            foreach (var counted in new[] { nameof(ApiKey.TasksPending), nameof(ApiKey.TasksQueued), nameof(ApiKey.TasksProcessing),
+                         nameof(ApiKey.TasksCompleted), nameof(ApiKey.TasksFailed), nameof(ApiKey.TasksCancelled), nameof(ApiKey.TasksExpired) })
+            {
+                // The database's triggers keep these; a key saved by the application must never write them back.
+                var property = e.Property<int>(counted).HasDefaultValue(0).Metadata;
+                property.SetBeforeSaveBehavior(PropertySaveBehavior.Ignore);
+                property.SetAfterSaveBehavior(PropertySaveBehavior.Ignore);
+            }
         });
         model.Entity<VideoTask>(e =>
         {

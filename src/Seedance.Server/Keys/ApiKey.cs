@@ -25,5 +25,18 @@ public sealed class ApiKey
     public string? PreviousWebhookSecret { get; set; }
     public DateTime? PreviousWebhookSecretUntil { get; set; }
 
+    /// <summary>
+    /// How many of the key's tasks are in each status. Kept by the database (triggers on <c>video_tasks</c>, in
+    /// the transaction that inserts, moves or deletes a task), never written by the application, so the backlog
+    /// check and the list's total read one row instead of counting tasks.
+    /// </summary>
+    public int TasksPending { get; private set; }
+    public int TasksQueued { get; private set; }
+    public int TasksProcessing { get; private set; }
+    public int TasksCompleted { get; private set; }
+    public int TasksFailed { get; private set; }
+    public int TasksCancelled { get; private set; }
+    public int TasksExpired { get; private set; }
+
     public decimal RemainCredits => TotalCredits - UsedCredits - ReservedCredits;
 }

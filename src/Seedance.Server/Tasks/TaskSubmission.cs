@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -8,6 +9,7 @@ using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Keys;
 using Seedance.Server.Storage;
 using Seedance.Server.Uploads;
 
@@ -79,36 +81,33 @@ public static class TaskSubmission
         async Task<IResult> WriteAsync(SeedanceDb w, CancellationToken token)
         {
             // A refusal may only be the trace of a twin request with the same Idempotency-Key that committed
-            // meanwhile (it took the credit or the backlog slot): the twin's answer is the right one then. Either
-            // way it is thrown, so that what this request wrote before it (a reservation) is rolled back.
+            // meanwhile (it took the credit or the backlog place): the twin's answer is the right one then. Either
+            // way it is thrown, which ends this request's part of the transaction.
             async Task<Exception> Refusal(ApiError refusal) =>
                 idempotencyKey.Length > 0 && await Replay(w, caller.KeyId, idempotencyKey, requestHash, clock, token) is { } twin
                     ? new AnsweredByTwin(twin) : refusal;
 
-            // The submissions of one key take their turn here, whichever node they reach, so the credit and
-            // backlog checks read what the previous one committed and two cannot both take the last free place.
-            // PostgreSQL: the reservation is the transaction's first statement, a guarded UPDATE of the key's
-            // row, which row-locks it to the end of the transaction (a refused one changes nothing); under READ
-            // COMMITTED it re-checks its guard on the row as committed, and each later statement takes a fresh
-            // snapshot. A row lock rather than serializable isolation: contention is per key and is the normal
-            // case (a client firing a batch), where serializable transactions would mostly end in serialization
-            // failures, each retry repeating the whole submission; the lock just queues them and other keys never
-            // wait. SQLite: the group commit's transaction is the database's only writer from its start, across
-            // processes too (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds both to it.
-            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, token))
+            // One guarded statement takes the credit and a place in the backlog, or changes nothing. The backlog
+            // is what waits beyond the key's free concurrency slots: a task that will start at the next dispatch
+            // round does not count against max_pending. The counts are the key's own, kept by the database with
+            // every task change (so the previous submission's task is already counted).
+            // The submissions of one key take their turn here, whichever node they reach, so two cannot both take
+            // the last free place. PostgreSQL: this is the transaction's first statement, an UPDATE of the key's
+            // row, which row-locks it to the end of the transaction; under READ COMMITTED it re-checks its guard
+            // on the row as committed. A row lock rather than serializable isolation: contention is per key and is
+            // the normal case (a client firing a batch), where serializable transactions would mostly end in
+            // serialization failures, each retry repeating the whole submission; the lock just queues them and
+            // other keys never wait. SQLite: the group commit's transaction is the database's only writer from its
+            // start, across processes too (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds
+            // both to it.
+            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, HasBacklogRoom, token))
             {
-                var remain = await w.ApiKeys.Where(k => k.Id == caller.KeyId)
-                    .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(token);
-                throw await Refusal(ApiError.InsufficientCredit(cost, remain));
+                var key = await w.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId).Select(k => new
+                {
+                    Remain = k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.MaxPending,
+                }).FirstAsync(token);
+                throw await Refusal(key.Remain < cost ? ApiError.InsufficientCredit(cost, key.Remain) : ApiError.ConcurrencyLimit(key.MaxPending));
             }
-            // The backlog is what waits beyond the key's free concurrency slots: a task that will start at
-            // the next dispatch round does not count against max_pending.
-            var limits = await w.ApiKeys.Where(k => k.Id == caller.KeyId).Select(k => new { k.MaxPending, k.MaxConcurrent }).FirstAsync(token);
-            var counts = await w.Tasks.Where(t => t.KeyId == caller.KeyId && TaskStatus.NonTerminal.Contains(t.Status))
-                .GroupBy(t => t.Status == TaskStatus.Pending).Select(g => new { Pending = g.Key, Count = g.Count() }).ToListAsync(token);
-            var pending = counts.Where(c => c.Pending).Sum(c => c.Count);
-            var freeSlots = Math.Max(0, limits.MaxConcurrent - counts.Where(c => !c.Pending).Sum(c => c.Count));
-            if (pending >= limits.MaxPending + freeSlots) throw await Refusal(ApiError.ConcurrencyLimit(limits.MaxPending));
 
             w.Tasks.Add(task);
             if (uploads.Length > 0)
@@ -130,6 +129,9 @@ public static class TaskSubmission
             return Envelope.Ok(result);
         }
     }
+
+    private static readonly Expression<Func<ApiKey, bool>> HasBacklogRoom = k =>
+        k.TasksPending < k.MaxPending + Math.Max(0, k.MaxConcurrent - k.TasksQueued - k.TasksProcessing);
 
     /// <summary>A refused submission whose answer is that of its committed twin (same Idempotency-Key and body).</summary>
     private sealed class AnsweredByTwin(IResult answer) : Exception("Answered by the request's twin")

@@ -262,6 +262,48 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("bigint")
                         .HasColumnName("reserved_credits");
 
+                    b.Property<int>("TasksCancelled")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_cancelled");
+
+                    b.Property<int>("TasksCompleted")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_completed");
+
+                    b.Property<int>("TasksExpired")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_expired");
+
+                    b.Property<int>("TasksFailed")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_failed");
+
+                    b.Property<int>("TasksPending")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_pending");
+
+                    b.Property<int>("TasksProcessing")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_processing");
+
+                    b.Property<int>("TasksQueued")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_queued");
+
                     b.Property<long>("TotalCredits")
                         .HasColumnType("bigint")
                         .HasColumnName("total_credits");

@@ -249,6 +249,48 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("reserved_credits");
 
+                    b.Property<int>("TasksCancelled")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_cancelled");
+
+                    b.Property<int>("TasksCompleted")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_completed");
+
+                    b.Property<int>("TasksExpired")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_expired");
+
+                    b.Property<int>("TasksFailed")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_failed");
+
+                    b.Property<int>("TasksPending")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_pending");
+
+                    b.Property<int>("TasksProcessing")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_processing");
+
+                    b.Property<int>("TasksQueued")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("tasks_queued");
+
                     b.Property<long>("TotalCredits")
                         .HasColumnType("INTEGER")
                         .HasColumnName("total_credits");
