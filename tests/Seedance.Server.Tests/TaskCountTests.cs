@@ -1,3 +1,4 @@
+using System.Data;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Tests.Support;
 
@@ -18,14 +19,14 @@ public sealed class TaskCountTests
 
         var stalled = await client.SubmitTextAsync("[sandbox:stall] Holds a slot");
         var failing = await client.SubmitTextAsync("[sandbox:fail=CONTENT_MODERATION_FAILED] Fails upstream");
-        await client.WaitForAsync(stalled, "queued", "processing");
+        await client.WaitForAsync(stalled, "processing");
         await client.WaitForAsync(failing, "failed");
         await AssertCountsMatchAsync(server, client);
 
         var completing = await client.SubmitTextAsync("Takes the second slot and completes");
         await client.WaitForAsync(completing, "completed");
         var second = await client.SubmitTextAsync("[sandbox:stall] Holds the second slot");
-        await client.WaitForAsync(second, "queued", "processing");
+        await client.WaitForAsync(second, "processing");
         var waiting = new[] { await client.SubmitTextAsync("Waits"), await client.SubmitTextAsync("Waits too") };
         await AssertCountsMatchAsync(server, client);
 
@@ -45,11 +46,11 @@ public sealed class TaskCountTests
         using var busy = await server.CreateKeyAsync(credits: 1000, maxConcurrent: 1, maxPending: 1, name: "busy");
         using var quiet = await server.CreateKeyAsync(credits: 1000, maxConcurrent: 1, maxPending: 1, name: "quiet");
         var holding = await busy.SubmitTextAsync("[sandbox:stall] Holds the slot");
-        await busy.WaitForAsync(holding, "queued", "processing");
+        await busy.WaitForAsync(holding, "processing");
         await busy.SubmitTextAsync("Waits");
 
         var own = await quiet.SubmitTextAsync("[sandbox:stall] Its own slot");
-        await quiet.WaitForAsync(own, "queued", "processing");
+        await quiet.WaitForAsync(own, "processing");
         await quiet.SubmitTextAsync("Its own backlog place");
 
         await AssertCountsMatchAsync(server, busy);
@@ -57,11 +58,16 @@ public sealed class TaskCountTests
         Assert.Equal(2, (await quiet.ListAsync()).Result!["total"]!.GetValue<int>());
     }
 
-    /// <summary>The key's counts equal a count of its tasks by status, and each list total (all, and per status) equals them.</summary>
+    /// <summary>
+    /// The key's counts equal a count of its tasks by status, and each list total (all, and per status) equals
+    /// them. Called when the key's tasks stay where they are (stalled, waiting or terminal).
+    /// </summary>
     private static async Task AssertCountsMatchAsync(RunningServer server, ApiClient client)
     {
         var (kept, counted) = await server.QueryAsync(async db =>
         {
+            // Both reads in one snapshot, whatever the server changes meanwhile.
+            await using var snapshot = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable);
             var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == client.KeyId);
             var kept = new Dictionary<string, int>
             {
