@@ -17,11 +17,11 @@ namespace Seedance.Server.Dispatch;
 /// on a task it did not hand over.
 /// </summary>
 public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock,
-    ILogger<Dispatcher> logger)
+    GroupCommit writes, ILogger<Dispatcher> logger)
     : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 256;
-    private const int MaxParallelSubmissions = 8;
+    private const int MaxParallelSubmissions = 32;
     /// <summary>The first half of the dispatcher's advisory lock keys on PostgreSQL (the second is the API key id).</summary>
     private const int DispatchLockClass = 0x5EED_D15;
 
@@ -66,9 +66,6 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             .ToListAsync(ct);
         if (waiting.Count == 0) return ([], []);
 
-        var keyIds = waiting.Select(w => w.KeyId).ToList();
-        var limits = await db.ApiKeys.AsNoTracking().Where(k => keyIds.Contains(k.Id)).ToDictionaryAsync(k => k.Id, k => k.MaxConcurrent, ct);
-
         // Per key with free slots, its oldest waiting tasks, claimed for this node; keys in the order of their oldest waiting task.
         // (One claim per such key: a single one over all pending tasks would let one key's backlog hide the others.)
         // Never more claimed than this round hands over: a claim left unused would be renewed by the heartbeat and block the task.
@@ -77,7 +74,7 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         foreach (var key in waiting.OrderBy(w => w.Oldest))
         {
             if (budget == 0) break;
-            var claimed = await ClaimAsync(db, key.KeyId, limits.GetValueOrDefault(key.KeyId), budget, now, ct);
+            var claimed = await ClaimAsync(db, key.KeyId, budget, now, ct);
             budget -= claimed.Count;
             if (claimed.Count > 0) queues.Add(new Queue<VideoTask>(claimed));
         }
@@ -100,19 +97,20 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
     /// by a pending one that a node is handing over (a live lease), so nodes dispatching side by side never
     /// start more than the limit. On PostgreSQL the count and the claim run under a per-key advisory lock in
     /// one transaction, so two nodes cannot both count the same free slot; the lock is the dispatcher's own
-    /// (it blocks no submission, no row) and is held for two short statements. SQLite serves one node, whose
-    /// one dispatcher loop claims one key at a time, so there the same steps need no lock.
+    /// (it blocks no submission, no row) and is held for two short statements. SQLite serves one node, where
+    /// the claim joins the group commit's batch like every write on the dispatch path.
     /// </summary>
-    private async Task<List<VideoTask>> ClaimAsync(SeedanceDb db, long keyId, int maxConcurrent, int budget, DateTime now, CancellationToken ct)
+    private async Task<List<VideoTask>> ClaimAsync(SeedanceDb db, long keyId, int budget, DateTime now, CancellationToken ct)
     {
-        await using var tx = db.Database.IsNpgsql() ? await db.Database.BeginTransactionAsync(ct) : null;
-        if (tx is not null) await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DispatchLockClass}, {unchecked((int)keyId)})", ct);
-        var busy = await db.Tasks.CountAsync(t => t.KeyId == keyId
-            && (TaskStatus.Active.Contains(t.Status) || (t.Status == TaskStatus.Pending && t.LeaseExpiresAt > now)), ct);
-        var seqs = await Leases.ClaimPendingAsync(db, node, keyId, Math.Min(maxConcurrent - busy, budget), now, ct);
-        var claimed = seqs.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => seqs.Contains(t.Seq)).OrderBy(t => t.Seq).ToListAsync(ct);
-        if (tx is not null) await tx.CommitAsync(ct);
-        return claimed;
+        var seqs = await writes.RunAsync(db, async (w, token) =>
+        {
+            if (w.Database.IsNpgsql()) await w.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DispatchLockClass}, {unchecked((int)keyId)})", token);
+            // The key's active tasks are its own counts (kept by the database); pending ones being handed over are few.
+            var key = await w.ApiKeys.Where(k => k.Id == keyId).Select(k => new { k.MaxConcurrent, Active = k.TasksQueued + k.TasksProcessing }).FirstAsync(token);
+            var busy = key.Active + await w.Tasks.CountAsync(t => t.KeyId == keyId && t.Status == TaskStatus.Pending && t.LeaseExpiresAt > now, token);
+            return await Leases.ClaimPendingAsync(w, node, keyId, Math.Min(key.MaxConcurrent - busy, budget), now, token);
+        }, ct);
+        return seqs.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => seqs.Contains(t.Seq)).OrderBy(t => t.Seq).ToListAsync(ct);
     }
 
     /// <summary>
@@ -206,16 +204,17 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await Leases.ReleasePendingAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), node, taskId, CancellationToken.None);
+            await writes.RunAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
+                (w, token) => Leases.ReleasePendingAsync(w, node, taskId, token), CancellationToken.None);
         }
         catch (Exception e) { Logger.LogWarning(e, "Could not give back the claim on task {TaskId}; it runs out by itself", taskId); }
     }
 
     /// <summary>Marks the task as being handed over, if it is still pending and this node's claim on it holds.</summary>
     private async Task<bool> StartHandOverAsync(SeedanceDb db, string taskId, DateTime now) =>
-        await db.Tasks
+        await writes.RunAsync(db, async (w, token) => await w.Tasks
             .Where(t => t.TaskId == taskId && t.Status == TaskStatus.Pending && t.LeaseOwner == node.Id && t.LeaseExpiresAt > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.HandOverStartedAt, now), CancellationToken.None) == 1;
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.HandOverStartedAt, now), token) == 1, CancellationToken.None);
 
     private Channel? Take(string model, Dictionary<string, int> inFlight, IReadOnlySet<string> tried)
     {

@@ -16,7 +16,8 @@ namespace Seedance.Server.Tasks;
 /// completion, released otherwise, and a task with a <c>callback_url</c> gets its callback in the outbox.
 /// A task that already left those statuses is not touched.
 /// </summary>
-public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events, TaskSignals signals, PublicLinks links, WebhookDispatcher? webhooks = null)
+public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents events, TaskSignals signals, PublicLinks links, GroupCommit writes,
+    WebhookDispatcher? webhooks = null)
 {
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
@@ -24,7 +25,8 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
     public async Task<bool> MoveAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also = null, CancellationToken ct = default)
     {
         if (TaskStatus.IsTerminal(to)) throw new ArgumentException($"'{to}' moves credits: use its own method", nameof(to));
-        var moved = await UpdateAsync(taskId, from, to, also, ct);
+        // Through the group commit: on SQLite it joins the submissions' batch instead of waiting for their lock.
+        var moved = await writes.RunAsync(db, (w, token) => UpdateAsync(w, taskId, from, to, also, token), ct);
         if (!moved) return false;
         await signals.SendChangedAsync(db, taskId, to, CancellationToken.None);
         await AnnounceAsync(taskId, to, ct);
@@ -46,7 +48,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
         events.Publish(task);
     }
 
-    private async Task<bool> UpdateAsync(string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    private async Task<bool> UpdateAsync(SeedanceDb db, string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
     {
         var now = Now;
         var rows = await db.Tasks.Where(t => t.TaskId == taskId && from.Contains(t.Status))
@@ -99,7 +101,7 @@ public sealed class TaskLifecycle(SeedanceDb db, TimeProvider clock, TaskEvents 
         {
             db.ChangeTracker.Clear();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            if (!await UpdateAsync(task.TaskId, from, to, also, ct)) return null;
+            if (!await UpdateAsync(db, task.TaskId, from, to, also, ct)) return null;
             if (to == TaskStatus.Completed)
                 await CreditLedger.CaptureAsync(db, task.KeyId, task.TaskId, task.CreditCost, Now, ct);
             else
