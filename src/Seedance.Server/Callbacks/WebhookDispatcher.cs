@@ -23,12 +23,15 @@ public sealed class WebhookDispatcher : PeriodicWorker
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _slots;
     private readonly NodeIdentity _node;
+    private readonly GroupCommit _writes;
 
-    public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, GroupCommit writes,
+        ILogger<WebhookDispatcher> logger)
         : base(clock, logger)
     {
         _scopes = scopes;
         _node = node;
+        _writes = writes;
         _options = options.Value.Callbacks;
         _http = SafeHttp.CreateClient(_options.AllowPrivateNetworks, Timeout);
         _slots = new SemaphoreSlim(_options.MaxParallelDeliveries);
@@ -45,7 +48,8 @@ public sealed class WebhookDispatcher : PeriodicWorker
         if (free == 0) return false;
         List<long> claimed;
         await using (var scope = _scopes.CreateAsyncScope())
-            claimed = await Leases.ClaimDeliveriesAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), _node, free, Clock.GetUtcNow().UtcDateTime, ct);
+            claimed = await _writes.RunAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
+                (w, token) => Leases.ClaimDeliveriesAsync(w, _node, free, Clock.GetUtcNow().UtcDateTime, token), ct);
         foreach (var id in claimed)
         {
             _slots.Wait(0); // only this loop takes slots, and it claimed no more than were free

@@ -56,24 +56,34 @@ public static class DatabaseSetup
     }
 }
 
-/// <summary>Per-connection SQLite settings: WAL is durable with NORMAL sync; foreign writers wait, not fail.</summary>
+/// <summary>
+/// Per-connection SQLite settings: WAL is durable with NORMAL sync; foreign writers wait, not fail. Applied once
+/// per physical connection: the pool hands the same one out again, and EF opens it for every query.
+/// </summary>
 internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
 {
     private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Applied = new();
 
     public override void ConnectionOpened(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
     {
+        if (Applied.TryGetValue(Handle(connection), out _)) return;
         using var cmd = connection.CreateCommand();
         cmd.CommandText = Pragmas;
         cmd.ExecuteNonQuery();
+        Applied.AddOrUpdate(Handle(connection), Applied);
     }
 
     public override async Task ConnectionOpenedAsync(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
+        if (Applied.TryGetValue(Handle(connection), out _)) return;
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = Pragmas;
         await cmd.ExecuteNonQueryAsync(cancellationToken);
+        Applied.AddOrUpdate(Handle(connection), Applied);
     }
+
+    private static SQLitePCL.sqlite3 Handle(System.Data.Common.DbConnection connection) => ((SqliteConnection)connection).Handle!;
 }
 
 public sealed class SqliteDesignFactory : IDesignTimeDbContextFactory<SqliteSeedanceDb>

@@ -16,7 +16,7 @@ namespace Seedance.Server.Data;
 public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit> logger) : BackgroundService
 {
     /// <summary>Work items committed together at most; enough to amortise the commit, small enough to bound a batch's latency.</summary>
-    private const int MaxBatch = 128;
+    private const int MaxBatch = 32;
 
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
 

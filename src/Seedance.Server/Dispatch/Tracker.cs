@@ -27,7 +27,7 @@ namespace Seedance.Server.Dispatch;
 /// </para>
 /// </summary>
 public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, FileStore store,
-    TimeProvider clock, ILogger<Tracker> logger)
+    TimeProvider clock, GroupCommit writes, ILogger<Tracker> logger)
     : PeriodicWorker(clock, logger)
 {
     private const int BatchLimit = 20_000;
@@ -79,7 +79,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
             if (Clock.GetUtcNow().UtcDateTime - _lastClaim >= ClaimEvery)
             {
-                var claimed = await Leases.ClaimActiveAsync(db, node, BatchLimit, Clock.GetUtcNow().UtcDateTime, ct);
+                var claimed = await writes.RunAsync(db, (w, token) => Leases.ClaimActiveAsync(w, node, BatchLimit, Clock.GetUtcNow().UtcDateTime, token), ct);
                 if (claimed.Count > 0) Logger.LogInformation("Took over tracking {Count} tasks no live node held", claimed.Count);
                 _lastClaim = Clock.GetUtcNow().UtcDateTime;
             }

@@ -102,7 +102,7 @@ public static class Leases
 /// order (after the workers, which are registered after it), its leases run out at once, so the other
 /// nodes take its work over without waiting out the lease time.
 /// </summary>
-public sealed class LeaseKeeper(IServiceScopeFactory scopes, NodeIdentity node, TimeProvider clock, ILogger<LeaseKeeper> logger)
+public sealed class LeaseKeeper(IServiceScopeFactory scopes, NodeIdentity node, TimeProvider clock, GroupCommit writes, ILogger<LeaseKeeper> logger)
     : PeriodicWorker(clock, logger)
 {
     protected override TimeSpan Interval => node.HeartbeatInterval;
@@ -121,7 +121,8 @@ public sealed class LeaseKeeper(IServiceScopeFactory scopes, NodeIdentity node, 
     public override async Task<bool> RunOnceAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        await Leases.RenewAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), node, Clock.GetUtcNow().UtcDateTime, ct);
+        await writes.RunAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
+            (w, token) => Leases.RenewAsync(w, node, Clock.GetUtcNow().UtcDateTime, token), ct);
         return false;
     }
 }
