@@ -1,3 +1,5 @@
+using TaskStatus = Seedance.Server.Tasks.TaskStatus;
+
 namespace Seedance.Server.Keys;
 
 /// <summary>One customer's key: its hash (never the key), its credits and its limits.</summary>
@@ -37,6 +39,20 @@ public sealed class ApiKey
     public int TasksFailed { get; private set; }
     public int TasksCancelled { get; private set; }
     public int TasksExpired { get; private set; }
+
+    /// <summary>How many of the key's tasks are in <paramref name="status"/>; all of them when it is null.</summary>
+    public int TasksIn(string? status) => status switch
+    {
+        null => TasksPending + TasksQueued + TasksProcessing + TasksCompleted + TasksFailed + TasksCancelled + TasksExpired,
+        TaskStatus.Pending => TasksPending,
+        TaskStatus.Queued => TasksQueued,
+        TaskStatus.Processing => TasksProcessing,
+        TaskStatus.Completed => TasksCompleted,
+        TaskStatus.Failed => TasksFailed,
+        TaskStatus.Cancelled => TasksCancelled,
+        TaskStatus.Expired => TasksExpired,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a task status"),
+    };
 
     public decimal RemainCredits => TotalCredits - UsedCredits - ReservedCredits;
 }

@@ -3,6 +3,7 @@ using Seedance.Server.Auth;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Keys;
 using Seedance.Server.Providers;
 using Seedance.Server.Storage;
 
@@ -44,7 +45,7 @@ public static class TaskEndpoints
         var keyId = context.Caller().KeyId;
         var ct = context.RequestAborted;
         var skip = (int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue);
-        var total = (await Counts(db, keyId, ct))?.Of(status) ?? 0;
+        var total = (await KeyOf(db, keyId, ct))?.TasksIn(status) ?? 0;
         var found = status is null ? PageAll(db, keyId, skip, size) : PageWithStatus(db, keyId, status, skip, size);
         var rows = new List<TaskView>(size);
         await foreach (var t in found.WithCancellation(ct)) rows.Add(TaskView.Of(t, links));
@@ -64,26 +65,8 @@ public static class TaskEndpoints
     // than SQLite spends running it); the rows without their content, which the task object does not show.
     // The total is the key's own count, kept by the database with every task change: counting 100,000 tasks
     // on each request would cost more than the page itself.
-    private static readonly Func<SeedanceDb, long, CancellationToken, Task<TaskCounts?>> Counts =
-        EF.CompileAsyncQuery((SeedanceDb db, long keyId, CancellationToken ct) => db.ApiKeys.Where(k => k.Id == keyId)
-            .Select(k => new TaskCounts(k.TasksPending, k.TasksQueued, k.TasksProcessing, k.TasksCompleted, k.TasksFailed, k.TasksCancelled, k.TasksExpired))
-            .FirstOrDefault());
-
-    private sealed record TaskCounts(int Pending, int Queued, int Processing, int Completed, int Failed, int Cancelled, int Expired)
-    {
-        public int Of(string? status) => status switch
-        {
-            null => Pending + Queued + Processing + Completed + Failed + Cancelled + Expired,
-            TaskStatus.Pending => Pending,
-            TaskStatus.Queued => Queued,
-            TaskStatus.Processing => Processing,
-            TaskStatus.Completed => Completed,
-            TaskStatus.Failed => Failed,
-            TaskStatus.Cancelled => Cancelled,
-            TaskStatus.Expired => Expired,
-            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a task status"),
-        };
-    }
+    private static readonly Func<SeedanceDb, long, CancellationToken, Task<ApiKey?>> KeyOf =
+        EF.CompileAsyncQuery((SeedanceDb db, long keyId, CancellationToken ct) => db.ApiKeys.AsNoTracking().FirstOrDefault(k => k.Id == keyId));
 
     private static readonly Func<SeedanceDb, long, int, int, IAsyncEnumerable<VideoTask>> PageAll =
         EF.CompileAsyncQuery((SeedanceDb db, long keyId, int skip, int take) =>
