@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Data;
 using Seedance.Server.Keys;
@@ -13,22 +12,33 @@ namespace Seedance.Server.Billing;
 public static class CreditLedger
 {
     /// <summary>
-    /// Reserves <paramref name="cost"/> if the remaining credit covers it and the key meets
-    /// <paramref name="alsoRequired"/> (checked in the same statement); false otherwise.
+    /// Reserves <paramref name="cost"/> for a new task of the key and records it, if the remaining credit covers
+    /// it and the key's backlog has room for one more pending task; false, changing nothing, otherwise.
     /// </summary>
-    public static async Task<bool> TryReserveAsync(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now,
-        Expression<Func<ApiKey, bool>>? alsoRequired, CancellationToken ct)
+    /// <remarks>
+    /// One guarded statement, so two submissions can never both take the last credit or the last place. The
+    /// backlog is what waits beyond the key's free concurrency slots (a task that will start at the next dispatch
+    /// round does not count against max_pending): pending &lt; max_pending + max(0, max_concurrent − queued −
+    /// processing), written without max() so that one SQL serves both databases. The counts are kept by the
+    /// database's triggers with every task change, so the previous submission's task is already counted.
+    /// It runs for every submission, as a kept statement (<see cref="Statements"/>).
+    /// </remarks>
+    public static async Task<bool> TryReserveAsync(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now, CancellationToken ct)
     {
-        var keys = db.ApiKeys.Where(k => k.Id == keyId && k.TotalCredits - k.UsedCredits - k.ReservedCredits >= cost);
-        if (alsoRequired is not null) keys = keys.Where(alsoRequired);
-        var rows = await keys
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(k => k.ReservedCredits, k => k.ReservedCredits + cost)
-                .SetProperty(k => k.UpdatedAt, now), ct);
+        var rows = await Statements.ExecuteAsync(db, ReserveSql, ct,
+            Statements.Value<ApiKey>(db, nameof(ApiKey.ReservedCredits), cost),
+            Statements.Value<ApiKey>(db, nameof(ApiKey.UpdatedAt), now),
+            Statements.Value<ApiKey>(db, nameof(ApiKey.Id), keyId));
         if (rows == 0) return false;
-        db.Ledger.Add(new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = LedgerKind.Reserve, Amount = cost, CreatedAt = now });
+        await Statements.InsertAsync(db, new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = LedgerKind.Reserve, Amount = cost, CreatedAt = now }, ct);
         return true;
     }
+
+    private const string ReserveSql = """
+        UPDATE api_keys SET reserved_credits = reserved_credits + @p0, updated_at = @p1
+        WHERE id = @p2 AND total_credits - used_credits - reserved_credits >= @p0
+          AND (tasks_pending < max_pending OR tasks_pending + tasks_queued + tasks_processing < max_pending + max_concurrent)
+        """;
 
     /// <summary>Turns a reservation into usage when its task completes.</summary>
     public static async Task CaptureAsync(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now, CancellationToken ct)

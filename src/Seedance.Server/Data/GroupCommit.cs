@@ -18,6 +18,9 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit
     /// <summary>Work items committed together at most; enough to amortise the commit, small enough to bound a batch's latency.</summary>
     private const int MaxBatch = 32;
 
+    private AsyncServiceScope? _writerScope;
+    private SeedanceDb? _writer;
+
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>
@@ -57,6 +60,7 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit
         {
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(new InvalidOperationException("The server is stopping"));
+            await DropWriterAsync();
         }
     }
 
@@ -65,23 +69,21 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit
         var outcomes = new (object? Result, Exception? Error)[batch.Count];
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            db.Database.AutoSavepointsEnabled = false; // each item has its own savepoint already
+            var db = await WriterAsync(stoppingToken);
             await using var tx = await db.Database.BeginTransactionAsync(stoppingToken);
             for (var i = 0; i < batch.Count; i++)
             {
-                await tx.CreateSavepointAsync("item", stoppingToken);
+                await Statements.ExecuteAsync(db, "SAVEPOINT item", stoppingToken);
                 try
                 {
                     outcomes[i] = (await batch[i].Work(db, stoppingToken), null);
-                    await tx.ReleaseSavepointAsync("item", stoppingToken);
+                    await Statements.ExecuteAsync(db, "RELEASE item", stoppingToken);
                     db.ChangeTracker.Clear(); // what it saved is written: the next item's save need not look at it
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
-                    await tx.RollbackToSavepointAsync("item", stoppingToken);
-                    await tx.ReleaseSavepointAsync("item", stoppingToken);
+                    await Statements.ExecuteAsync(db, "ROLLBACK TO item", stoppingToken);
+                    await Statements.ExecuteAsync(db, "RELEASE item", stoppingToken);
                     db.ChangeTracker.Clear();
                     outcomes[i] = (null, e);
                 }
@@ -92,11 +94,33 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit
         {
             if (e is not OperationCanceledException) logger.LogError(e, "A batch of {Count} writes failed to commit", batch.Count);
             foreach (var item in batch) item.Done.TrySetException(e);
+            await DropWriterAsync();
             return;
         }
         for (var i = 0; i < batch.Count; i++)
             if (outcomes[i].Error is { } error) batch[i].Done.TrySetException(error);
             else batch[i].Done.TrySetResult(outcomes[i].Result);
+    }
+
+    /// <summary>
+    /// The loop's own context, kept with its connection open from batch to batch: the statements every
+    /// submission runs stay prepared on it (<see cref="Statements"/>). A batch that fails starts the next on a new one.
+    /// </summary>
+    private async Task<SeedanceDb> WriterAsync(CancellationToken ct)
+    {
+        if (_writer is { } writer) return writer;
+        _writerScope = scopes.CreateAsyncScope();
+        writer = _writerScope.Value.ServiceProvider.GetRequiredService<SeedanceDb>();
+        writer.Database.AutoSavepointsEnabled = false; // each item has its own savepoint already
+        await writer.Database.OpenConnectionAsync(ct);
+        return _writer = writer;
+    }
+
+    private async Task DropWriterAsync()
+    {
+        _writer = null;
+        if (_writerScope is { } scope) await scope.DisposeAsync();
+        _writerScope = null;
     }
 
     private sealed record Item(Func<SeedanceDb, CancellationToken, Task<object?>> Work, CancellationToken Cancellation)

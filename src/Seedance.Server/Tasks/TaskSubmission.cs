@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -87,10 +86,7 @@ public static class TaskSubmission
                 idempotencyKey.Length > 0 && await Replay(w, caller.KeyId, idempotencyKey, requestHash, clock, token) is { } twin
                     ? new AnsweredByTwin(twin) : refusal;
 
-            // One guarded statement takes the credit and a place in the backlog, or changes nothing. The backlog
-            // is what waits beyond the key's free concurrency slots: a task that will start at the next dispatch
-            // round does not count against max_pending. The counts are the key's own, kept by the database with
-            // every task change (so the previous submission's task is already counted).
+            // One guarded statement takes the credit and a place in the backlog, or changes nothing.
             // The submissions of one key take their turn here, whichever node they reach, so two cannot both take
             // the last free place. PostgreSQL: this is the transaction's first statement, an UPDATE of the key's
             // row, which row-locks it to the end of the transaction; under READ COMMITTED it re-checks its guard
@@ -100,7 +96,7 @@ public static class TaskSubmission
             // other keys never wait. SQLite: the group commit's transaction is the database's only writer from its
             // start, across processes too (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds
             // both to it.
-            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, HasBacklogRoom, token))
+            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, token))
             {
                 var key = await w.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId).Select(k => new
                 {
@@ -109,29 +105,29 @@ public static class TaskSubmission
                 throw await Refusal(key.Remain < cost ? ApiError.InsufficientCredit(cost, key.Remain) : ApiError.ConcurrencyLimit(key.MaxPending));
             }
 
-            w.Tasks.Add(task);
+            await Statements.InsertAsync(w, task, token);
             if (uploads.Length > 0)
                 await w.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
                     .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), token);
             if (idempotencyKey.Length > 0)
             {
                 // A record older than the window is forgotten: it must not block the key's reuse.
-                var since = now - IdempotencyWindow;
-                await w.IdempotencyRecords.Where(r => r.KeyId == caller.KeyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt <= since)
-                    .ExecuteDeleteAsync(token);
-                w.IdempotencyRecords.Add(new IdempotencyRecord
+                await Statements.ExecuteAsync(w, ForgetStaleIdempotencyRecord, token,
+                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.KeyId), caller.KeyId),
+                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.IdempotencyKey), idempotencyKey),
+                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.CreatedAt), now - IdempotencyWindow));
+                await Statements.InsertAsync(w, new IdempotencyRecord
                 {
                     KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
                     ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
-                });
+                }, token);
             }
-            await w.SaveChangesAsync(token);
             return Envelope.Ok(result);
         }
     }
 
-    private static readonly Expression<Func<ApiKey, bool>> HasBacklogRoom = k =>
-        k.TasksPending < k.MaxPending + Math.Max(0, k.MaxConcurrent - k.TasksQueued - k.TasksProcessing);
+    private const string ForgetStaleIdempotencyRecord =
+        "DELETE FROM idempotency_records WHERE key_id = @p0 AND idempotency_key = @p1 AND created_at <= @p2";
 
     /// <summary>A refused submission whose answer is that of its committed twin (same Idempotency-Key and body).</summary>
     private sealed class AnsweredByTwin(IResult answer) : Exception("Answered by the request's twin")
