@@ -32,8 +32,7 @@ public static class SeedanceApp
 
         builder.Services.AddHttpContextAccessor();
         builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+        builder.Services.AddAuthentication()
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.Services.AddKeyRateLimiting(SeedanceOptions.From(builder.Configuration));
@@ -62,12 +61,13 @@ public static class SeedanceApp
 
         var app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
-        app.UseAuthentication();
+        app.UseMiddleware<ApiKeyCheck>(); // the API's key, before the rate limit that is per key
+        app.UseAuthentication(); // the operator's token, for the admin endpoints
         app.UseAuthorization();
         app.UseRateLimiter();
 
         var api = app.MapGroup("/api/v1/video")
-            .RequireAuthorization(p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
+            .WithMetadata(ApiKeyRequired.Instance)
             .RequireRateLimiting(KeyRateLimiting.Policy);
         api.MapUploads();
         api.MapTasks();

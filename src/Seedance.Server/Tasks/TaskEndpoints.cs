@@ -25,12 +25,14 @@ public static class TaskEndpoints
         api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
     }
 
-    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links,
-        TerminalTaskCache answers)
+    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers)
     {
         var keyId = context.Caller().KeyId;
-        // A plain poll of a finished task, as clients keep sending for a while after it ends, is answered from memory.
+        // A plain poll of a finished task, as clients keep sending for a while after it ends, is answered from
+        // memory, without so much as taking a database context from the pool.
         if (wait is null && answers.TryGet(keyId, task_id, links, out var cached)) return Results.Bytes(cached, Envelope.ContentType);
+        var db = context.RequestServices.GetRequiredService<SeedanceDb>();
+        var events = context.RequestServices.GetRequiredService<TaskEvents>();
         var task = await TaskWatchEndpoints.WaitAsync(db, events, keyId, task_id, wait, context.RequestAborted);
         return Results.Bytes(answers.Answer(keyId, task, links), Envelope.ContentType);
     }
