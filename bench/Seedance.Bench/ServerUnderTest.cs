@@ -100,6 +100,17 @@ public sealed class ServerUnderTest : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Signal(int pid, int signal);
 
+    /// <summary><c>dotnet <paramref name="dll"/></c> in the dll's folder, its output captured.</summary>
+    internal static ProcessStartInfo Dotnet(string dll)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        info.ArgumentList.Add(dll);
+        return info;
+    }
+
     /// <summary>Starts the server with <paramref name="configuration"/> (<c>Seedance__...</c> variables) and waits until it is ready.</summary>
     public static async Task<ServerUnderTest> StartAsync(string serverDll, Func<string, IReadOnlyDictionary<string, string>> configuration, CancellationToken ct)
     {
@@ -107,12 +118,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
         var dataDir = Path.Combine(Path.GetTempPath(), "seedance-bench-" + Guid.NewGuid().ToString("N"));
         var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
-        };
-        info.ArgumentList.Add(serverDll);
+        var info = Dotnet(serverDll);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(baseUrl);
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)).ToList())

@@ -40,11 +40,7 @@ public sealed class BaselineUnderTest : IAsyncDisposable
         var baseUrl = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
         listener.Stop();
 
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
-        info.ArgumentList.Add(dll);
+        var info = ServerUnderTest.Dotnet(dll);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(baseUrl);
         info.Environment["BASELINE_KEY"] = apiKey;

@@ -5,6 +5,9 @@ namespace Seedance.Bench.Bar;
 /// <summary>What one load phase achieved: successful requests per second and their latency in seconds.</summary>
 public sealed record LoadResult(int Succeeded, int Failed, double Seconds, Distribution Latency, string? FirstError)
 {
+    /// <summary>At a fixed rate: how late the generator itself sent each request after it was due, in seconds (part of its latency).</summary>
+    public Distribution? Lateness { get; init; }
+
     public double PerSecond => Succeeded / Seconds;
 }
 
@@ -52,28 +55,33 @@ public static class LoadGenerator
         return new LoadResult(all.Count, failed, (clock.Elapsed - measureFrom).TotalSeconds, new Distribution(all), firstError);
     }
 
-    public static async Task<LoadResult> FixedRateAsync(Request request, double perSecond, TimeSpan warmup, TimeSpan duration, CancellationToken ct)
+    /// <summary>
+    /// <paramref name="perSecond"/> requests a second from <paramref name="clients"/> clients, each sending its
+    /// share on a schedule of its own (request i is due at i / rate, and goes to client i mod clients), as wrk2
+    /// does: a client that falls behind sends at once until it is back on schedule, and every latency counts
+    /// from when its request was due. The clients are fixed, so a stall of the server holds requests back
+    /// instead of opening new connections. For requests that need HttpClient (submissions); the polls of the
+    /// GET figure go through <see cref="RawPoller"/>, which costs far less per request.
+    /// </summary>
+    public static async Task<LoadResult> FixedRateAsync(Request request, double perSecond, int clients, TimeSpan warmup, TimeSpan duration, CancellationToken ct)
     {
-        var clock = Stopwatch.StartNew();
         // at least a few measured requests, even at a very low rate
         var firstMeasured = (long)(warmup.TotalSeconds * perSecond);
         var total = Math.Max((long)((warmup + duration).TotalSeconds * perSecond), firstMeasured + MinimumMeasured);
         var latencies = new double[total];
         var outcome = new string?[total];
-        var inFlight = new List<Task>((int)Math.Min(total, 1 << 20));
-        for (long i = 0; i < total; i++)
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(clients, total)).Select(async c =>
         {
-            var due = TimeSpan.FromSeconds(i / perSecond);
-            var ahead = due - clock.Elapsed;
-            if (ahead > TimeSpan.FromMilliseconds(1)) await Task.Delay(ahead, ct);
-            var index = i;
-            inFlight.Add(Task.Run(async () =>
+            for (long i = c; i < total; i += clients)
             {
-                outcome[index] = await Run(request, index, ct);
-                latencies[index] = (clock.Elapsed - due).TotalSeconds;
-            }, ct));
-        }
-        await Task.WhenAll(inFlight);
+                var due = TimeSpan.FromSeconds(i / perSecond);
+                var ahead = due - clock.Elapsed;
+                if (ahead > TimeSpan.Zero) await Task.Delay(ahead, ct);
+                outcome[i] = await Run(request, i, ct);
+                latencies[i] = (clock.Elapsed - due).TotalSeconds;
+            }
+        }));
         var measured = Enumerable.Range((int)firstMeasured, (int)(total - firstMeasured)).ToList();
         var ok = measured.Where(i => outcome[i] is null).Select(i => latencies[i]).ToList();
         var errors = measured.Where(i => outcome[i] is not null).ToList();
