@@ -51,7 +51,9 @@ public sealed class BarFigures
                       "`bench/Seedance.Bench.Baseline` as its own process. Load: from the harness process, the same for both. " +
                       $"Maximum rates: {s.GetClients} clients (submissions: {s.SubmitClients}) back to back for {Num(s.DurationSeconds)} s after {Num(s.WarmupSeconds)} s of warm-up; " +
                       $"80 %: a fixed rate over {BarBenchmark.RateConnections} connections, latency counted from when each request was due. Polls are sent as wrk2 sends them: " +
-                      $"one event loop per core over kept-alive connections (`Bar/RawPoller.cs`). The database holds {s.SeededTasks:N0} finished tasks " +
+                      $"one event loop per core over kept-alive connections (`Bar/RawPoller.cs`), " +
+                      (RawPoller.RanAhead ? "each ahead of the apps in the scheduler (nice -10). " : "at the apps' own priority (raising it was not allowed here). ") +
+                      $"The database holds {s.SeededTasks:N0} finished tasks " +
                       $"({s.SeededTasks / s.SeededKeys:N0} of the benchmark key), seeded in {Num(SeedSeconds)} s with the server stopped. " +
                       "Submissions are measured on a second fresh server with dispatch off (`Seedance__Tasks__Dispatch=false`); the dispatch " +
                       "delay with the sandbox taking each task at once and holding it queued (`Seedance__Sandbox__QueueSeconds=3600`, nothing renders).");
