@@ -96,6 +96,57 @@ public sealed class StatementTests
         Assert.Equal(0, await server.QueryAsync(db => db.Tasks.CountAsync(t => t.KeyId == client.KeyId)));
     }
 
+    [Fact]
+    public async Task AContextWhoseConnectionComesBackOnAnotherPhysicalConnectionRunsItsStatementsThereInItsTransaction()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = await server.CreateKeyAsync(credits: 10);
+        var inserted = new List<string>();
+        var heldElsewhere = new List<System.Data.Common.DbConnection>();
+        try
+        {
+            await server.QueryAsync(async db =>
+            {
+                var connection = db.Database.GetDbConnection();
+                // Two rounds on this context, each closing its connection at the end, so that its kept commands
+                // were prepared on a handle the pool has taken back.
+                for (var round = 0; round < 2; round++)
+                {
+                    await using var tx = await db.Database.BeginTransactionAsync();
+                    var task = EveryFieldSet(client.KeyId);
+                    await Statements.InsertAsync(db, task);
+                    await tx.CommitAsync();
+                    inserted.Add(task.TaskId);
+                    await db.Database.CloseConnectionAsync();
+                }
+                // Every idle handle of the pool is taken by other connections, so this context's next open gets
+                // one it never had; a statement still prepared on an old one would run there, outside the
+                // transaction below, and its row would outlive the rollback.
+                var factory = System.Data.Common.DbProviderFactories.GetFactory(connection)!;
+                for (var i = 0; i < 20; i++)
+                {
+                    var other = factory.CreateConnection()!;
+                    other.ConnectionString = db.Database.GetConnectionString();
+                    await other.OpenAsync();
+                    heldElsewhere.Add(other);
+                }
+                await using (var tx = await db.Database.BeginTransactionAsync())
+                {
+                    await Statements.InsertAsync(db, EveryFieldSet(client.KeyId));
+                    await tx.RollbackAsync();
+                }
+                return 0;
+            });
+        }
+        finally
+        {
+            foreach (var other in heldElsewhere) await other.DisposeAsync();
+        }
+
+        var stored = await server.QueryAsync(db => db.Tasks.Where(t => t.KeyId == client.KeyId).Select(t => t.TaskId).ToListAsync());
+        Assert.Equal(inserted.Order(), stored.Order());
+    }
+
     /// <summary>A task with every column set to a value other than its type's default, nullables included.</summary>
     private static VideoTask EveryFieldSet(long keyId)
     {

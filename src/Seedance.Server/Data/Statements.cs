@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -17,7 +18,8 @@ namespace Seedance.Server.Data;
 /// <list type="bullet">
 /// <item>An insert's SQL is written from the EF model: its table, every column the application writes, and
 /// each value bound through the column's own type mapping and value converter, as <c>SaveChanges</c> binds it.</item>
-/// <item>A command is kept per connection and run again with new values: SQLite then prepares it once.</item>
+/// <item>A command is kept per connection (on SQLite, per physical connection) and run again with new values:
+/// SQLite then prepares it once.</item>
 /// <item>A statement runs only inside a transaction, so it commits or rolls back with the rest of the change.</item>
 /// </list>
 /// </summary>
@@ -26,7 +28,7 @@ public static class Statements
     /// <summary>A value for a parameter, bound as <paramref name="Column"/> binds its values.</summary>
     public readonly record struct Arg(IProperty Column, object? Value);
 
-    private static readonly ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> Kept = new();
+    private static readonly ConditionalWeakTable<DbConnection, KeptCommands> Kept = new();
     private static readonly ConditionalWeakTable<IModel, ConcurrentDictionary<Type, Insert>> Inserts = new();
 
     /// <summary>The column that <typeparamref name="TEntity"/>'s <paramref name="property"/> maps to, with <paramref name="value"/>.</summary>
@@ -65,16 +67,39 @@ public static class Statements
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("A statement runs inside a transaction");
-        var kept = Kept.GetValue(transaction.Connection!, _ => new Dictionary<string, DbCommand>());
-        if (!kept.TryGetValue(sql, out var command))
+        var connection = transaction.Connection!;
+        var kept = Kept.GetValue(connection, _ => new KeptCommands());
+        kept.FitTo(connection);
+        if (!kept.Commands.TryGetValue(sql, out var command))
         {
-            command = transaction.Connection!.CreateCommand();
+            command = connection.CreateCommand();
             command.CommandText = sql;
-            kept[sql] = command;
+            kept.Commands[sql] = command;
         }
         command.Transaction = transaction;
         command.Parameters.Clear();
         return command;
+    }
+
+    /// <summary>
+    /// A connection's kept commands. A SQLite command stays prepared on the physical connection (the handle) it
+    /// was prepared on, while a pooled context's connection may be opened again on another one from the pool:
+    /// the commands are then made anew, so a statement never runs on a handle that is no longer this connection's.
+    /// </summary>
+    private sealed class KeptCommands
+    {
+        private object? _handle;
+
+        public Dictionary<string, DbCommand> Commands { get; } = [];
+
+        public void FitTo(DbConnection connection)
+        {
+            var handle = (connection as SqliteConnection)?.Handle;
+            if (ReferenceEquals(handle, _handle)) return;
+            foreach (var command in Commands.Values) command.Dispose();
+            Commands.Clear();
+            _handle = handle;
+        }
     }
 
     private static void Bind(DbCommand command, int index, IProperty column, object? value) =>
