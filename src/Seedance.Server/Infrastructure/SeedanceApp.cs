@@ -62,7 +62,8 @@ public static class SeedanceApp
         var app = builder.Build();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
         app.UseMiddleware<ApiKeyCheck>(); // the API's key, before the rate limit that is per key
-        app.UseAuthentication(); // the operator's token, for the admin endpoints
+        // The operator's token: the admin endpoints' policies name its scheme, and authorization authenticates
+        // it for them alone. No UseAuthentication: as the only scheme it would be the default and run on every poll.
         app.UseAuthorization();
         app.UseRateLimiter();
 
