@@ -35,10 +35,10 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
         var (from, end) = (warmup.TotalSeconds, (warmup + duration).TotalSeconds);
         var perThread = new Outcomes[Threads];
         var clock = new Stopwatch();
-        RunThreads(clock, connections, thread => perThread[thread] = new Outcomes((int)(duration.TotalSeconds * MaxPerSecond / Threads)),
+        var broken = RunThreads(clock, connections, thread => perThread[thread] = new Outcomes((int)(duration.TotalSeconds * MaxPerSecond / Threads)),
             (_, now) => now < end ? now : null,
             (thread, request) => { if (request.Due >= from) perThread[thread].Add(request); });
-        var all = Outcomes.Merge(perThread);
+        var all = Outcomes.Merge(perThread, broken);
         return new LoadResult(all.Latencies.Count, all.Failed, clock.Elapsed.TotalSeconds - from, new Distribution(all.Latencies), all.FirstError);
     });
 
@@ -55,7 +55,7 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
         var lateness = new List<double>[Threads];
         var clock = new Stopwatch();
         var share = (int)((total - firstMeasured) / Threads + 1);
-        RunThreads(clock, connections, thread => { next[thread] = thread; perThread[thread] = new Outcomes(share); lateness[thread] = new(share); },
+        var broken = RunThreads(clock, connections, thread => { next[thread] = thread; perThread[thread] = new Outcomes(share); lateness[thread] = new(share); },
             (thread, now) =>
             {
                 if (next[thread] >= total) return null;
@@ -70,7 +70,7 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
                 perThread[thread].Add(request);
                 lateness[thread].Add(request.Sent - request.Due);
             });
-        var all = Outcomes.Merge(perThread);
+        var all = Outcomes.Merge(perThread, broken);
         return new LoadResult(all.Latencies.Count, all.Failed, (total - firstMeasured) / perSecond, new Distribution(all.Latencies), all.FirstError)
         {
             Lateness = new Distribution(lateness.SelectMany(l => l)),
@@ -103,9 +103,10 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
             }
         }
 
-        public static Outcomes Merge(Outcomes[] parts)
+        public static Outcomes Merge(Outcomes[] parts, string? broken)
         {
             var all = new Outcomes(parts.Sum(p => p.Latencies.Count));
+            if (broken is not null) all.Add(new Done(0, 0, 0, broken));
             foreach (var part in parts)
             {
                 all.Latencies.AddRange(part.Latencies);
@@ -117,13 +118,16 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
     }
 
     /// <summary>
-    /// Runs the event loops, one thread each, over <paramref name="connections"/> connections shared out among them, on one clock.
+    /// Runs the event loops, one thread each, over <paramref name="connections"/> connections shared out among them, on one clock;
+    /// returns why a loop stopped early, if one did.
     /// <paramref name="nextDue"/> gives a thread's next request given the time: its due time, minus its due time
     /// when that lies ahead, or null when the thread has sent all it will send.
     /// </summary>
-    private void RunThreads(Stopwatch clock, int connections, Action<int> start, Func<int, double, double?> nextDue, Action<int, Done> done)
+    private string? RunThreads(Stopwatch clock, int connections, Action<int> start, Func<int, double, double?> nextDue, Action<int, Done> done)
     {
         for (var t = 0; t < Threads; t++) start(t);
+        RanAhead = true;
+        Exception? broken = null;
         var opened = Enumerable.Range(0, Threads)
             .Select(t => Enumerable.Range(0, Math.Max(1, connections / Threads + (t < connections % Threads ? 1 : 0))).Select(_ => Connection.Open(_server)).ToList())
             .ToList();
@@ -132,19 +136,25 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
         clock.Start();
         var threads = Enumerable.Range(0, Threads).Select(t =>
         {
-            var thread = new Thread(() => Loop(clock, t, opened[t], nextDue, done)) { IsBackground = true, Name = $"poller {t}" };
+            var thread = new Thread(() =>
+            {
+                // a connection that cannot be opened again (the app is gone) ends the loop; the phase reports it
+                try { Loop(clock, t, opened[t], nextDue, done); }
+                catch (SocketException e) { Interlocked.CompareExchange(ref broken, e, null); }
+            }) { IsBackground = true, Name = $"poller {t}" };
             thread.Start();
             return thread;
         }).ToList();
         foreach (var thread in threads) thread.Join();
+        return broken is null ? null : $"A connection could not be opened again: {broken.Message}";
     }
 
-    /// <summary>Whether the event loops ran ahead of the apps they measure in the scheduler (see <see cref="RaisePriority"/>).</summary>
+    /// <summary>Whether every event loop of the last phase ran ahead of the apps it measures in the scheduler (see <see cref="RaisePriority"/>).</summary>
     public static bool RanAhead { get; private set; }
 
     private void Loop(Stopwatch clock, int thread, List<Connection> connections, Func<int, double, double?> nextDue, Action<int, Done> done)
     {
-        RanAhead = RaisePriority();
+        if (!RaisePriority()) RanAhead = false;
         var idle = new Stack<Connection>(connections);
         var busy = new List<Connection>(connections.Count);
         var ready = new List<Socket>(connections.Count);
@@ -294,15 +304,16 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
             var headers = received[..(headerEnd + 2)];
             if (headers.Length < 12 || !Utf8Parser.TryParse(headers[9..12], out int status, out _))
                 throw new InvalidDataException("Not an HTTP/1.1 status line");
-            return (status, headerEnd + 4 + BodyLength(headers));
+            return (status, headerEnd + 4 + BodyLength(headers, status));
         }
 
-        private static int BodyLength(ReadOnlySpan<byte> headers)
+        private static int BodyLength(ReadOnlySpan<byte> headers, int status)
         {
             Span<byte> lower = stackalloc byte[headers.Length];
             for (var i = 0; i < headers.Length; i++) lower[i] = headers[i] is >= (byte)'A' and <= (byte)'Z' ? (byte)(headers[i] | 0x20) : headers[i];
             var at = lower.IndexOf("\r\ncontent-length:"u8);
-            if (at < 0) throw new InvalidDataException("An answer without Content-Length");
+            // an error envelope may come chunked: it is a failed request all the same, and its connection is opened anew
+            if (at < 0) throw new InvalidDataException($"HTTP {status}, an answer without Content-Length");
             var value = headers[(at + "\r\ncontent-length:"u8.Length)..];
             value = value[..value.IndexOf("\r\n"u8)].Trim((byte)' ');
             return Utf8Parser.TryParse(value, out int length, out _) ? length : throw new InvalidDataException("A bad Content-Length");
