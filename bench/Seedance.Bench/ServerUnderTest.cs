@@ -150,7 +150,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT task_id, status, provider_task_id, updated_at FROM video_tasks";
+        command.CommandText = "SELECT task_id, status, upstream_task_id, updated_at FROM video_tasks";
         using var reader = command.ExecuteReader();
         var tasks = new List<ServerTask>();
         while (reader.Read())

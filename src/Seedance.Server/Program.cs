@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Seedance.Server.Cli;
 using Seedance.Server.Infrastructure;
+using Seedance.Server;
 
 try
 {

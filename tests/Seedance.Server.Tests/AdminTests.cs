@@ -1,9 +1,10 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using System.Text;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

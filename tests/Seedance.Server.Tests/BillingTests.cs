@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 
@@ -181,11 +182,8 @@ public sealed class BillingTests
         (await client.CancelAsync(taskId)).AssertOk();
 
         // The upstream's success arrives late, against the task as it stood before the cancel.
-        await using (var scope = server.Services.CreateAsyncScope())
-        {
-            var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
-            Assert.False(await lifecycle.CompleteAsync(seenByTracker, $"results/{taskId}/video.mp4", null, 7, 4, CancellationToken.None));
-        }
+        var tasks = server.Services.GetRequiredService<TaskStore>();
+        Assert.False(await tasks.CompleteAsync(seenByTracker, $"results/{taskId}/video.mp4", null, 7, 4, CancellationToken.None));
 
         var task = (await client.GetTaskAsync(taskId)).Result!;
         Assert.Equal("cancelled", task.Status());

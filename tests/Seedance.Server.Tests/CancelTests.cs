@@ -1,6 +1,7 @@
 using Seedance.Server.Billing;
-using Seedance.Server.Providers;
+using Seedance.Server.Data;
 using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Providers;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -33,7 +34,7 @@ public sealed class CancelTests
         Assert.Equal("cancelled", (await client.GetTaskAsync(waiting)).Result!.Status());
         Assert.Equal(new CreditFigures(100m, 0m, Cost, 100m - Cost), await client.CreditsAsync());
         var row = Assert.Single(await server.TaskRowsAsync(client.KeyId), t => t.TaskId == waiting);
-        Assert.Null(row.ProviderTaskId);
+        Assert.Null(row.UpstreamTaskId);
         Assert.Equal([LedgerKind.Reserve, LedgerKind.Release],
             (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == waiting).Select(l => l.Kind));
     }
@@ -53,7 +54,7 @@ public sealed class CancelTests
         Assert.Equal("cancelled", (await client.GetTaskAsync(taskId)).Result!.Status());
         Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
         var row = Assert.Single(await server.TaskRowsAsync(client.KeyId));
-        var upstream = await server.Services.GetRequiredService<SandboxProvider>().GetAsync(row.ProviderTaskId!, CancellationToken.None);
+        var upstream = await server.Services.GetRequiredService<SandboxProvider>().GetAsync(row.UpstreamTaskId!, CancellationToken.None);
         Assert.Equal(ProviderState.Cancelled, upstream.State);
         Assert.Equal([LedgerKind.Reserve, LedgerKind.Release],
             (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == taskId).Select(l => l.Kind));

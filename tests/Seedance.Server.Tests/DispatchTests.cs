@@ -1,4 +1,5 @@
 using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 

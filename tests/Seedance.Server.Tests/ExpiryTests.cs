@@ -1,6 +1,7 @@
 using Seedance.Server.Billing;
-using Seedance.Server.Providers;
+using Seedance.Server.Data;
 using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Providers;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -67,7 +68,7 @@ public sealed class ExpiryTests
         var row = Assert.Single(await server.TaskRowsAsync(client.KeyId));
         var sandbox = server.Services.GetRequiredService<SandboxProvider>();
         await ServerProbes.WaitUntilAsync(
-            async () => (await sandbox.GetAsync(row.ProviderTaskId!, CancellationToken.None)).State == ProviderState.Cancelled,
+            async () => (await sandbox.GetAsync(row.UpstreamTaskId!, CancellationToken.None)).State == ProviderState.Cancelled,
             "the upstream job of the expired task to be cancelled");
     }
 }

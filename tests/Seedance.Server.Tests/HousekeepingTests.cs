@@ -15,9 +15,8 @@ public sealed class HousekeepingTests
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync();
         var now = DateTime.UtcNow;
-        await using (var scope = server.Services.CreateAsyncScope())
+        await server.WriteDirectlyAsync(async db =>
         {
-            var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
             IdempotencyRecord Answer(string key, DateTime at) => new()
             {
                 KeyId = client.KeyId, IdempotencyKey = key, RequestHash = [1], ResponseBody = "{}", ResponseStatus = 200, CreatedAt = at,
@@ -30,8 +29,8 @@ public sealed class HousekeepingTests
             db.IdempotencyRecords.AddRange(Answer("stale", now.AddHours(-25)), Answer("live", now.AddHours(-23)));
             db.Uploads.AddRange(Slot("expired-unused.png", now.AddMinutes(-1), null), Slot("pending.png", now.AddMinutes(30), null),
                 Slot("expired-uploaded.png", now.AddMinutes(-1), now.AddMinutes(-2)));
-            await db.SaveChangesAsync();
-        }
+            return await db.SaveChangesAsync();
+        });
 
         await server.Services.GetRequiredService<Housekeeping>().RunOnceAsync(CancellationToken.None);
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -122,7 +123,7 @@ public sealed class IdempotencyTests
         var body = TextTask("[sandbox:stall] Submitted again the next week");
         var first = await client.SubmitAsync(body, "weekly");
         first.AssertOk();
-        await server.QueryAsync(db => db.IdempotencyRecords.Where(r => r.KeyId == client.KeyId)
+        await server.WriteDirectlyAsync(db => db.IdempotencyRecords.Where(r => r.KeyId == client.KeyId)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.CreatedAt, r => r.CreatedAt.AddHours(-25))));
 
         var again = await client.SubmitAsync(body, "weekly");

@@ -246,11 +246,7 @@ public sealed class S3StorageTests
             ["resolution"] = "480p", ["duration"] = 4,
         });
         response.AssertOk();
-        await using (var scope = server.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            await db.Uploads.ExecuteUpdateAsync(s => s.SetProperty(f => f.ExpiresAt, DateTime.UtcNow.AddMinutes(-1)));
-        }
+        await server.WriteDirectlyAsync(db => db.Uploads.ExecuteUpdateAsync(s => s.SetProperty(f => f.ExpiresAt, DateTime.UtcNow.AddMinutes(-1))));
 
         await server.Services.GetRequiredService<Housekeeping>().RunOnceAsync(CancellationToken.None);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

@@ -1,9 +1,10 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
+using System.Net;
 using System.Text.RegularExpressions;
+using System.Text;
 using FFMpegCore;
+using Seedance.Server.Data;
 using Seedance.Server.Storage;
 using Seedance.Server.Tests.Support;
 

@@ -1,4 +1,5 @@
 using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -22,7 +23,7 @@ public sealed class UpstreamFailureTests
         Assert.Equal(new CreditFigures(10m, 0m, 0m, 10m), await client.CreditsAsync());
         var rows = await server.TaskRowsAsync(client.KeyId);
         Assert.Equal(2, rows.Single().DispatchAttempts + 1);
-        Assert.Null(rows.Single().ProviderTaskId);
+        Assert.Null(rows.Single().UpstreamTaskId);
         Assert.Equal([(LedgerKind.Reserve, Cost), (LedgerKind.Release, Cost)],
             (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == taskId).Select(l => (l.Kind, l.Amount)));
     }

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
 using Seedance.Server.Callbacks;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

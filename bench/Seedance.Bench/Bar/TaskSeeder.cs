@@ -26,16 +26,16 @@ public static class TaskSeeder
         using var insert = connection.CreateCommand();
         insert.CommandText = """
             INSERT INTO video_tasks (task_id, key_id, model, status, resolution, ratio, duration, generate_audio, seed, watermark,
-                return_last_frame, content_json, credit_cost, provider, provider_task_id, video_file, created_at, updated_at, expires_at,
+                return_last_frame, content_json, credit_cost, channel_name, upstream_task_id, video_file, created_at, updated_at, expires_at,
                 dispatch_attempts, failed_checks)
             VALUES ($task_id, $key_id, 'seedance-2.0', 'completed', '480p', '16:9', 4, 0, $seed, 0,
-                0, $content, 360, 'sandbox', $provider_task_id, $video_file, $created_at, $updated_at, $expires_at, 0, 0)
+                0, $content, 360, 'sandbox', $upstream_task_id, $video_file, $created_at, $updated_at, $expires_at, 0, 0)
             """;
         var taskId = insert.Parameters.Add("$task_id", SqliteType.Text);
         var keyId = insert.Parameters.Add("$key_id", SqliteType.Integer);
         var seed = insert.Parameters.Add("$seed", SqliteType.Integer);
         var content = insert.Parameters.Add("$content", SqliteType.Text);
-        var providerTaskId = insert.Parameters.Add("$provider_task_id", SqliteType.Text);
+        var providerTaskId = insert.Parameters.Add("$upstream_task_id", SqliteType.Text);
         var videoFile = insert.Parameters.Add("$video_file", SqliteType.Text);
         var createdAt = insert.Parameters.Add("$created_at", SqliteType.Text);
         var updatedAt = insert.Parameters.Add("$updated_at", SqliteType.Text);

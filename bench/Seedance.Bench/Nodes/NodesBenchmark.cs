@@ -176,17 +176,17 @@ public static class NodesBenchmark
             insert.Transaction = tx;
             insert.CommandText = """
                 INSERT INTO video_tasks (task_id, key_id, model, status, resolution, ratio, duration, generate_audio, seed, watermark,
-                    return_last_frame, content_json, credit_cost, provider, provider_task_id, video_file, created_at, updated_at, expires_at,
+                    return_last_frame, content_json, credit_cost, channel_name, upstream_task_id, video_file, created_at, updated_at, expires_at,
                     dispatch_attempts, failed_checks)
                 VALUES (@task_id, @key_id, 'seedance-2.0', 'completed', '480p', '16:9', 4, @no, @seed, @no,
-                    @no, @content, 360, 'sandbox', @provider_task_id, @video_file, @created_at, @updated_at, @expires_at, 0, 0)
+                    @no, @content, 360, 'sandbox', @upstream_task_id, @video_file, @created_at, @updated_at, @expires_at, 0, 0)
                 """;
             Add(insert, "task_id", id);
             Add(insert, "key_id", keyId);
             Add(insert, "no", false);
             Add(insert, "seed", (long)i);
             Add(insert, "content", $$"""[{"type":"text","text":"Seeded task {{i}}: a cat running under cherry blossoms","url":null,"file_path":null,"role":null,"sample_id":null,"content_type":null}]""");
-            Add(insert, "provider_task_id", "sbx-" + id);
+            Add(insert, "upstream_task_id", "sbx-" + id);
             Add(insert, "video_file", $"results/{id}/video.mp4");
             Add(insert, "created_at", created);
             Add(insert, "updated_at", created.AddMinutes(1));

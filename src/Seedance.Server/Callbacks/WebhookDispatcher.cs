@@ -6,7 +6,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Nodes;
 
 namespace Seedance.Server.Callbacks;
 
@@ -16,25 +15,34 @@ namespace Seedance.Server.Callbacks;
 /// claimed in the database before it is sent (a lease, see <see cref="Leases"/>), so a second node never
 /// sends it beside this one, and one whose node died is sent again by another when the lease runs out.
 /// </summary>
-public sealed class WebhookDispatcher : PeriodicWorker
+public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
 {
     private readonly IServiceScopeFactory _scopes;
     private readonly CallbackOptions _options;
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _slots;
     private readonly NodeIdentity _node;
-    private readonly GroupCommit _writes;
+    private readonly LeaseStore _leases;
+    private readonly CallbackOutbox _outbox;
 
-    public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, GroupCommit writes,
-        ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, LeaseStore leases,
+        CallbackOutbox outbox, ILogger<WebhookDispatcher> logger)
         : base(clock, logger)
     {
         _scopes = scopes;
         _node = node;
-        _writes = writes;
+        _leases = leases;
+        _outbox = outbox;
         _options = options.Value.Callbacks;
         _http = SafeHttp.CreateClient(_options.AllowPrivateNetworks, Timeout);
         _slots = new SemaphoreSlim(_options.MaxParallelDeliveries);
+    }
+
+    /// <summary>A task that ended with a callback to send: its delivery is due now.</summary>
+    public ValueTask OnChangedAsync(TaskChanged change, CancellationToken ct)
+    {
+        if (change.Task is { CallbackUrl: not null } && VideoTaskStatus.IsTerminal(change.Status) && !change.FromOtherNode) Wake();
+        return ValueTask.CompletedTask;
     }
 
     private TimeSpan Timeout => TimeSpan.FromSeconds(_options.TimeoutSeconds);
@@ -46,10 +54,7 @@ public sealed class WebhookDispatcher : PeriodicWorker
         if (!_options.Deliver) return false;
         var free = _slots.CurrentCount;
         if (free == 0) return false;
-        List<long> claimed;
-        await using (var scope = _scopes.CreateAsyncScope())
-            claimed = await _writes.RunAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
-                (w, token) => Leases.ClaimDeliveriesAsync(w, _node, free, Clock.GetUtcNow().UtcDateTime, token), ct);
+        var claimed = await _leases.ClaimDeliveriesAsync(free, Clock.GetUtcNow().UtcDateTime, ct);
         foreach (var id in claimed)
         {
             _slots.Wait(0); // only this loop takes slots, and it claimed no more than were free
@@ -65,7 +70,7 @@ public sealed class WebhookDispatcher : PeriodicWorker
         {
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            var delivery = await db.WebhookDeliveries.FirstAsync(d => d.Id == deliveryId, stopping);
+            var delivery = await db.WebhookDeliveries.AsNoTracking().FirstAsync(d => d.Id == deliveryId, stopping);
             Outcome? result;
             try
             {
@@ -78,10 +83,7 @@ public sealed class WebhookDispatcher : PeriodicWorker
                 result = new Outcome(Clock.GetUtcNow().UtcDateTime, null, Truncate("Could not be attempted: " + e.Message), TimeSpan.Zero, null);
             }
             if (result is null) return; // stopping
-            Record(db, delivery, result);
-            delivery.LeaseOwner = null;
-            delivery.LeaseExpiresAt = null;
-            await db.SaveChangesAsync(CancellationToken.None);
+            await _outbox.RecordAttemptAsync(delivery, Record(delivery, result), CancellationToken.None);
             recorded = true;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
@@ -97,13 +99,7 @@ public sealed class WebhookDispatcher : PeriodicWorker
 
     private async Task GiveBackAsync(long deliveryId)
     {
-        try
-        {
-            await using var scope = _scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<SeedanceDb>().WebhookDeliveries
-                .Where(d => d.Id == deliveryId && d.LeaseOwner == _node.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseExpiresAt, (DateTime?)null), CancellationToken.None);
-        }
+        try { await _outbox.GiveBackAsync(deliveryId, _node.Id, CancellationToken.None); }
         catch (Exception e) { Logger.LogWarning(e, "Could not give back webhook delivery {DeliveryId}; it is sent again when the node stops", deliveryId); }
     }
 
@@ -145,23 +141,23 @@ public sealed class WebhookDispatcher : PeriodicWorker
         }
     }
 
-    /// <summary>Logs the attempt and decides what follows: delivered, failed for good (410, or no attempts left), or the next try.</summary>
-    private void Record(SeedanceDb db, WebhookDelivery delivery, Outcome outcome)
+    /// <summary>The attempt's log entry; decides what follows: delivered, failed for good (410, or no attempts left), or the next try.</summary>
+    private WebhookAttempt Record(WebhookDelivery delivery, Outcome outcome)
     {
         delivery.Attempts++;
         delivery.LastStatus = outcome.Status;
         delivery.LastError = outcome.Error;
-        db.WebhookAttempts.Add(new WebhookAttempt
+        var attempt = new WebhookAttempt
         {
             DeliveryId = delivery.Id, Number = delivery.Attempts, AttemptedAt = outcome.At, HttpStatus = outcome.Status,
             Error = outcome.Error, DurationMs = (int)Math.Min(int.MaxValue, outcome.Duration.TotalMilliseconds),
-        });
+        };
         var now = Clock.GetUtcNow().UtcDateTime;
         if (outcome.Error is null)
         {
             delivery.Status = DeliveryStatus.Delivered;
             delivery.DeliveredAt = now;
-            return;
+            return attempt;
         }
         var next = outcome.Status == 410 ? null : WebhookSchedule.NextDelay(delivery.Attempts, outcome.RetryAfter, Random.Shared.NextDouble());
         if (next is { } delay) delivery.NextAttemptAt = now + delay;
@@ -171,6 +167,7 @@ public sealed class WebhookDispatcher : PeriodicWorker
             Logger.LogWarning("Webhook {WebhookId} of task {TaskId} failed after {Attempts} attempts: {Error}",
                 delivery.WebhookId, delivery.TaskId, delivery.Attempts, outcome.Error);
         }
+        return attempt;
     }
 
     private static string Truncate(string text) => text.Length <= 500 ? text : text[..500];

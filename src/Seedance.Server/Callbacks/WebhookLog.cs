@@ -16,7 +16,7 @@ public sealed record TaskWebhooks(string TaskId, IReadOnlyList<WebhookDeliveryVi
 /// A task's callbacks as its owner and the operator see them: every delivery series with every attempt,
 /// and redelivery, which queues a new series of the latest one (same webhook-id, same body).
 /// </summary>
-public sealed class WebhookLog(SeedanceDb db, TimeProvider clock, WebhookDispatcher? dispatcher = null)
+public sealed class WebhookLog(SeedanceDb db, CallbackOutbox outbox, TimeProvider clock, WebhookDispatcher dispatcher)
 {
     /// <param name="keyId">The caller's key, or null for the operator.</param>
     public async Task<TaskWebhooks> ForTaskAsync(string taskId, long? keyId, CancellationToken ct)
@@ -34,15 +34,8 @@ public sealed class WebhookLog(SeedanceDb db, TimeProvider clock, WebhookDispatc
         await FindTaskAsync(taskId, keyId, ct);
         var latest = await db.WebhookDeliveries.AsNoTracking().Where(d => d.TaskId == taskId).OrderByDescending(d => d.Id).FirstOrDefaultAsync(ct)
             ?? throw ApiError.InvalidParameter("task has no callback to redeliver (no callback_url, or not finished yet)");
-        var now = clock.GetUtcNow().UtcDateTime;
-        var again = new WebhookDelivery
-        {
-            WebhookId = latest.WebhookId, TaskId = latest.TaskId, KeyId = latest.KeyId, Url = latest.Url, Payload = latest.Payload,
-            Status = DeliveryStatus.Pending, NextAttemptAt = now, CreatedAt = now,
-        };
-        db.WebhookDeliveries.Add(again);
-        await db.SaveChangesAsync(ct);
-        dispatcher?.Wake();
+        var again = await outbox.RedeliverAsync(latest, clock.GetUtcNow().UtcDateTime, ct);
+        dispatcher.Wake();
         return View(again, []);
     }
 

@@ -13,7 +13,7 @@ public sealed record WebhookSecretView(long KeyId, string Secret, DateTime? Prev
 /// rotated on request; after a rotation the previous secret keeps signing for a grace period, so a
 /// receiver can switch over without dropping a callback.
 /// </summary>
-public sealed class WebhookSecrets(SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock)
+public sealed class WebhookSecrets(SeedanceDb db, KeyStore keys, IOptions<SeedanceOptions> options, TimeProvider clock)
 {
     public async Task<WebhookSecretView> GetAsync(long keyId, CancellationToken ct)
     {
@@ -29,11 +29,7 @@ public sealed class WebhookSecrets(SeedanceDb db, IOptions<SeedanceOptions> opti
         var until = clock.GetUtcNow().UtcDateTime.AddHours(options.Value.Callbacks.SecretGraceHours);
         var next = WebhookSignature.NewSecret();
         // Guarded by the secret read: of two rotations at once, one wins and the other starts over.
-        var rows = await db.ApiKeys.Where(k => k.Id == keyId && k.WebhookSecret == current)
-            .ExecuteUpdateAsync(s => s.SetProperty(k => k.WebhookSecret, next)
-                .SetProperty(k => k.PreviousWebhookSecret, current)
-                .SetProperty(k => k.PreviousWebhookSecretUntil, until), ct);
-        return rows == 1 ? new WebhookSecretView(keyId, next, until) : await RotateAsync(keyId, ct);
+        return await keys.RotateWebhookSecretAsync(keyId, current, next, until, ct) ? new WebhookSecretView(keyId, next, until) : await RotateAsync(keyId, ct);
     }
 
     /// <summary>The secrets that sign a callback of this key now: the current one, and the previous one during its grace period.</summary>
@@ -47,13 +43,7 @@ public sealed class WebhookSecrets(SeedanceDb db, IOptions<SeedanceOptions> opti
 
     private DateTime? Live(DateTime? until) => until > clock.GetUtcNow().UtcDateTime ? until : null;
 
-    private async Task<string> CreateAsync(long keyId, CancellationToken ct)
-    {
-        var secret = WebhookSignature.NewSecret();
-        await db.ApiKeys.Where(k => k.Id == keyId && k.WebhookSecret == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.WebhookSecret, secret), ct);
-        // Another request may have created it first: theirs is the one.
-        return await db.ApiKeys.Where(k => k.Id == keyId).Select(k => k.WebhookSecret!).FirstAsync(ct);
-    }
+    private Task<string> CreateAsync(long keyId, CancellationToken ct) => keys.EnsureWebhookSecretAsync(keyId, WebhookSignature.NewSecret(), ct);
 
     private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
 }

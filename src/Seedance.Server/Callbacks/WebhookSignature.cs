@@ -21,6 +21,4 @@ public static class WebhookSignature
     /// <summary>The <c>webhook-signature</c> header: one entry per secret in use, space-separated.</summary>
     public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, string body) =>
         string.Join(' ', secrets.Select(s => Sign(s, webhookId, timestamp, body)));
-
-    public static string NewWebhookId() => "msg_" + Guid.CreateVersion7().ToString("N");
 }

@@ -2,8 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Auth;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Tasks;
-using TaskStatus = Seedance.Server.Tasks.TaskStatus;
 
 namespace Seedance.Server.Channels;
 
@@ -25,8 +23,8 @@ public static class ChannelAdminEndpoints
         admin.MapGet("/channels", async (ChannelPool channels, SeedanceDb db, TimeProvider clock, CancellationToken ct) =>
         {
             var inFlight = await db.Tasks.AsNoTracking()
-                .Where(t => TaskStatus.Active.Contains(t.Status) && t.Provider != null)
-                .GroupBy(t => t.Provider!).Select(g => new { Channel = g.Key, Count = g.Count() })
+                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.ChannelName != null)
+                .GroupBy(t => t.ChannelName!).Select(g => new { Channel = g.Key, Count = g.Count() })
                 .ToDictionaryAsync(g => g.Channel, g => g.Count, ct);
             var now = clock.GetUtcNow().UtcDateTime;
             return Envelope.Ok(channels.All.Select(c =>
@@ -39,7 +37,7 @@ public static class ChannelAdminEndpoints
 
         admin.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
             Envelope.Ok(await db.Tasks.AsNoTracking().Where(t => t.TaskId == task_id)
-                .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.Provider, t.ProviderTaskId, t.DispatchAttempts, t.RetryAt))
+                .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.ChannelName, t.UpstreamTaskId, t.DispatchAttempts, t.RetryAt))
                 .FirstOrDefaultAsync(ct) ?? throw ApiError.TaskNotFound()));
     }
 }

@@ -14,23 +14,23 @@ namespace Seedance.Server.Channels;
 /// </summary>
 public sealed class ChannelPool
 {
-    private readonly Dictionary<string, Channel> _byName;
+    private readonly Dictionary<string, UpstreamChannel> _byName;
 
     public ChannelPool(IOptions<SeedanceOptions> options, IServiceProvider services)
     {
-        All = options.Value.EffectiveChannels.Select(c => new Channel(c, Create(c, services))).ToList();
+        All = options.Value.EffectiveChannels.Select(c => new UpstreamChannel(c, Create(c, services))).ToList();
         _byName = All.ToDictionary(c => c.Name);
     }
 
-    public IReadOnlyList<Channel> All { get; }
+    public IReadOnlyList<UpstreamChannel> All { get; }
 
-    public Channel? Find(string name) => _byName.GetValueOrDefault(name);
+    public UpstreamChannel? Find(string name) => _byName.GetValueOrDefault(name);
 
-    public Channel Get(string name) =>
+    public UpstreamChannel Get(string name) =>
         _byName.TryGetValue(name, out var channel) ? channel : throw new InvalidOperationException($"No channel named '{name}' is configured");
 
     /// <summary>Where a task of <paramref name="model"/> goes now, or null when no channel can take it.</summary>
-    public Channel? Pick(string model, IReadOnlyDictionary<string, int> inFlight, IReadOnlySet<string> excluded, DateTime now)
+    public UpstreamChannel? Pick(string model, IReadOnlyDictionary<string, int> inFlight, IReadOnlySet<string> excluded, DateTime now)
     {
         var open = All.Where(c => !excluded.Contains(c.Name) && c.Options.UpstreamModel(model) is not null && !c.IsCoolingDown(now)
                                   && inFlight.GetValueOrDefault(c.Name) < c.Options.MaxConcurrent).ToList();

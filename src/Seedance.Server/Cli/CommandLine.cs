@@ -77,7 +77,8 @@ public static class CommandLine
         if (parse.GetValue(dataDir) is { } dir) builder.Configuration[$"{SeedanceOptions.Section}:DataDir"] = dir;
         builder.Logging.ClearProviders();
         builder.Services.AddSeedanceCore(builder.Configuration);
-        using var host = builder.Build();
+        var host = builder.Build();
+        await using var disposing = (IAsyncDisposable)host; // the database writer finishes its writes asynchronously
         await DatabaseSetup.MigrateAsync(host.Services, ct);
         await using var scope = host.Services.CreateAsyncScope();
         try

@@ -1,6 +1,8 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Data;
@@ -8,52 +10,106 @@ namespace Seedance.Server.Data;
 public static class DatabaseSetup
 {
     /// <remarks>
-    /// Contexts are pooled, with options built once: a request (a poll) would otherwise pay for building the
-    /// options, their connection string and interceptor, and the context's own services each time.
+    /// The contexts the service provider hands out read only (<see cref="ReadOnlyGuard"/>): every write goes through a
+    /// store and the <see cref="DatabaseWriter"/>, whose contexts come from options only it holds. Contexts are pooled,
+    /// with options built once: a request (a poll) would otherwise pay for building the options, their connection
+    /// string and interceptors, and the context's own services each time.
     /// </remarks>
     public static IServiceCollection AddSeedanceDb(this IServiceCollection services, SeedanceOptions options)
     {
-        if (options.Database.Provider == "postgres")
-        {
-            var connectionString = options.Database.ConnectionString!;
-            services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => UsePostgres(o, connectionString));
-        }
-        else
-        {
-            var connectionString = SqliteConnectionString(options);
-            services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => UseSqlite(o, connectionString));
-        }
+        var dialect = SqlDialect.For(options.Database.Provider, options.Database.Provider == "postgres"
+            ? options.Database.ConnectionString!
+            : options.Database.ConnectionString is { Length: > 0 } cs ? cs : SqliteDialect.DefaultConnectionString(options.DataPath));
+        services.AddSingleton(dialect);
+        if (dialect is PostgresDialect) services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
+        else services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
+
+        services.AddSingleton<DatabaseWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<DatabaseWriter>());
+        services.AddSingleton<TaskFeed>();
+        services.AddSingleton<TaskStore>();
+        services.AddSingleton<CreditLedger>();
+        services.AddSingleton<KeyStore>();
+        services.AddSingleton<CallbackOutbox>();
+        services.AddSingleton<LeaseStore>();
+        services.AddSingleton<UploadStore>();
+        services.AddSingleton<IdempotencyStore>();
+        services.AddSingleton<NodeSignals>();
         return services;
     }
 
-    public static string SqliteConnectionString(SeedanceOptions options) =>
-        options.Database.ConnectionString is { Length: > 0 } cs
-            ? cs
-            : new SqliteConnectionStringBuilder
-            {
-                DataSource = Path.Combine(options.DataPath, "seedance.db"),
-                Cache = SqliteCacheMode.Private,
-                Pooling = true,
-                DefaultTimeout = 30,
-            }.ToString();
-
-    internal static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder o, string connectionString) =>
-        o.UseSqlite(connectionString, s => s.MigrationsAssembly(typeof(SeedanceDb).Assembly.FullName))
-         .AddInterceptors(new SqlitePragmas());
-
-    internal static DbContextOptionsBuilder UsePostgres(DbContextOptionsBuilder o, string connectionString) =>
-        o.UseNpgsql(connectionString);
-
-    /// <summary>Creates the data directory, applies migrations and turns on WAL.</summary>
+    /// <summary>Creates the data directory, prepares the database (WAL on SQLite) and applies migrations.</summary>
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SeedanceOptions>>().Value;
         Directory.CreateDirectory(options.DataPath);
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-        if (db.Database.IsSqlite()) await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
-        await db.Database.MigrateAsync(ct);
+        await services.GetRequiredService<DatabaseWriter>().MigrateAsync(ct);
     }
+}
+
+/// <summary>
+/// Keeps a context read-only: a command that is not a query, or a <c>SaveChanges</c>, is refused before it reaches
+/// the database. On every context the service provider hands out, so code outside the stores cannot write, however
+/// it tries (LINQ <c>ExecuteUpdate</c>, raw SQL, tracked changes).
+/// </summary>
+public sealed class ReadOnlyGuard : DbCommandInterceptor, ISaveChangesInterceptor
+{
+    public static readonly ReadOnlyGuard Instance = new();
+
+    private static void Check(DbCommand command)
+    {
+        var text = command.CommandText.AsSpan().TrimStart();
+        if (!text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) || text.Contains("pg_notify", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("pg_advisory", StringComparison.OrdinalIgnoreCase))
+            throw Refused();
+    }
+
+    private static InvalidOperationException Refused() =>
+        new("This context reads only: writes go through a store (Seedance.Server.Data), which runs them in the database writer");
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        Check(command);
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        Check(command);
+        return ValueTask.FromResult(result);
+    }
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        Check(command);
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result,
+        CancellationToken cancellationToken = default)
+    {
+        Check(command);
+        return ValueTask.FromResult(result);
+    }
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+    {
+        Check(command);
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result,
+        CancellationToken cancellationToken = default)
+    {
+        Check(command);
+        return ValueTask.FromResult(result);
+    }
+
+    public InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result) => throw Refused();
+
+    public ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result,
+        CancellationToken cancellationToken = default) => throw Refused();
 }
 
 /// <summary>
@@ -89,11 +145,11 @@ internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.
 public sealed class SqliteDesignFactory : IDesignTimeDbContextFactory<SqliteSeedanceDb>
 {
     public SqliteSeedanceDb CreateDbContext(string[] args) =>
-        new((DbContextOptions<SqliteSeedanceDb>)DatabaseSetup.UseSqlite(new DbContextOptionsBuilder<SqliteSeedanceDb>(), "Data Source=design.db").Options);
+        new((DbContextOptions<SqliteSeedanceDb>)new SqliteDialect("Data Source=design.db").Configure(new DbContextOptionsBuilder<SqliteSeedanceDb>()).Options);
 }
 
 public sealed class PostgresDesignFactory : IDesignTimeDbContextFactory<PostgresSeedanceDb>
 {
     public PostgresSeedanceDb CreateDbContext(string[] args) =>
-        new((DbContextOptions<PostgresSeedanceDb>)DatabaseSetup.UsePostgres(new DbContextOptionsBuilder<PostgresSeedanceDb>(), "Host=localhost;Database=seedance").Options);
+        new((DbContextOptions<PostgresSeedanceDb>)new PostgresDialect("Host=localhost;Database=seedance").Configure(new DbContextOptionsBuilder<PostgresSeedanceDb>()).Options);
 }

@@ -1,16 +1,16 @@
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Microsoft.EntityFrameworkCore.Metadata;
-using Seedance.Server.Billing;
-using Seedance.Server.Callbacks;
-using Seedance.Server.Keys;
-using Seedance.Server.Tasks;
-using Seedance.Server.Uploads;
 
 namespace Seedance.Server.Data;
 
-/// <summary>The one DbContext; <see cref="SqliteSeedanceDb"/> and <see cref="PostgresSeedanceDb"/> carry each provider's migrations.</summary>
+/// <summary>
+/// The one DbContext; <see cref="SqliteSeedanceDb"/> and <see cref="PostgresSeedanceDb"/> carry each provider's migrations.
+/// Column and index names are snake_case by <c>EFCore.NamingConventions</c>; the primary and foreign keys keep the
+/// names the first migration gave them, so the schema is unchanged.
+/// A context taken from the service provider reads only (<see cref="ReadOnlyGuard"/>); the writable ones are the
+/// <see cref="DatabaseWriter"/>'s.
+/// </summary>
 public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
 {
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
@@ -33,7 +33,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         model.Entity<ApiKey>(e =>
         {
             e.ToTable("api_keys");
-            e.HasKey(k => k.Id);
+            e.HasKey(k => k.Id).HasName("PK_api_keys");
             e.HasIndex(k => k.KeyHash).IsUnique();
             e.HasIndex(k => k.AuthChangedAt);
             e.Property(k => k.Name).HasMaxLength(200);
@@ -53,7 +53,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         model.Entity<VideoTask>(e =>
         {
             e.ToTable("video_tasks");
-            e.HasKey(t => t.Seq);
+            e.HasKey(t => t.Seq).HasName("PK_video_tasks");
             e.HasIndex(t => t.TaskId).IsUnique();
             e.HasIndex(t => new { t.KeyId, t.Seq });
             e.HasIndex(t => new { t.KeyId, t.Status, t.Seq });
@@ -68,26 +68,26 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         model.Entity<LedgerEntry>(e =>
         {
             e.ToTable("credit_ledger");
-            e.HasKey(l => l.Id);
+            e.HasKey(l => l.Id).HasName("PK_credit_ledger");
             e.HasIndex(l => new { l.KeyId, l.Id });
             e.HasIndex(l => l.TaskId);
         });
         model.Entity<UploadedFile>(e =>
         {
             e.ToTable("uploaded_files");
-            e.HasKey(f => f.Id);
+            e.HasKey(f => f.Id).HasName("PK_uploaded_files");
             e.HasIndex(f => f.FilePath).IsUnique();
         });
         model.Entity<IdempotencyRecord>(e =>
         {
             e.ToTable("idempotency_records");
-            e.HasKey(r => new { r.KeyId, r.IdempotencyKey });
+            e.HasKey(r => new { r.KeyId, r.IdempotencyKey }).HasName("PK_idempotency_records");
             e.HasIndex(r => r.CreatedAt);
         });
         model.Entity<WebhookDelivery>(e =>
         {
             e.ToTable("webhook_deliveries");
-            e.HasKey(d => d.Id);
+            e.HasKey(d => d.Id).HasName("PK_webhook_deliveries");
             e.HasIndex(d => new { d.Status, d.NextAttemptAt });
             e.HasIndex(d => new { d.TaskId, d.Id });
             e.HasIndex(d => d.LeaseOwner);
@@ -101,34 +101,18 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         model.Entity<WebhookAttempt>(e =>
         {
             e.ToTable("webhook_attempts");
-            e.HasKey(a => a.Id);
+            e.HasKey(a => a.Id).HasName("PK_webhook_attempts");
             e.HasIndex(a => new { a.DeliveryId, a.Number });
-            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade)
+                .HasConstraintName("FK_webhook_attempts_webhook_deliveries_delivery_id");
             e.Property(a => a.Error).HasMaxLength(500);
         });
 
-        foreach (var entity in model.Model.GetEntityTypes())
+        foreach (var property in model.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
         {
-            foreach (var property in entity.GetProperties())
-            {
-                property.SetColumnName(SnakeCase(property.Name));
-                if (property.ClrType == typeof(decimal)) property.SetValueConverter(CreditsInHundredths);
-                if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?)) property.SetValueConverter(Utc);
-            }
-            foreach (var index in entity.GetIndexes())
-                index.SetDatabaseName("ix_" + entity.GetTableName() + "_" + string.Join("_", index.Properties.Select(p => SnakeCase(p.Name))));
+            if (property.ClrType == typeof(decimal)) property.SetValueConverter(CreditsInHundredths);
+            if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?)) property.SetValueConverter(Utc);
         }
-    }
-
-    private static string SnakeCase(string name)
-    {
-        var sb = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0) sb.Append('_');
-            sb.Append(char.ToLowerInvariant(name[i]));
-        }
-        return sb.ToString();
     }
 }
 

@@ -3,10 +3,7 @@ using Microsoft.Extensions.Options;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Nodes;
 using Seedance.Server.Providers;
-using Seedance.Server.Tasks;
-using TaskStatus = Seedance.Server.Tasks.TaskStatus;
 
 namespace Seedance.Server.Dispatch;
 
@@ -16,14 +13,19 @@ namespace Seedance.Server.Dispatch;
 /// side by side: each hands over only the tasks it claimed (<see cref="Leases"/>), and gives back the claim
 /// on a task it did not hand over.
 /// </summary>
-public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock,
-    GroupCommit writes, ILogger<Dispatcher> logger)
-    : PeriodicWorker(clock, logger)
+public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, TaskStore tasks, LeaseStore leases, IOptions<SeedanceOptions> options,
+    TimeProvider clock, ILogger<Dispatcher> logger)
+    : PeriodicWorker(clock, logger), ITaskObserver
 {
     private const int BatchLimit = 256;
     private const int MaxParallelSubmissions = 32;
-    /// <summary>The first half of the dispatcher's advisory lock keys on PostgreSQL (the second is the API key id).</summary>
-    private const int DispatchLockClass = 0x5EED_D15;
+
+    /// <summary>A new task starts the next round now.</summary>
+    public ValueTask OnChangedAsync(TaskChanged change, CancellationToken ct)
+    {
+        if (change.IsNew) Wake();
+        return ValueTask.CompletedTask;
+    }
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.Tasks.DispatchIntervalSeconds);
 
@@ -61,7 +63,7 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var now = Clock.GetUtcNow().UtcDateTime;
         var waiting = await db.Tasks.AsNoTracking()
-            .Where(t => t.Status == TaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now) && (t.LeaseExpiresAt == null || t.LeaseExpiresAt <= now))
+            .Where(t => t.Status == VideoTaskStatus.Pending && (t.RetryAt == null || t.RetryAt <= now) && (t.LeaseExpiresAt == null || t.LeaseExpiresAt <= now))
             .GroupBy(t => t.KeyId).Select(g => new { KeyId = g.Key, Oldest = g.Min(t => t.Seq) })
             .ToListAsync(ct);
         if (waiting.Count == 0) return ([], []);
@@ -86,30 +88,16 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
                 if (picked.Count < BatchLimit) picked.Add(queue.Dequeue());
 
         var inFlight = await db.Tasks.AsNoTracking()
-            .Where(t => TaskStatus.Active.Contains(t.Status) && t.Provider != null)
-            .GroupBy(t => t.Provider!).Select(g => new { Channel = g.Key, Count = g.Count() })
+            .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.ChannelName != null)
+            .GroupBy(t => t.ChannelName!).Select(g => new { Channel = g.Key, Count = g.Count() })
             .ToDictionaryAsync(g => g.Channel, g => g.Count, ct);
         return (picked, inFlight);
     }
 
-    /// <summary>
-    /// Claims what fits into the key's free concurrency slots. A slot is taken by a task at the upstream and
-    /// by a pending one that a node is handing over (a live lease), so nodes dispatching side by side never
-    /// start more than the limit. On PostgreSQL the count and the claim run under a per-key advisory lock in
-    /// one transaction, so two nodes cannot both count the same free slot; the lock is the dispatcher's own
-    /// (it blocks no submission, no row) and is held for two short statements. SQLite serves one node, where
-    /// the claim joins the group commit's batch like every write on the dispatch path.
-    /// </summary>
+    /// <summary>Claims what fits into the key's free concurrency slots (<see cref="LeaseStore.ClaimPendingAsync"/>), and reads those tasks.</summary>
     private async Task<List<VideoTask>> ClaimAsync(SeedanceDb db, long keyId, int budget, DateTime now, CancellationToken ct)
     {
-        var seqs = await writes.RunAsync(db, async (w, token) =>
-        {
-            if (w.Database.IsNpgsql()) await w.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DispatchLockClass}, {unchecked((int)keyId)})", token);
-            // The key's active tasks are its own counts (kept by the database); pending ones being handed over are few.
-            var key = await w.ApiKeys.Where(k => k.Id == keyId).Select(k => new { k.MaxConcurrent, Active = k.TasksQueued + k.TasksProcessing }).FirstAsync(token);
-            var busy = key.Active + await w.Tasks.CountAsync(t => t.KeyId == keyId && t.Status == TaskStatus.Pending && t.LeaseExpiresAt > now, token);
-            return await Leases.ClaimPendingAsync(w, node, keyId, Math.Min(key.MaxConcurrent - busy, budget), now, token);
-        }, ct);
+        var seqs = await leases.ClaimPendingAsync(keyId, budget, now, ct);
         return seqs.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => seqs.Contains(t.Seq)).OrderBy(t => t.Seq).ToListAsync(ct);
     }
 
@@ -119,10 +107,8 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
     /// </summary>
     private async Task<bool> HandOverAsync(VideoTask task, Dictionary<string, int> inFlight, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
-        var request = ProviderRequests.For(task, lifecycle.Now);
+        var request = ProviderRequests.For(task, tasks.Now);
         var tried = new HashSet<string>();
         Exception? lastFailure = null;
         var onlyRateLimited = true;
@@ -132,14 +118,14 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             // A node died while handing this task over: the upstream may have it, and a second hand-over could run it twice.
             Logger.LogWarning("The hand-over of task {TaskId} started at {StartedAt} was interrupted; failing it uncharged rather than risk running it twice upstream",
                 task.TaskId, task.HandOverStartedAt);
-            await lifecycle.FailAsync(task, [TaskStatus.Pending], "TASK_SUBMIT_FAILED", "Task submission was interrupted, please retry", ct);
+            await tasks.FailAsync(task, [VideoTaskStatus.Pending], "TASK_SUBMIT_FAILED", "Task submission was interrupted, please retry", ct);
             return false;
         }
 
         while (Take(task.Model, inFlight, tried) is { } channel)
         {
             tried.Add(channel.Name);
-            if (ct.IsCancellationRequested || !await StartHandOverAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), task.TaskId, lifecycle.Now))
+            if (ct.IsCancellationRequested || !await leases.StartHandOverAsync(task.TaskId, tasks.Now, CancellationToken.None))
             {
                 Release(inFlight, channel); // stopping, or the task is no longer this node's to hand over (cancelled, or its claim ran out)
                 return false;
@@ -156,14 +142,14 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
                 channel.RecordSuccess();
                 Release(inFlight, channel);
                 Logger.LogInformation("Upstream {Channel} refused task {TaskId}: {Code}", channel.Name, task.TaskId, e.Code);
-                await lifecycle.FailAsync(task, [TaskStatus.Pending], e.Code, e.Message, ct);
+                await tasks.FailAsync(task, [VideoTaskStatus.Pending], e.Code, e.Message, ct);
                 return false;
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 Release(inFlight, channel);
                 var rateLimited = e is ProviderException { Fault: ProviderFault.RateLimited };
-                if (!rateLimited) channel.RecordFailure(e.Message, lifecycle.Now);
+                if (!rateLimited) channel.RecordFailure(e.Message, tasks.Now);
                 onlyRateLimited &= rateLimited;
                 lastFailure = e;
                 Logger.LogWarning(e, "Channel {Channel} did not take task {TaskId}; trying the next", channel.Name, task.TaskId);
@@ -171,13 +157,10 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             }
 
             // The upstream has the task now: record that even if the server is stopping, or it would be handed over twice.
-            var moved = await lifecycle.MoveAsync(task.TaskId, [TaskStatus.Pending], TaskStatus.Queued, s => s
-                .SetProperty(t => t.Provider, channel.Name)
-                .SetProperty(t => t.ProviderTaskId, providerTaskId)
-                .SetProperty(t => t.RetryAt, (DateTime?)null), CancellationToken.None);
+            var moved = await tasks.QueueAsync(task.TaskId, channel.Name, providerTaskId, CancellationToken.None);
             if (moved)
             {
-                Logger.LogInformation("Task {TaskId} queued at {Channel} as {ProviderTaskId}", task.TaskId, channel.Name, providerTaskId);
+                Logger.LogInformation("Task {TaskId} queued at {Channel} as {UpstreamTaskId}", task.TaskId, channel.Name, providerTaskId);
                 return true;
             }
             // Cancelled or expired while it was being handed over: take it back from the upstream.
@@ -190,33 +173,22 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         if (onlyRateLimited)
         {
             // Rate limits and quotas are the upstream's to lift: the task waits, and this never counts against it.
-            var retryAt = lifecycle.Now.AddSeconds(5 + Random.Shared.NextDouble() * 5);
-            await lifecycle.DeferAsync(task.TaskId, TaskStatus.Pending, retryAt, ct: ct);
+            var retryAt = tasks.Now.AddSeconds(5 + Random.Shared.NextDouble() * 5);
+            await tasks.DeferDispatchAsync(task.TaskId, retryAt, null, ct);
             return false;
         }
-        await RetryLaterAsync(task, lifecycle, lastFailure, ct);
+        await RetryLaterAsync(task, lastFailure, ct);
         return false;
     }
 
     /// <summary>Gives back the claim on a task that is still pending: it was not handed over, and any node may take it at its turn.</summary>
     private async Task ReleaseAsync(string taskId)
     {
-        try
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            await writes.RunAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
-                (w, token) => Leases.ReleasePendingAsync(w, node, taskId, token), CancellationToken.None);
-        }
+        try { await leases.ReleasePendingAsync(taskId, CancellationToken.None); }
         catch (Exception e) { Logger.LogWarning(e, "Could not give back the claim on task {TaskId}; it runs out by itself", taskId); }
     }
 
-    /// <summary>Marks the task as being handed over, if it is still pending and this node's claim on it holds.</summary>
-    private async Task<bool> StartHandOverAsync(SeedanceDb db, string taskId, DateTime now) =>
-        await writes.RunAsync(db, async (w, token) => await w.Tasks
-            .Where(t => t.TaskId == taskId && t.Status == TaskStatus.Pending && t.LeaseOwner == node.Id && t.LeaseExpiresAt > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.HandOverStartedAt, now), token) == 1, CancellationToken.None);
-
-    private Channel? Take(string model, Dictionary<string, int> inFlight, IReadOnlySet<string> tried)
+    private UpstreamChannel? Take(string model, Dictionary<string, int> inFlight, IReadOnlySet<string> tried)
     {
         lock (inFlight)
         {
@@ -226,13 +198,13 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
         }
     }
 
-    private static void Release(Dictionary<string, int> inFlight, Channel channel)
+    private static void Release(Dictionary<string, int> inFlight, UpstreamChannel channel)
     {
         lock (inFlight) inFlight[channel.Name]--;
     }
 
     /// <summary>The upstream could not take the task: try again with backoff, and give up (uncharged) after the configured attempts.</summary>
-    private async Task RetryLaterAsync(VideoTask task, TaskLifecycle lifecycle, Exception e, CancellationToken ct)
+    private async Task RetryLaterAsync(VideoTask task, Exception e, CancellationToken ct)
     {
         var attempts = task.DispatchAttempts + 1;
         if (attempts >= options.Value.Tasks.MaxSubmitAttempts)
@@ -241,12 +213,12 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             var (code, message) = e is ProviderException { Code: "SERVICE_BUSY" }
                 ? ("SERVICE_BUSY", "Service busy: no upstream could take the task, please retry later")
                 : ("TASK_SUBMIT_FAILED", "Task submission failed, please retry");
-            await lifecycle.FailAsync(task, [TaskStatus.Pending], code, message, ct);
+            await tasks.FailAsync(task, [VideoTaskStatus.Pending], code, message, ct);
             return;
         }
-        var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, attempts)));
+        var retryAt = tasks.Now.AddSeconds(Math.Min(60, Math.Pow(2, attempts)));
         Logger.LogWarning(e, "Handing task {TaskId} over failed (attempt {Attempts}); retrying at {RetryAt}", task.TaskId, attempts, retryAt);
-        await lifecycle.DeferAsync(task.TaskId, TaskStatus.Pending, retryAt, s => s.SetProperty(t => t.DispatchAttempts, attempts), ct);
+        await tasks.DeferDispatchAsync(task.TaskId, retryAt, attempts, ct);
     }
 }
 
@@ -256,6 +228,6 @@ public static class UpstreamCancel
     public static async Task TryAsync(IVideoProvider provider, string providerTaskId, ILogger Logger, CancellationToken ct)
     {
         try { await provider.CancelAsync(providerTaskId, ct); }
-        catch (Exception e) when (e is not OperationCanceledException) { Logger.LogWarning(e, "Upstream cancel of {ProviderTaskId} failed", providerTaskId); }
+        catch (Exception e) when (e is not OperationCanceledException) { Logger.LogWarning(e, "Upstream cancel of {UpstreamTaskId} failed", providerTaskId); }
     }
 }

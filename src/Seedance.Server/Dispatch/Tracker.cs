@@ -6,11 +6,8 @@ using Polly;
 using Polly.Retry;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Nodes;
 using Seedance.Server.Providers;
 using Seedance.Server.Storage;
-using Seedance.Server.Tasks;
-using TaskStatus = Seedance.Server.Tasks.TaskStatus;
 
 namespace Seedance.Server.Dispatch;
 
@@ -27,8 +24,8 @@ namespace Seedance.Server.Dispatch;
 /// </para>
 /// </summary>
 public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, FileStore store,
-    TimeProvider clock, GroupCommit writes, ILogger<Tracker> logger)
-    : PeriodicWorker(clock, logger)
+    TaskStore tasks, LeaseStore leases, TimeProvider clock, ILogger<Tracker> logger)
+    : PeriodicWorker(clock, logger), ITaskObserver
 {
     private const int BatchLimit = 20_000;
     private static readonly TimeSpan ExpirySweepEvery = TimeSpan.FromSeconds(1);
@@ -79,19 +76,19 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
             if (Clock.GetUtcNow().UtcDateTime - _lastClaim >= ClaimEvery)
             {
-                var claimed = await writes.RunAsync(db, (w, token) => Leases.ClaimActiveAsync(w, node, BatchLimit, Clock.GetUtcNow().UtcDateTime, token), ct);
+                var claimed = await leases.ClaimActiveAsync(BatchLimit, Clock.GetUtcNow().UtcDateTime, ct);
                 if (claimed.Count > 0) Logger.LogInformation("Took over tracking {Count} tasks no live node held", claimed.Count);
                 _lastClaim = Clock.GetUtcNow().UtcDateTime;
             }
             // Only what tracking needs: the content of a task is not read here.
             active = await db.Tasks.AsNoTracking()
-                .Where(t => TaskStatus.Active.Contains(t.Status) && t.ProviderTaskId != null && t.LeaseOwner == node.Id)
+                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
                 .OrderBy(t => t.Seq).Take(BatchLimit)
                 .Select(t => new VideoTask
                 {
                     Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
-                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, Provider = t.Provider,
-                    ProviderTaskId = t.ProviderTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
+                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, ChannelName = t.ChannelName,
+                    UpstreamTaskId = t.UpstreamTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
                 })
                 .ToListAsync(ct);
         }
@@ -104,9 +101,9 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             if (task.RetryAt > now || _checking.ContainsKey(task.TaskId)) continue;
             var due = _nextCheck.TryGetValue(task.TaskId, out var at) ? at : now;
             if (due > now) continue;
-            if (channels.Find(task.Provider!) is not { } channel)
+            if (channels.Find(task.ChannelName!) is not { } channel)
             {
-                Logger.LogWarning("Task {TaskId} is at channel {Channel}, which is no longer configured", task.TaskId, task.Provider);
+                Logger.LogWarning("Task {TaskId} is at channel {Channel}, which is no longer configured", task.TaskId, task.ChannelName);
                 _nextCheck[task.TaskId] = now.AddMinutes(1);
                 continue;
             }
@@ -119,7 +116,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         }
     }
 
-    private async Task CheckAsync(VideoTask task, Channel channel, CancellationToken ct)
+    private async Task CheckAsync(VideoTask task, UpstreamChannel channel, CancellationToken ct)
     {
         var slots = _slots.GetOrAdd(channel.Name, _ => new SemaphoreSlim(channel.Options.MaxParallelPolls));
         try
@@ -133,57 +130,60 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         finally { _checking.TryRemove(task.TaskId, out _); }
     }
 
-    /// <summary>A hint that a task changed upstream (its callback): check it at once.</summary>
-    public void Nudge(string taskId)
+    /// <summary>A hint that a task changed upstream (its callback, heard on this node or another): check it at once.</summary>
+    public ValueTask OnCheckRequestedAsync(CheckRequested request, CancellationToken ct)
+    {
+        Nudge(request.TaskId);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Nudge(string taskId)
     {
         _nextCheck.TryRemove(taskId, out _);
         Wake();
     }
 
-    private async Task TrackAsync(VideoTask task, Channel channel, CancellationToken ct)
+    private async Task TrackAsync(VideoTask task, UpstreamChannel channel, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         var provider = channel.Provider;
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
         try
         {
-            var state = await provider.GetAsync(task.ProviderTaskId!, ct);
-            if (task.FailedChecks > 0)
-                await lifecycle.DeferAsync(task.TaskId, task.Status, null, s => s.SetProperty(t => t.FailedChecks, 0), ct);
+            var state = await provider.GetAsync(task.UpstreamTaskId!, ct);
+            if (task.FailedChecks > 0) await tasks.RecordChecksAsync(task.TaskId, task.Status, 0, null, ct);
             switch (state.State)
             {
-                case ProviderState.Running when task.Status == TaskStatus.Queued:
-                    await lifecycle.MoveAsync(task.TaskId, [TaskStatus.Queued], TaskStatus.Processing, ct: ct);
+                case ProviderState.Running when task.Status == VideoTaskStatus.Queued:
+                    await tasks.StartProcessingAsync(task.TaskId, ct);
                     break;
                 case ProviderState.Succeeded:
-                    await CompleteAsync(task, state, provider, lifecycle, ct);
+                    await CompleteAsync(task, state, provider, ct);
                     break;
                 case ProviderState.Failed:
-                    await lifecycle.FailAsync(task, TaskStatus.Active, state.ErrorCode ?? "INTERNAL_ERROR", state.ErrorMessage ?? "Generation failed", ct);
+                    await tasks.FailAsync(task, VideoTaskStatus.Active, state.ErrorCode ?? "INTERNAL_ERROR", state.ErrorMessage ?? "Generation failed", ct);
                     Logger.LogInformation("Task {TaskId} failed upstream with {Code}", task.TaskId, state.ErrorCode);
                     break;
                 case ProviderState.Cancelled:
-                    await lifecycle.CancelAsync(task, TaskStatus.Active, ct);
+                    await tasks.CancelAsync(task, VideoTaskStatus.Active, ct);
                     break;
                 case ProviderState.Expired:
-                    await lifecycle.ExpireAsync(task, ct);
+                    await tasks.ExpireAsync(task, ct);
                     break;
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             // 5xx and timeouts are the channel's; a 404 for one task (a purged record) is that task's alone.
-            if (e is ProviderException { Fault: ProviderFault.Channel, Code: "TASK_SUBMIT_FAILED" }) channel.RecordFailure(e.Message, lifecycle.Now);
+            if (e is ProviderException { Fault: ProviderFault.Channel, Code: "TASK_SUBMIT_FAILED" }) channel.RecordFailure(e.Message, tasks.Now);
             var failures = task.FailedChecks + 1;
-            var retryAt = lifecycle.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
-            await lifecycle.DeferAsync(task.TaskId, task.Status, retryAt, s => s.SetProperty(t => t.FailedChecks, failures), CancellationToken.None);
+            var retryAt = tasks.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
+            await tasks.RecordChecksAsync(task.TaskId, task.Status, failures, retryAt, CancellationToken.None);
             Logger.LogWarning(e, "Tracking task {TaskId} failed; next check at {RetryAt}", task.TaskId, retryAt);
         }
     }
 
     /// <summary>Copies the results into the store (with retries), then completes and charges the task in one step.</summary>
-    private async Task CompleteAsync(VideoTask task, ProviderTaskState state, IVideoProvider provider, TaskLifecycle lifecycle, CancellationToken ct)
+    private async Task CompleteAsync(VideoTask task, ProviderTaskState state, IVideoProvider provider, CancellationToken ct)
     {
         var video = FileStore.ResultPath(task.TaskId, "video.mp4");
         var lastFrame = state.LastFrameUrl is null ? null : FileStore.ResultPath(task.TaskId, "last_frame.png");
@@ -196,18 +196,24 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             Logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
-            await lifecycle.FailAsync(task, TaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
+            await tasks.FailAsync(task, VideoTaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
             return;
         }
-        if (await lifecycle.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
+        if (await tasks.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
         {
             Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
             return;
         }
         // Cancelled or expired while the result was being copied: the copy is nobody's. (Completed already: by a node that
         // took the task over while this one still copied, into the same place; those files are the task's result now.)
-        if (await lifecycle.StatusAsync(task.TaskId, CancellationToken.None) == TaskStatus.Completed) return;
+        if (await StatusAsync(task.TaskId) == VideoTaskStatus.Completed) return;
         foreach (var path in new[] { video, lastFrame }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
+    }
+
+    private async Task<string?> StatusAsync(string taskId)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.Where(t => t.TaskId == taskId).Select(t => t.Status).FirstOrDefaultAsync();
     }
 
     private Task CopyAsync(IVideoProvider provider, string url, string storePath, CancellationToken ct) =>
@@ -219,20 +225,19 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-        var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         var now = Clock.GetUtcNow().UtcDateTime;
         // Those no other live node holds: the guarded status change would keep a second expiry from moving credits
         // anyway, but the holder is the one to withdraw the task from the upstream.
         var overdue = await db.Tasks.AsNoTracking()
-            .Where(t => TaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now
+            .Where(t => VideoTaskStatus.NonTerminal.Contains(t.Status) && t.ExpiresAt <= now
                 && (t.LeaseOwner == node.Id || t.LeaseExpiresAt == null || t.LeaseExpiresAt <= now))
             .OrderBy(t => t.ExpiresAt).Take(100).ToListAsync(ct);
         foreach (var task in overdue)
         {
-            if (!await lifecycle.ExpireAsync(task, ct)) continue;
+            if (!await tasks.ExpireAsync(task, ct)) continue;
             Logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
-            if (task.ProviderTaskId is null) continue;
-            if (channels.Find(task.Provider!) is { } channel) await UpstreamCancel.TryAsync(channel.Provider, task.ProviderTaskId, Logger, ct);
+            if (task.UpstreamTaskId is null) continue;
+            if (channels.Find(task.ChannelName!) is { } channel) await UpstreamCancel.TryAsync(channel.Provider, task.UpstreamTaskId, Logger, ct);
         }
     }
 }

@@ -1,6 +1,5 @@
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Nodes;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Dispatch;
@@ -12,14 +11,12 @@ namespace Seedance.Server.Dispatch;
 public static class UpstreamCallbackEndpoints
 {
     public static void MapUpstreamCallbacks(this IEndpointRouteBuilder app) =>
-        app.MapPost(PublicLinks.UpstreamCallbackPrefix + "{task_id}", async (string task_id, HttpContext context, UrlSigner signer, TimeProvider clock, Tracker tracker,
-            TaskSignals signals, SeedanceDb db) =>
+        app.MapPost(PublicLinks.UpstreamCallbackPrefix + "{task_id}", async (string task_id, HttpContext context, UrlSigner signer, TimeProvider clock, TaskFeed feed) =>
         {
             var check = signer.Verify(HttpMethods.Post, PublicLinks.UpstreamCallbackPrefix + task_id,
                 context.Request.Query["expires"], context.Request.Query["signature"], clock.GetUtcNow());
             if (check != SignatureCheck.Valid) throw ApiError.AccessDenied("the callback address is not valid");
-            tracker.Nudge(task_id);
-            await signals.SendCheckAsync(db, task_id, context.RequestAborted); // another node may be the one tracking it
+            await feed.RequestCheckAsync(new CheckRequested(task_id), context.RequestAborted);
             return Envelope.Ok(new { received = true });
         }).ExcludeFromDescription();
 }

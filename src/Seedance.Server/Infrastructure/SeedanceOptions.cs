@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using Seedance.Server.Channels;
-using Seedance.Server.Storage;
 
 namespace Seedance.Server.Infrastructure;
 

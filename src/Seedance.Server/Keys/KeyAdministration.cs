@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
-using Seedance.Server.Billing;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
@@ -30,7 +29,8 @@ public sealed record LedgerView(long Id, string? TaskId, string Kind, decimal Am
 public sealed record LedgerPage(IReadOnlyList<LedgerView> Data, int Total, int Page, int PageSize);
 
 /// <summary>What an operator does with keys; served by the admin API and by the command line alike.</summary>
-public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, ApiKeyDirectory? directory = null)
+public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger ledger, IOptions<SeedanceOptions> options, TimeProvider clock,
+    ApiKeyDirectory directory)
 {
     public async Task<CreatedKey> CreateAsync(NewKey request, CancellationToken ct)
     {
@@ -50,16 +50,8 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
             RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),
         };
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        db.ApiKeys.Add(key);
-        await db.SaveChangesAsync(ct);
-        if (credits > 0)
-        {
-            await CreditLedger.TryAdjustAsync(db, key.Id, credits, "initial credits", now, ct);
-            await db.SaveChangesAsync(ct);
-        }
-        await tx.CommitAsync(ct);
-        return new CreatedKey(plaintext, await GetAsync(key.Id, ct));
+        var id = await keys.CreateAsync(key, credits, "initial credits", ct);
+        return new CreatedKey(plaintext, await GetAsync(id, ct));
     }
 
     public async Task<IReadOnlyList<KeyRecord>> ListAsync(CancellationToken ct) =>
@@ -69,20 +61,18 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
 
     public async Task<KeyRecord> UpdateAsync(long keyId, KeyChange change, CancellationToken ct)
     {
-        var key = await Find(keyId, ct, tracked: true);
-        if (change.Name is not null)
-        {
-            if (string.IsNullOrWhiteSpace(change.Name) || change.Name.Length > 200) throw ApiError.InvalidParameter("name must be 1-200 characters");
-            key.Name = change.Name.Trim();
-        }
-        if (change.Enabled is { } enabled) key.Enabled = enabled;
-        key.MaxConcurrent = Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1);
-        key.MaxPending = Limit(change.MaxPending, key.MaxPending, "max_pending", 0);
-        key.RateLimitPerSecond = Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1);
-        key.UpdatedAt = key.AuthChangedAt = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(ct);
-        directory?.Forget(key.KeyHash);
-        return KeyRecord.Of(key);
+        var key = await Find(keyId, ct);
+        if (change.Name is not null && (string.IsNullOrWhiteSpace(change.Name) || change.Name.Length > 200))
+            throw ApiError.InvalidParameter("name must be 1-200 characters");
+        var settings = new KeySettings(
+            change.Name?.Trim() ?? key.Name,
+            change.Enabled ?? key.Enabled,
+            Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1),
+            Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
+            Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1));
+        if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
+        directory.Forget(key.KeyHash);
+        return await GetAsync(keyId, ct);
     }
 
     public async Task<KeyRecord> AdjustCreditsAsync(long keyId, CreditChange change, CancellationToken ct)
@@ -92,11 +82,8 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
         if (amount == 0) throw ApiError.InvalidParameter("amount must not be 0");
         if (change.Note is { Length: > 500 }) throw ApiError.InvalidParameter("note must be at most 500 characters");
         await Find(keyId, ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (!await CreditLedger.TryAdjustAsync(db, keyId, amount, change.Note, clock.GetUtcNow().UtcDateTime, ct))
+        if (!await ledger.TryAdjustAsync(keyId, amount, change.Note, clock.GetUtcNow().UtcDateTime, ct))
             throw ApiError.InvalidParameter("amount would take total_credits below used_credits + reserved_credits");
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
         return await GetAsync(keyId, ct);
     }
 
@@ -112,11 +99,10 @@ public sealed class KeyAdministration(SeedanceDb db, IOptions<SeedanceOptions> o
         return new LedgerPage(rows, total, page, pageSize);
     }
 
-    private async Task<ApiKey> Find(long keyId, CancellationToken ct, bool tracked = false)
-    {
-        var query = tracked ? db.ApiKeys : db.ApiKeys.AsNoTracking();
-        return await query.FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw new ApiError(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
-    }
+    private async Task<ApiKey> Find(long keyId, CancellationToken ct) =>
+        await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw KeyNotFound(keyId);
+
+    private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
 
     private static int Limit(int? value, int fallback, string name, int min)
     {

@@ -1,5 +1,5 @@
 using Seedance.Server.Callbacks;
-using Seedance.Server.Channels;
+using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Providers;
 

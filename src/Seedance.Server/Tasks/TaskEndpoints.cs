@@ -3,8 +3,6 @@ using Seedance.Server.Auth;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Keys;
-using Seedance.Server.Providers;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Tasks;
@@ -41,8 +39,8 @@ public static class TaskEndpoints
     {
         var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
         var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
-        if (status is not null && !TaskStatus.All.Contains(status))
-            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", TaskStatus.All)}");
+        if (status is not null && !VideoTaskStatus.All.Contains(status))
+            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
 
         var keyId = context.Caller().KeyId;
         var ct = context.RequestAborted;
@@ -90,29 +88,29 @@ public static class TaskEndpoints
     /// A pending task is cancelled here and now. A queued or processing one is cancelled at the upstream
     /// first; if the upstream refuses, the task goes on and the caller hears TASK_CANCEL_NOT_ALLOWED.
     /// </summary>
-    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskLifecycle lifecycle, ChannelPool channels)
+    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskStore tasks, ChannelPool channels)
     {
         var ct = context.RequestAborted;
         var keyId = context.Caller().KeyId;
         var task = await Find(db, keyId, task_id, ct);
-        if (task.Status == TaskStatus.Pending)
+        if (task.Status == VideoTaskStatus.Pending)
         {
-            if (await lifecycle.CancelAsync(task, [TaskStatus.Pending], ct)) return Cancelled(task);
+            if (await tasks.CancelAsync(task, [VideoTaskStatus.Pending], ct)) return Cancelled(task);
             task = await Find(db, keyId, task_id, ct); // it left pending meanwhile
         }
-        if (TaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+        if (VideoTaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
 
         // An active task always has its upstream id: both are written by the same update.
-        if (!await channels.Get(task.Provider!).Provider.CancelAsync(task.ProviderTaskId!, ct))
+        if (!await channels.Get(task.ChannelName!).Provider.CancelAsync(task.UpstreamTaskId!, ct))
             throw ApiError.CancelNotAllowed($"the upstream does not cancel a task that is {task.Status}");
-        if (await lifecycle.CancelAsync(task, TaskStatus.Active, ct)) return Cancelled(task);
+        if (await tasks.CancelAsync(task, VideoTaskStatus.Active, ct)) return Cancelled(task);
         // The tracker may have seen the upstream's cancellation first and recorded it: that is our cancel too.
         task = await Find(db, keyId, task_id, ct);
-        if (task.Status == TaskStatus.Cancelled) return Cancelled(task);
+        if (task.Status == VideoTaskStatus.Cancelled) return Cancelled(task);
         throw ApiError.CancelNotAllowed($"task is already {task.Status}");
     }
 
-    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, TaskStatus.Cancelled));
+    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, VideoTaskStatus.Cancelled));
 
     internal static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
         await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();

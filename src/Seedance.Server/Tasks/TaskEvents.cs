@@ -1,21 +1,20 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Data;
 
 namespace Seedance.Server.Tasks;
 
 /// <summary>
-/// Status changes of tasks as they commit in this process (and, on PostgreSQL, in the other nodes: see
-/// <see cref="Nodes.TaskSignalListener"/>), for those waiting on them (long-polls and event streams).
-/// Nothing is kept for a task nobody watches.
+/// Status changes of tasks as they commit in this process and, with several nodes, in the others (heard on the
+/// <see cref="TaskFeed"/>), for those waiting on them (long-polls and event streams). Nothing is kept, and nothing
+/// read, for a task nobody watches.
 /// </summary>
-public sealed class TaskEvents
+public sealed class TaskEvents(IServiceScopeFactory scopes) : ITaskObserver
 {
     private readonly ConcurrentDictionary<string, ImmutableSubscribers> _watchers = new();
 
     public bool IsWatched(string taskId) => _watchers.ContainsKey(taskId);
-
-    /// <summary>The tasks watched now.</summary>
-    public IReadOnlyCollection<string> Watched => [.. _watchers.Keys];
 
     /// <summary>Starts watching a task; dispose to stop. Subscribe before reading the task, so no change falls in between.</summary>
     public Subscription Subscribe(string taskId)
@@ -25,8 +24,34 @@ public sealed class TaskEvents
         return subscription;
     }
 
+    public async ValueTask OnChangedAsync(TaskChanged change, CancellationToken ct)
+    {
+        if (!IsWatched(change.TaskId)) return;
+        var task = change.Task is { } known && known.Status == change.Status ? known : await ReadAsync(change.TaskId);
+        if (task is null) return;
+        if (!change.FromOtherNode && task.Status != change.Status)
+        {
+            // It moved on already (its own announcement follows): show this step as it was, without what came later.
+            task.Status = change.Status;
+            task.VideoFile = task.LastFrameFile = task.ErrorCode = task.ErrorMessage = null;
+        }
+        Publish(task);
+    }
+
+    public async ValueTask OnChangesMissedAsync(CancellationToken ct)
+    {
+        foreach (var taskId in _watchers.Keys)
+            if (await ReadAsync(taskId) is { } task) Publish(task);
+    }
+
+    private async Task<VideoTask?> ReadAsync(string taskId)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId);
+    }
+
     /// <summary>Tells every watcher of the task about its state right after a change committed.</summary>
-    public void Publish(VideoTask task)
+    private void Publish(VideoTask task)
     {
         if (!_watchers.TryGetValue(task.TaskId, out var subscribers)) return;
         foreach (var subscription in subscribers.All) subscription.Changes.Writer.TryWrite(task);

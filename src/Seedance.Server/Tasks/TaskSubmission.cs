@@ -3,28 +3,25 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
-using Seedance.Server.Billing;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
-using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
-using Seedance.Server.Keys;
 using Seedance.Server.Storage;
 using Seedance.Server.Uploads;
 
 namespace Seedance.Server.Tasks;
 
 /// <summary>
-/// <c>POST /api/v1/video/task</c>: validate, price, then in one transaction reserve the cost, check the
-/// backlog, insert the task and its ledger entry, lock the referenced uploads and remember the
-/// Idempotency-Key. Any refusal leaves nothing behind.
+/// <c>POST /api/v1/video/task</c>: validate, price, then in one transaction (<see cref="TaskStore.SubmitAsync"/>)
+/// reserve the cost, check the backlog, insert the task and its ledger entry, lock the referenced uploads and
+/// remember the Idempotency-Key. Any refusal leaves nothing behind.
 /// </summary>
 public static class TaskSubmission
 {
     public const string IdempotencyHeader = "Idempotency-Key";
-    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
-    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, Dispatcher dispatcher, FileStore store, GroupCommit writes)
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, TaskStore tasks,
+        UploadStore uploads, FileStore store)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
@@ -42,12 +39,12 @@ public static class TaskSubmission
         if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
             return replay;
 
-        var content = await ResolveContent(db, store, clock, caller.KeyId, request.Content, options.Value, ct);
+        var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, ct);
         var cost = Pricing.Cost(request.Model, request.Resolution, request.Duration);
         var now = clock.GetUtcNow().UtcDateTime;
         var task = new VideoTask
         {
-            TaskId = Guid.CreateVersion7().ToString("N"), KeyId = caller.KeyId, Model = request.Model, Status = TaskStatus.Pending,
+            TaskId = Guid.CreateVersion7().ToString("N"), KeyId = caller.KeyId, Model = request.Model, Status = VideoTaskStatus.Pending,
             Resolution = request.Resolution, Ratio = request.Ratio, Duration = request.Duration, GenerateAudio = request.GenerateAudio,
             Seed = request.Seed, Watermark = request.Watermark, ReturnLastFrame = request.ReturnLastFrame, CallbackUrl = request.CallbackUrl,
             SubmittedBaseUrl = request.CallbackUrl is null ? null : RequestBaseUrl(context),
@@ -55,84 +52,27 @@ public static class TaskSubmission
             CreatedAt = now, UpdatedAt = now, ExpiresAt = now.AddHours(options.Value.Tasks.TimeToLiveHours),
         };
         var result = new SubmitResult(task.TaskId, task.Status, cost);
-        var uploads = content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray();
+        var answer = idempotencyKey.Length == 0 ? null : new IdempotencyRecord
+        {
+            KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
+            ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
+        };
 
-        // Written through the group commit: on SQLite many submissions share one transaction and its commit.
+        Submission submission;
         try
         {
-            var answer = await writes.RunAsync(db, (w, token) => WriteAsync(w, token), ct);
-            dispatcher.Wake();
-            return answer;
+            submission = await tasks.SubmitAsync(task, content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray(), answer, ct);
         }
-        catch (AnsweredByTwin twin)
+        catch (DbUpdateException) when (answer is not null)
         {
-            return twin.Answer;
-        }
-        catch (DbUpdateException) when (idempotencyKey.Length > 0)
-        {
-            // The same Idempotency-Key raced this request and won: answer as it did.
-            db.ChangeTracker.Clear();
-            if (await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } winner) return winner;
+            // An earlier request with the same Idempotency-Key committed in the same instant: answer as it did.
+            if (await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } earlier) return earlier;
             throw;
         }
-
-        // Reserve, check the backlog, insert: inside the transaction the group commit gives, on its context.
-        async Task<IResult> WriteAsync(SeedanceDb w, CancellationToken token)
-        {
-            // A refusal may only be the trace of a twin request with the same Idempotency-Key that committed
-            // meanwhile (it took the credit or the backlog place): the twin's answer is the right one then. Either
-            // way it is thrown, which ends this request's part of the transaction.
-            async Task<Exception> Refusal(ApiError refusal) =>
-                idempotencyKey.Length > 0 && await Replay(w, caller.KeyId, idempotencyKey, requestHash, clock, token) is { } twin
-                    ? new AnsweredByTwin(twin) : refusal;
-
-            // One guarded statement takes the credit and a place in the backlog, or changes nothing.
-            // The submissions of one key take their turn here, whichever node they reach, so two cannot both take
-            // the last free place. PostgreSQL: this is the transaction's first statement, an UPDATE of the key's
-            // row, which row-locks it to the end of the transaction; under READ COMMITTED it re-checks its guard
-            // on the row as committed. A row lock rather than serializable isolation: contention is per key and is
-            // the normal case (a client firing a batch), where serializable transactions would mostly end in
-            // serialization failures, each retry repeating the whole submission; the lock just queues them and
-            // other keys never wait. SQLite: the group commit's transaction is the database's only writer from its
-            // start, across processes too (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds
-            // both to it.
-            if (!await CreditLedger.TryReserveAsync(w, caller.KeyId, task.TaskId, cost, now, token))
-            {
-                var key = await w.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId).Select(k => new
-                {
-                    Remain = k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.MaxPending,
-                }).FirstAsync(token);
-                throw await Refusal(key.Remain < cost ? ApiError.InsufficientCredit(cost, key.Remain) : ApiError.ConcurrencyLimit(key.MaxPending));
-            }
-
-            await Statements.InsertAsync(w, task, token);
-            if (uploads.Length > 0)
-                await w.Uploads.Where(f => f.KeyId == caller.KeyId && uploads.Contains(f.FilePath) && f.ReferencedAt == null)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.ReferencedAt, now), token);
-            if (idempotencyKey.Length > 0)
-            {
-                // A record older than the window is forgotten: it must not block the key's reuse.
-                await Statements.ExecuteAsync(w, ForgetStaleIdempotencyRecord, token,
-                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.KeyId), caller.KeyId),
-                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.IdempotencyKey), idempotencyKey),
-                    Statements.Value<IdempotencyRecord>(w, nameof(IdempotencyRecord.CreatedAt), now - IdempotencyWindow));
-                await Statements.InsertAsync(w, new IdempotencyRecord
-                {
-                    KeyId = caller.KeyId, IdempotencyKey = idempotencyKey, RequestHash = requestHash, ResponseStatus = 200,
-                    ResponseBody = JsonSerializer.Serialize(Envelope.Success(result), Json.Options), CreatedAt = now,
-                }, token);
-            }
-            return Envelope.Ok(result);
-        }
-    }
-
-    private const string ForgetStaleIdempotencyRecord =
-        "DELETE FROM idempotency_records WHERE key_id = @p0 AND idempotency_key = @p1 AND created_at <= @p2";
-
-    /// <summary>A refused submission whose answer is that of its committed twin (same Idempotency-Key and body).</summary>
-    private sealed class AnsweredByTwin(IResult answer) : Exception("Answered by the request's twin")
-    {
-        public IResult Answer => answer;
+        if (submission.Accepted) return Envelope.Ok(result);
+        // Refused, but only because an earlier request with the same Idempotency-Key took the credit or the place: its answer is the right one.
+        if (submission.Earlier is { } record) return Replayed(record, requestHash);
+        throw submission.RemainCredits < cost ? ApiError.InsufficientCredit(cost, submission.RemainCredits) : ApiError.ConcurrencyLimit(submission.MaxPending);
     }
 
     private static string RequestBaseUrl(HttpContext context) =>
@@ -140,17 +80,22 @@ public static class TaskSubmission
 
     private static async Task<IResult?> Replay(SeedanceDb db, long keyId, string idempotencyKey, byte[] requestHash, TimeProvider clock, CancellationToken ct)
     {
-        var since = clock.GetUtcNow().UtcDateTime - IdempotencyWindow;
+        var since = clock.GetUtcNow().UtcDateTime - IdempotencyStore.Window;
         var record = await db.IdempotencyRecords.AsNoTracking()
             .FirstOrDefaultAsync(r => r.KeyId == keyId && r.IdempotencyKey == idempotencyKey && r.CreatedAt > since, ct);
-        if (record is null) return null;
+        return record is null ? null : Replayed(record, requestHash);
+    }
+
+    /// <summary>The first answer again, for the same body; a different body under the same Idempotency-Key is refused.</summary>
+    private static IResult Replayed(IdempotencyRecord record, byte[] requestHash)
+    {
         if (!CryptographicOperations.FixedTimeEquals(record.RequestHash, requestHash))
             throw ApiError.InvalidParameter("Idempotency-Key was already used with a different request body");
         return Results.Content(record.ResponseBody, "application/json", statusCode: record.ResponseStatus);
     }
 
     /// <summary>Checks each referenced upload belongs to the caller, has landed and fits its item; resolves samples.</summary>
-    private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, FileStore store, TimeProvider clock, long keyId,
+    private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, FileStore store, UploadStore uploads, TimeProvider clock, long keyId,
         IReadOnlyList<ContentItem> items, SeedanceOptions options, CancellationToken ct)
     {
         var paths = items.Where(i => i.FilePath is not null).Select(i => i.FilePath!).Distinct().ToArray();
@@ -158,7 +103,7 @@ public static class TaskSubmission
             ? new Dictionary<string, UploadedFile>()
             : await db.Uploads.AsNoTracking().Where(f => f.KeyId == keyId && paths.Contains(f.FilePath)).ToDictionaryAsync(f => f.FilePath, ct);
         if (store.SignsOwnLinks)
-            foreach (var file in files.Values.Where(f => f.ReferencedAt is null)) await CheckStoredUpload(db, store, clock, file, ct);
+            foreach (var file in files.Values.Where(f => f.ReferencedAt is null)) await CheckStoredUpload(store, uploads, clock, file, ct);
 
         var resolved = new List<ContentItem>(items.Count);
         for (var i = 0; i < items.Count; i++)
@@ -190,7 +135,7 @@ public static class TaskSubmission
     /// server's own PUT route checks it on arrival: it must be there, within the size limit of its type,
     /// and begin with that type's signature. A file that passes is recorded as uploaded.
     /// </summary>
-    private static async Task CheckStoredUpload(SeedanceDb db, FileStore store, TimeProvider clock, UploadedFile file, CancellationToken ct)
+    private static async Task CheckStoredUpload(FileStore store, UploadStore uploads, TimeProvider clock, UploadedFile file, CancellationToken ct)
     {
         var stored = await store.InspectAsync(file.FilePath, MediaTypes.SniffLength, ct);
         if (stored is null)
@@ -203,7 +148,6 @@ public static class TaskSubmission
         if (!MediaTypes.Matches(file.ContentType, stored.Head)) throw ApiError.InvalidParameter($"file content is not {file.ContentType}");
         file.Size = stored.Size;
         file.UploadedAt ??= clock.GetUtcNow().UtcDateTime;
-        await db.Uploads.Where(f => f.Id == file.Id && f.ReferencedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, file.Size).SetProperty(f => f.UploadedAt, file.UploadedAt), ct);
+        await uploads.RecordCheckedAsync(file.Id, stored.Size, file.UploadedAt.Value, ct);
     }
 }

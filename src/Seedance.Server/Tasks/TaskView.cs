@@ -1,3 +1,4 @@
+using Seedance.Server.Data;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Tasks;

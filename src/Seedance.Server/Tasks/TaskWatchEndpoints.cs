@@ -39,7 +39,7 @@ public static class TaskWatchEndpoints
         timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
         try
         {
-            while (!TaskStatus.IsTerminal(task.Status))
+            while (!VideoTaskStatus.IsTerminal(task.Status))
                 task = await subscription.Changes.Reader.ReadAsync(timeout.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested) { /* the wait is over: answer with what is */ }
@@ -70,7 +70,7 @@ public static class TaskWatchEndpoints
                 await response.Body.FlushAsync(ct);
                 lastSent = order;
             }
-            if (TaskStatus.IsTerminal(task.Status)) return;
+            if (VideoTaskStatus.IsTerminal(task.Status)) return;
 
             using var beat = CancellationTokenSource.CreateLinkedTokenSource(ct);
             beat.CancelAfter(Heartbeat);
@@ -86,9 +86,9 @@ public static class TaskWatchEndpoints
     /// <summary>The event id of a status: statuses only move forward, so the id tells a reconnecting client what it has seen.</summary>
     private static int Order(string status) => status switch
     {
-        TaskStatus.Pending => 1,
-        TaskStatus.Queued => 2,
-        TaskStatus.Processing => 3,
+        VideoTaskStatus.Pending => 1,
+        VideoTaskStatus.Queued => 2,
+        VideoTaskStatus.Processing => 3,
         _ => 4,
     };
 }

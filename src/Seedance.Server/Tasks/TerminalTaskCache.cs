@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
+using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
 
@@ -34,7 +35,7 @@ public sealed class TerminalTaskCache(TimeProvider clock) : IDisposable
     {
         var hour = CurrentHour();
         var body = JsonSerializer.SerializeToUtf8Bytes(Envelope.Success(TaskView.Of(task, links)), Json.Options);
-        if (TaskStatus.IsTerminal(task.Status))
+        if (VideoTaskStatus.IsTerminal(task.Status))
             _answers.Set(Key(keyId, task.TaskId, links), new Entry(hour, body),
                 new MemoryCacheEntryOptions { Size = body.Length + 256, SlidingExpiration = KeptFor });
         return body;

@@ -27,7 +27,7 @@ public static class UploadEndpoints
         app.MapMethods(FileStore.RoutePrefix + "{**path}", [HttpMethods.Get, HttpMethods.Head], Get).ExcludeFromDescription();
     }
 
-    private static async Task<IResult> Presign(HttpContext context, SeedanceDb db, PublicLinks links,
+    private static async Task<IResult> Presign(HttpContext context, UploadStore uploads, PublicLinks links,
         IOptions<SeedanceOptions> options, TimeProvider clock, string? filename, string? content_type)
     {
         // A body may come with a Content-Length or chunked (no length): both carry the same fields.
@@ -47,12 +47,11 @@ public static class UploadEndpoints
         var now = clock.GetUtcNow();
         var lifetime = options.Value.Tasks.UploadUrlSeconds;
         var filePath = $"api/uploads/{caller.KeyId}/{Guid.NewGuid():N}_{filename}";
-        db.Uploads.Add(new UploadedFile
+        await uploads.CreateSlotAsync(new UploadedFile
         {
             KeyId = caller.KeyId, FilePath = filePath, ContentType = content_type,
             CreatedAt = now.UtcDateTime, ExpiresAt = now.AddSeconds(lifetime).UtcDateTime,
-        });
-        await db.SaveChangesAsync(context.RequestAborted);
+        }, context.RequestAborted);
         var url = links.Upload(filePath, content_type, now.AddSeconds(lifetime));
         return Envelope.Ok(new PresignResult(url, filePath, lifetime));
     }
@@ -65,7 +64,7 @@ public static class UploadEndpoints
         return (Field("filename"), Field("content_type"));
     }
 
-    private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UrlSigner signer, LocalFileStore store, TimeProvider clock)
+    private static async Task<IResult> Put(HttpContext context, string path, SeedanceDb db, UploadStore uploads, UrlSigner signer, LocalFileStore store, TimeProvider clock)
     {
         var request = context.Request;
         var contentType = request.ContentType ?? "";
@@ -74,7 +73,7 @@ public static class UploadEndpoints
             throw ApiError.AccessDenied("the signature does not match (URL changed, or Content-Type differs from the presigned one)");
         if (check == SignatureCheck.Expired) throw ApiError.AccessDenied("the presigned URL has expired");
 
-        var file = await db.Uploads.FirstOrDefaultAsync(f => f.FilePath == path, context.RequestAborted)
+        var file = await db.Uploads.AsNoTracking().FirstOrDefaultAsync(f => f.FilePath == path, context.RequestAborted)
             ?? throw ApiError.AccessDenied("no such upload");
         if (file.ReferencedAt is not null) throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
 
@@ -87,15 +86,9 @@ public static class UploadEndpoints
         try
         {
             await using (stream) size = await CopyChecked(request.Body, stream, file.ContentType, limit, context.RequestAborted);
-            // The file moves into place while this transaction holds the row: a submission that
-            // references the file waits for the commit, so a referenced file never changes under a task.
-            var now = clock.GetUtcNow().UtcDateTime;
-            await using var tx = await db.Database.BeginTransactionAsync(context.RequestAborted);
-            var rows = await db.Uploads.Where(f => f.Id == file.Id && f.ReferencedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, size).SetProperty(f => f.UploadedAt, now), context.RequestAborted);
-            if (rows == 0) throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
-            store.Commit(temp, path);
-            await tx.CommitAsync(CancellationToken.None);
+            // The file moves into place while the transaction holds the row: a referenced file never changes under a task.
+            if (!await uploads.LandAsync(file.Id, size, clock.GetUtcNow().UtcDateTime, () => store.Commit(temp, path), context.RequestAborted))
+                throw ApiError.AccessDenied("the file is referenced by a task and can no longer change");
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.Ark;

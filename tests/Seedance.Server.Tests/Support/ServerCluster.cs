@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Ark;
 
 namespace Seedance.Server.Tests.Support;

@@ -31,6 +31,16 @@ public static class ServerProbes
         return await query(scope.ServiceProvider.GetRequiredService<SeedanceDb>());
     }
 
+    /// <summary>
+    /// Runs <paramref name="write"/> on a writable context of its own, outside the server's stores: for arranging rows
+    /// the API cannot make. The contexts the server hands out read only.
+    /// </summary>
+    public static async Task<T> WriteDirectlyAsync<T>(this RunningServer server, Func<SeedanceDb, Task<T>> write)
+    {
+        await using var db = server.Services.GetRequiredService<DatabaseWriter>().CreateWritableContextForTests();
+        return await write(db);
+    }
+
     /// <summary>The key's credit_ledger rows, oldest first.</summary>
     public static Task<List<LedgerEntry>> LedgerRowsAsync(this RunningServer server, long keyId) =>
         server.QueryAsync(db => db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId).OrderBy(l => l.Id).ToListAsync());

@@ -22,184 +22,7 @@ namespace Seedance.Server.Data.PostgresMigrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Seedance.Server.Billing.LedgerEntry", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<long>("Amount")
-                        .HasColumnType("bigint")
-                        .HasColumnName("amount");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<long>("KeyId")
-                        .HasColumnType("bigint")
-                        .HasColumnName("key_id");
-
-                    b.Property<string>("Kind")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("kind");
-
-                    b.Property<string>("Note")
-                        .HasColumnType("text")
-                        .HasColumnName("note");
-
-                    b.Property<string>("TaskId")
-                        .HasColumnType("text")
-                        .HasColumnName("task_id");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("TaskId")
-                        .HasDatabaseName("ix_credit_ledger_task_id");
-
-                    b.HasIndex("KeyId", "Id")
-                        .HasDatabaseName("ix_credit_ledger_key_id_id");
-
-                    b.ToTable("credit_ledger", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookAttempt", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<DateTime>("AttemptedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("attempted_at");
-
-                    b.Property<long>("DeliveryId")
-                        .HasColumnType("bigint")
-                        .HasColumnName("delivery_id");
-
-                    b.Property<int>("DurationMs")
-                        .HasColumnType("integer")
-                        .HasColumnName("duration_ms");
-
-                    b.Property<string>("Error")
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)")
-                        .HasColumnName("error");
-
-                    b.Property<int?>("HttpStatus")
-                        .HasColumnType("integer")
-                        .HasColumnName("http_status");
-
-                    b.Property<int>("Number")
-                        .HasColumnType("integer")
-                        .HasColumnName("number");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("DeliveryId", "Number")
-                        .HasDatabaseName("ix_webhook_attempts_delivery_id_number");
-
-                    b.ToTable("webhook_attempts", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookDelivery", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<int>("Attempts")
-                        .HasColumnType("integer")
-                        .HasColumnName("attempts");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<DateTime?>("DeliveredAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("delivered_at");
-
-                    b.Property<long>("KeyId")
-                        .HasColumnType("bigint")
-                        .HasColumnName("key_id");
-
-                    b.Property<string>("LastError")
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)")
-                        .HasColumnName("last_error");
-
-                    b.Property<int?>("LastStatus")
-                        .HasColumnType("integer")
-                        .HasColumnName("last_status");
-
-                    b.Property<DateTime?>("LeaseExpiresAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("lease_expires_at");
-
-                    b.Property<string>("LeaseOwner")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("lease_owner");
-
-                    b.Property<DateTime>("NextAttemptAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("next_attempt_at");
-
-                    b.Property<string>("Payload")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("payload");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
-                        .HasColumnName("status");
-
-                    b.Property<string>("TaskId")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)")
-                        .HasColumnName("task_id");
-
-                    b.Property<string>("Url")
-                        .IsRequired()
-                        .HasMaxLength(512)
-                        .HasColumnType("character varying(512)")
-                        .HasColumnName("url");
-
-                    b.Property<string>("WebhookId")
-                        .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)")
-                        .HasColumnName("webhook_id");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("LeaseOwner")
-                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
-
-                    b.HasIndex("Status", "NextAttemptAt")
-                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
-
-                    b.HasIndex("TaskId", "Id")
-                        .HasDatabaseName("ix_webhook_deliveries_task_id_id");
-
-                    b.ToTable("webhook_deliveries", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Keys.ApiKey", b =>
+            modelBuilder.Entity("Seedance.Server.Data.ApiKey", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -321,7 +144,8 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("character varying(64)")
                         .HasColumnName("webhook_secret");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_api_keys");
 
                     b.HasIndex("AuthChangedAt")
                         .HasDatabaseName("ix_api_keys_auth_changed_at");
@@ -333,7 +157,7 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.ToTable("api_keys", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Tasks.IdempotencyRecord", b =>
+            modelBuilder.Entity("Seedance.Server.Data.IdempotencyRecord", b =>
                 {
                     b.Property<long>("KeyId")
                         .HasColumnType("bigint")
@@ -361,7 +185,8 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("integer")
                         .HasColumnName("response_status");
 
-                    b.HasKey("KeyId", "IdempotencyKey");
+                    b.HasKey("KeyId", "IdempotencyKey")
+                        .HasName("PK_idempotency_records");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_idempotency_records_created_at");
@@ -369,7 +194,106 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.ToTable("idempotency_records", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Tasks.VideoTask", b =>
+            modelBuilder.Entity("Seedance.Server.Data.LedgerEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("Amount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("amount");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Note")
+                        .HasColumnType("text")
+                        .HasColumnName("note");
+
+                    b.Property<string>("TaskId")
+                        .HasColumnType("text")
+                        .HasColumnName("task_id");
+
+                    b.HasKey("Id")
+                        .HasName("PK_credit_ledger");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_credit_ledger_task_id");
+
+                    b.HasIndex("KeyId", "Id")
+                        .HasDatabaseName("ix_credit_ledger_key_id_id");
+
+                    b.ToTable("credit_ledger", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.UploadedFile", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("content_type");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("FilePath")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("file_path");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("key_id");
+
+                    b.Property<DateTime?>("ReferencedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("referenced_at");
+
+                    b.Property<long?>("Size")
+                        .HasColumnType("bigint")
+                        .HasColumnName("size");
+
+                    b.Property<DateTime?>("UploadedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("uploaded_at");
+
+                    b.HasKey("Id")
+                        .HasName("PK_uploaded_files");
+
+                    b.HasIndex("FilePath")
+                        .IsUnique()
+                        .HasDatabaseName("ix_uploaded_files_file_path");
+
+                    b.ToTable("uploaded_files", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.VideoTask", b =>
                 {
                     b.Property<long>("Seq")
                         .ValueGeneratedOnAdd()
@@ -382,6 +306,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasMaxLength(512)
                         .HasColumnType("character varying(512)")
                         .HasColumnName("callback_url");
+
+                    b.Property<string>("ChannelName")
+                        .HasColumnType("text")
+                        .HasColumnName("channel_name");
 
                     b.Property<string>("ContentJson")
                         .IsRequired()
@@ -450,14 +378,6 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("text")
                         .HasColumnName("model");
 
-                    b.Property<string>("Provider")
-                        .HasColumnType("text")
-                        .HasColumnName("provider");
-
-                    b.Property<string>("ProviderTaskId")
-                        .HasColumnType("text")
-                        .HasColumnName("provider_task_id");
-
                     b.Property<string>("Ratio")
                         .IsRequired()
                         .HasColumnType("text")
@@ -500,6 +420,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
+                    b.Property<string>("UpstreamTaskId")
+                        .HasColumnType("text")
+                        .HasColumnName("upstream_task_id");
+
                     b.Property<string>("VideoFile")
                         .HasColumnType("text")
                         .HasColumnName("video_file");
@@ -508,7 +432,8 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("boolean")
                         .HasColumnName("watermark");
 
-                    b.HasKey("Seq");
+                    b.HasKey("Seq")
+                        .HasName("PK_video_tasks");
 
                     b.HasIndex("LeaseOwner")
                         .HasDatabaseName("ix_video_tasks_lease_owner");
@@ -532,7 +457,7 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.ToTable("video_tasks", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Uploads.UploadedFile", b =>
+            modelBuilder.Entity("Seedance.Server.Data.WebhookAttempt", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -541,56 +466,139 @@ namespace Seedance.Server.Data.PostgresMigrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
-                    b.Property<string>("ContentType")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("content_type");
+                    b.Property<DateTime>("AttemptedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("attempted_at");
+
+                    b.Property<long>("DeliveryId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<int>("DurationMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("error");
+
+                    b.Property<int?>("HttpStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("http_status");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("integer")
+                        .HasColumnName("number");
+
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_attempts");
+
+                    b.HasIndex("DeliveryId", "Number")
+                        .HasDatabaseName("ix_webhook_attempts_delivery_id_number");
+
+                    b.ToTable("webhook_attempts", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
-                    b.Property<DateTime>("ExpiresAt")
+                    b.Property<DateTime?>("DeliveredAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("expires_at");
-
-                    b.Property<string>("FilePath")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("file_path");
+                        .HasColumnName("delivered_at");
 
                     b.Property<long>("KeyId")
                         .HasColumnType("bigint")
                         .HasColumnName("key_id");
 
-                    b.Property<DateTime?>("ReferencedAt")
+                    b.Property<string>("LastError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("last_error");
+
+                    b.Property<int?>("LastStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_status");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("referenced_at");
+                        .HasColumnName("lease_expires_at");
 
-                    b.Property<long?>("Size")
-                        .HasColumnType("bigint")
-                        .HasColumnName("size");
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("lease_owner");
 
-                    b.Property<DateTime?>("UploadedAt")
+                    b.Property<DateTime>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("uploaded_at");
+                        .HasColumnName("next_attempt_at");
 
-                    b.HasKey("Id");
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("payload");
 
-                    b.HasIndex("FilePath")
-                        .IsUnique()
-                        .HasDatabaseName("ix_uploaded_files_file_path");
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
 
-                    b.ToTable("uploaded_files", (string)null);
+                    b.Property<string>("TaskId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)")
+                        .HasColumnName("url");
+
+                    b.Property<string>("WebhookId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("webhook_id");
+
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_deliveries");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
+
+                    b.HasIndex("Status", "NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
+
+                    b.HasIndex("TaskId", "Id")
+                        .HasDatabaseName("ix_webhook_deliveries_task_id_id");
+
+                    b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookAttempt", b =>
+            modelBuilder.Entity("Seedance.Server.Data.WebhookAttempt", b =>
                 {
-                    b.HasOne("Seedance.Server.Callbacks.WebhookDelivery", null)
+                    b.HasOne("Seedance.Server.Data.WebhookDelivery", null)
                         .WithMany()
                         .HasForeignKey("DeliveryId")
                         .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .IsRequired()
+                        .HasConstraintName("FK_webhook_attempts_webhook_deliveries_delivery_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -17,178 +17,7 @@ namespace Seedance.Server.Data.SqliteMigrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("Seedance.Server.Billing.LedgerEntry", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<long>("Amount")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("amount");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("created_at");
-
-                    b.Property<long>("KeyId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("key_id");
-
-                    b.Property<string>("Kind")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("kind");
-
-                    b.Property<string>("Note")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("note");
-
-                    b.Property<string>("TaskId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("task_id");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("TaskId")
-                        .HasDatabaseName("ix_credit_ledger_task_id");
-
-                    b.HasIndex("KeyId", "Id")
-                        .HasDatabaseName("ix_credit_ledger_key_id_id");
-
-                    b.ToTable("credit_ledger", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookAttempt", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<DateTime>("AttemptedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("attempted_at");
-
-                    b.Property<long>("DeliveryId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("delivery_id");
-
-                    b.Property<int>("DurationMs")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("duration_ms");
-
-                    b.Property<string>("Error")
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("error");
-
-                    b.Property<int?>("HttpStatus")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("http_status");
-
-                    b.Property<int>("Number")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("number");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("DeliveryId", "Number")
-                        .HasDatabaseName("ix_webhook_attempts_delivery_id_number");
-
-                    b.ToTable("webhook_attempts", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookDelivery", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<int>("Attempts")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("attempts");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("created_at");
-
-                    b.Property<DateTime?>("DeliveredAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("delivered_at");
-
-                    b.Property<long>("KeyId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("key_id");
-
-                    b.Property<string>("LastError")
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("last_error");
-
-                    b.Property<int?>("LastStatus")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("last_status");
-
-                    b.Property<DateTime?>("LeaseExpiresAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("lease_expires_at");
-
-                    b.Property<string>("LeaseOwner")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("lease_owner");
-
-                    b.Property<DateTime>("NextAttemptAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("next_attempt_at");
-
-                    b.Property<string>("Payload")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("payload");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("status");
-
-                    b.Property<string>("TaskId")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("task_id");
-
-                    b.Property<string>("Url")
-                        .IsRequired()
-                        .HasMaxLength(512)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("url");
-
-                    b.Property<string>("WebhookId")
-                        .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("webhook_id");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("LeaseOwner")
-                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
-
-                    b.HasIndex("Status", "NextAttemptAt")
-                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
-
-                    b.HasIndex("TaskId", "Id")
-                        .HasDatabaseName("ix_webhook_deliveries_task_id_id");
-
-                    b.ToTable("webhook_deliveries", (string)null);
-                });
-
-            modelBuilder.Entity("Seedance.Server.Keys.ApiKey", b =>
+            modelBuilder.Entity("Seedance.Server.Data.ApiKey", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -308,7 +137,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("webhook_secret");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_api_keys");
 
                     b.HasIndex("AuthChangedAt")
                         .HasDatabaseName("ix_api_keys_auth_changed_at");
@@ -320,7 +150,7 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.ToTable("api_keys", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Tasks.IdempotencyRecord", b =>
+            modelBuilder.Entity("Seedance.Server.Data.IdempotencyRecord", b =>
                 {
                     b.Property<long>("KeyId")
                         .HasColumnType("INTEGER")
@@ -348,7 +178,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("response_status");
 
-                    b.HasKey("KeyId", "IdempotencyKey");
+                    b.HasKey("KeyId", "IdempotencyKey")
+                        .HasName("PK_idempotency_records");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_idempotency_records_created_at");
@@ -356,7 +187,102 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.ToTable("idempotency_records", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Tasks.VideoTask", b =>
+            modelBuilder.Entity("Seedance.Server.Data.LedgerEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Amount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("amount");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Note")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("note");
+
+                    b.Property<string>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.HasKey("Id")
+                        .HasName("PK_credit_ledger");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_credit_ledger_task_id");
+
+                    b.HasIndex("KeyId", "Id")
+                        .HasDatabaseName("ix_credit_ledger_key_id_id");
+
+                    b.ToTable("credit_ledger", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.UploadedFile", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("content_type");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("FilePath")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("file_path");
+
+                    b.Property<long>("KeyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("key_id");
+
+                    b.Property<DateTime?>("ReferencedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("referenced_at");
+
+                    b.Property<long?>("Size")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("size");
+
+                    b.Property<DateTime?>("UploadedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("uploaded_at");
+
+                    b.HasKey("Id")
+                        .HasName("PK_uploaded_files");
+
+                    b.HasIndex("FilePath")
+                        .IsUnique()
+                        .HasDatabaseName("ix_uploaded_files_file_path");
+
+                    b.ToTable("uploaded_files", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.VideoTask", b =>
                 {
                     b.Property<long>("Seq")
                         .ValueGeneratedOnAdd()
@@ -367,6 +293,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasMaxLength(512)
                         .HasColumnType("TEXT")
                         .HasColumnName("callback_url");
+
+                    b.Property<string>("ChannelName")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("channel_name");
 
                     b.Property<string>("ContentJson")
                         .IsRequired()
@@ -435,14 +365,6 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("model");
 
-                    b.Property<string>("Provider")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("provider");
-
-                    b.Property<string>("ProviderTaskId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("provider_task_id");
-
                     b.Property<string>("Ratio")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -485,6 +407,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("updated_at");
 
+                    b.Property<string>("UpstreamTaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("upstream_task_id");
+
                     b.Property<string>("VideoFile")
                         .HasColumnType("TEXT")
                         .HasColumnName("video_file");
@@ -493,7 +419,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("watermark");
 
-                    b.HasKey("Seq");
+                    b.HasKey("Seq")
+                        .HasName("PK_video_tasks");
 
                     b.HasIndex("LeaseOwner")
                         .HasDatabaseName("ix_video_tasks_lease_owner");
@@ -517,63 +444,144 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.ToTable("video_tasks", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Uploads.UploadedFile", b =>
+            modelBuilder.Entity("Seedance.Server.Data.WebhookAttempt", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
-                    b.Property<string>("ContentType")
-                        .IsRequired()
+                    b.Property<DateTime>("AttemptedAt")
                         .HasColumnType("TEXT")
-                        .HasColumnName("content_type");
+                        .HasColumnName("attempted_at");
+
+                    b.Property<long>("DeliveryId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<int>("DurationMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<int?>("HttpStatus")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("http_status");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("number");
+
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_attempts");
+
+                    b.HasIndex("DeliveryId", "Number")
+                        .HasDatabaseName("ix_webhook_attempts_delivery_id_number");
+
+                    b.ToTable("webhook_attempts", (string)null);
+                });
+
+            modelBuilder.Entity("Seedance.Server.Data.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
-                    b.Property<DateTime>("ExpiresAt")
+                    b.Property<DateTime?>("DeliveredAt")
                         .HasColumnType("TEXT")
-                        .HasColumnName("expires_at");
-
-                    b.Property<string>("FilePath")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("file_path");
+                        .HasColumnName("delivered_at");
 
                     b.Property<long>("KeyId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("key_id");
 
-                    b.Property<DateTime?>("ReferencedAt")
+                    b.Property<string>("LastError")
+                        .HasMaxLength(500)
                         .HasColumnType("TEXT")
-                        .HasColumnName("referenced_at");
+                        .HasColumnName("last_error");
 
-                    b.Property<long?>("Size")
+                    b.Property<int?>("LastStatus")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("size");
+                        .HasColumnName("last_status");
 
-                    b.Property<DateTime?>("UploadedAt")
+                    b.Property<DateTime?>("LeaseExpiresAt")
                         .HasColumnType("TEXT")
-                        .HasColumnName("uploaded_at");
+                        .HasColumnName("lease_expires_at");
 
-                    b.HasKey("Id");
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
 
-                    b.HasIndex("FilePath")
-                        .IsUnique()
-                        .HasDatabaseName("ix_uploaded_files_file_path");
+                    b.Property<DateTime>("NextAttemptAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_attempt_at");
 
-                    b.ToTable("uploaded_files", (string)null);
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("TaskId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url");
+
+                    b.Property<string>("WebhookId")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_id");
+
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_deliveries");
+
+                    b.HasIndex("LeaseOwner")
+                        .HasDatabaseName("ix_webhook_deliveries_lease_owner");
+
+                    b.HasIndex("Status", "NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
+
+                    b.HasIndex("TaskId", "Id")
+                        .HasDatabaseName("ix_webhook_deliveries_task_id_id");
+
+                    b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("Seedance.Server.Callbacks.WebhookAttempt", b =>
+            modelBuilder.Entity("Seedance.Server.Data.WebhookAttempt", b =>
                 {
-                    b.HasOne("Seedance.Server.Callbacks.WebhookDelivery", null)
+                    b.HasOne("Seedance.Server.Data.WebhookDelivery", null)
                         .WithMany()
                         .HasForeignKey("DeliveryId")
                         .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .IsRequired()
+                        .HasConstraintName("FK_webhook_attempts_webhook_deliveries_delivery_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,9 +1,9 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
+using System.Net;
 using System.Text.Json.Nodes;
-using Seedance.Server.Channels;
+using System.Text.Json;
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Providers.Ark;

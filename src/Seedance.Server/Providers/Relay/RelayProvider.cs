@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Seedance.Server.Channels;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
 

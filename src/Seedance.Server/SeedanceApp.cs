@@ -6,16 +6,17 @@ using Seedance.Server.Callbacks;
 using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Dispatch;
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Keys;
 using Seedance.Server.Nodes;
 using Seedance.Server.Operations;
-using Seedance.Server.Providers;
 using Seedance.Server.Providers.Sandbox;
+using Seedance.Server.Providers;
 using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
 
-namespace Seedance.Server.Infrastructure;
+namespace Seedance.Server;
 
 /// <summary>The wiring of the service, one short block per concern; used by Program and by the tests.</summary>
 public static class SeedanceApp
@@ -42,20 +43,19 @@ public static class SeedanceApp
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
-        builder.Services.AddSingleton<GroupCommit>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
-        builder.Services.AddSingleton<Dispatcher>();
-        if (SeedanceOptions.From(builder.Configuration).Tasks.Dispatch)
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
-        builder.Services.AddSingleton<Tracker>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<Tracker>());
+        builder.Services.AddWorker<Dispatcher>(start: SeedanceOptions.From(builder.Configuration).Tasks.Dispatch);
+        builder.Services.AddWorker<Tracker>();
         builder.Services.AddHostedService<KeyCacheRefresher>();
-        builder.Services.AddSingleton<Housekeeping>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
-        builder.Services.AddSingleton<WebhookDispatcher>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        builder.Services.AddHostedService<TaskSignalListener>();
+        builder.Services.AddWorker<Housekeeping>();
+        builder.Services.AddWorker<WebhookDispatcher>();
+        builder.Services.AddWorker<NodeRelay>();
+        // What hears of a task's change once it committed, in this order: its watchers, the other nodes, the workers.
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskEvents>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Dispatcher>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<WebhookDispatcher>());
 
         configureServices?.Invoke(builder.Services);
 
@@ -101,10 +101,9 @@ public static class SeedanceApp
         else services.AddSingleton<LocalFileStore>().AddSingleton<FileStore>(sp => sp.GetRequiredService<LocalFileStore>());
         services.AddSingleton<PublicLinks>();
         services.AddHttpContextAccessor();
-        services.AddScoped<TaskLifecycle>();
+        services.AddSingleton<ICallbackBody, TaskCallbackBody>();
         services.AddSingleton<TaskEvents>();
         services.AddSingleton<NodeIdentity>();
-        services.AddSingleton<TaskSignals>();
         services.AddScoped<KeyAdministration>();
         services.AddScoped<WebhookSecrets>();
         services.AddScoped<WebhookLog>();
@@ -117,14 +116,19 @@ public static class SeedanceApp
         return services;
     }
 
+    /// <summary>A background worker, as one instance that others can reach (to wake it, or as an observer); started unless <paramref name="start"/> is false.</summary>
+    private static void AddWorker<T>(this IServiceCollection services, bool start = true) where T : class, IHostedService
+    {
+        services.AddSingleton<T>();
+        if (start) services.AddHostedService(sp => sp.GetRequiredService<T>());
+    }
+
     /// <summary>Validates options, applies migrations and settles the admin token before anything listens.</summary>
     public static async Task PrepareAsync(this IHost app, CancellationToken ct = default)
     {
         _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
         await DatabaseSetup.MigrateAsync(app.Services, ct);
-        await using (var scope = app.Services.CreateAsyncScope())
-            await Leases.ExpirePreviousLifeAsync(scope.ServiceProvider.GetRequiredService<SeedanceDb>(), app.Services.GetRequiredService<NodeIdentity>(),
-                app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
+        await app.Services.GetRequiredService<LeaseStore>().ExpirePreviousLifeAsync(app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);

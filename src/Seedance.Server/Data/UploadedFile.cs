@@ -1,4 +1,4 @@
-namespace Seedance.Server.Uploads;
+namespace Seedance.Server.Data;
 
 /// <summary>A presigned upload slot and, once the PUT lands, the stored file.</summary>
 public sealed class UploadedFile

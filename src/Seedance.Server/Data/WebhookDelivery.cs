@@ -1,4 +1,4 @@
-namespace Seedance.Server.Callbacks;
+namespace Seedance.Server.Data;
 
 public static class DeliveryStatus
 {

@@ -10,8 +10,9 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Seedance.Server.Data;
 
 /// <summary>
-/// The statements every submission runs (its reservation, its task, its ledger entry), executed as plain
-/// commands on the context's connection, in its transaction, instead of through LINQ and <c>SaveChanges</c>.
+/// Commands kept prepared: the statements every submission runs (its reservation, its task, its ledger entry),
+/// executed as plain commands on the context's connection, in its transaction, instead of through LINQ and
+/// <c>SaveChanges</c>. Only the stores use them (their SQL text stays inside the persistence boundary).
 /// In the group commit's single writer, EF's work per call (reading the expression for its parameters,
 /// tracking, building the update batch) and SQLite preparing the same SQL again every time cost several
 /// times what the statements themselves cost.
@@ -23,7 +24,7 @@ namespace Seedance.Server.Data;
 /// <item>A statement runs only inside a transaction, so it commits or rolls back with the rest of the change.</item>
 /// </list>
 /// </summary>
-public static class Statements
+internal static class PreparedCommands
 {
     /// <summary>A value for a parameter, bound as <paramref name="Column"/> binds its values.</summary>
     public readonly record struct Arg(IProperty Column, object? Value);

@@ -7,22 +7,22 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests;
 
 /// <summary>
-/// The kept statements a submission runs instead of SaveChanges (<see cref="Statements"/>): a row they write
+/// The prepared commands a submission runs instead of SaveChanges (<see cref="PreparedCommands"/>): a row they write
 /// must be the row SaveChanges writes, column for column, on either database.
 /// </summary>
-public sealed class StatementTests
+public sealed class PreparedCommandTests
 {
     [Fact]
-    public async Task ATaskInsertedAsAKeptStatementIsStoredExactlyAsSaveChangesStoresIt()
+    public async Task ATaskInsertedAsAPreparedCommandIsStoredExactlyAsSaveChangesStoresIt()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync(credits: 10);
         var (viaStatement, viaSaveChanges) = (EveryFieldSet(client.KeyId), EveryFieldSet(client.KeyId));
 
-        await server.QueryAsync(async db =>
+        await server.WriteDirectlyAsync(async db =>
         {
             await using var tx = await db.Database.BeginTransactionAsync();
-            await Statements.InsertAsync(db, viaStatement);
+            await PreparedCommands.InsertAsync(db, viaStatement);
             db.Tasks.Add(viaSaveChanges);
             await db.SaveChangesAsync();
             await tx.CommitAsync();
@@ -43,16 +43,16 @@ public sealed class StatementTests
     }
 
     [Fact]
-    public async Task ALedgerEntryInsertedAsAKeptStatementReadsBackWithItsExactAmount()
+    public async Task ALedgerEntryInsertedAsAPreparedCommandReadsBackWithItsExactAmount()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync(credits: 10);
         var at = new DateTime(2026, 11, 30, 6, 7, 8, DateTimeKind.Utc).AddTicks(1234560);
 
-        var entry = await server.QueryAsync(async db =>
+        var entry = await server.WriteDirectlyAsync(async db =>
         {
             await using var tx = await db.Database.BeginTransactionAsync();
-            await Statements.InsertAsync(db, new LedgerEntry { KeyId = client.KeyId, TaskId = "t-1", Kind = LedgerKind.Reserve, Amount = 0.07m, CreatedAt = at });
+            await PreparedCommands.InsertAsync(db, new LedgerEntry { KeyId = client.KeyId, TaskId = "t-1", Kind = LedgerKind.Reserve, Amount = 0.07m, CreatedAt = at });
             await tx.CommitAsync();
             return await db.Ledger.AsNoTracking().SingleAsync(l => l.KeyId == client.KeyId && l.TaskId == "t-1");
         });
@@ -72,11 +72,11 @@ public sealed class StatementTests
         var sameTaskId = EveryFieldSet(client.KeyId);
         sameTaskId.TaskId = first.TaskId;
 
-        await server.QueryAsync(async db =>
+        await server.WriteDirectlyAsync(async db =>
         {
             await using var tx = await db.Database.BeginTransactionAsync();
-            await Statements.InsertAsync(db, first);
-            await Assert.ThrowsAsync<DbUpdateException>(() => Statements.InsertAsync(db, sameTaskId));
+            await PreparedCommands.InsertAsync(db, first);
+            await Assert.ThrowsAsync<DbUpdateException>(() => PreparedCommands.InsertAsync(db, sameTaskId));
             await tx.RollbackAsync();
             return 0;
         });
@@ -85,19 +85,19 @@ public sealed class StatementTests
     }
 
     [Fact]
-    public async Task AStatementOutsideATransactionIsRefusedBeforeItRuns()
+    public async Task APreparedCommandOutsideATransactionIsRefusedBeforeItRuns()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync(credits: 10);
 
-        await server.QueryAsync(async db =>
-            await Assert.ThrowsAsync<InvalidOperationException>(() => Statements.InsertAsync(db, EveryFieldSet(client.KeyId))));
+        await server.WriteDirectlyAsync(async db =>
+            await Assert.ThrowsAsync<InvalidOperationException>(() => PreparedCommands.InsertAsync(db, EveryFieldSet(client.KeyId))));
 
         Assert.Equal(0, await server.QueryAsync(db => db.Tasks.CountAsync(t => t.KeyId == client.KeyId)));
     }
 
     [Fact]
-    public async Task AContextWhoseConnectionComesBackOnAnotherPhysicalConnectionRunsItsStatementsThereInItsTransaction()
+    public async Task AContextWhoseConnectionComesBackOnAnotherPhysicalConnectionRunsItsPreparedCommandsThereInItsTransaction()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = await server.CreateKeyAsync(credits: 10);
@@ -105,7 +105,7 @@ public sealed class StatementTests
         var heldElsewhere = new List<System.Data.Common.DbConnection>();
         try
         {
-            await server.QueryAsync(async db =>
+            await server.WriteDirectlyAsync(async db =>
             {
                 var connection = db.Database.GetDbConnection();
                 // Two rounds on this context, each closing its connection at the end, so that its kept commands
@@ -114,7 +114,7 @@ public sealed class StatementTests
                 {
                     await using var tx = await db.Database.BeginTransactionAsync();
                     var task = EveryFieldSet(client.KeyId);
-                    await Statements.InsertAsync(db, task);
+                    await PreparedCommands.InsertAsync(db, task);
                     await tx.CommitAsync();
                     inserted.Add(task.TaskId);
                     await db.Database.CloseConnectionAsync();
@@ -132,7 +132,7 @@ public sealed class StatementTests
                 }
                 await using (var tx = await db.Database.BeginTransactionAsync())
                 {
-                    await Statements.InsertAsync(db, EveryFieldSet(client.KeyId));
+                    await PreparedCommands.InsertAsync(db, EveryFieldSet(client.KeyId));
                     await tx.RollbackAsync();
                 }
                 return 0;
@@ -158,7 +158,7 @@ public sealed class StatementTests
             Resolution = "1080p", Ratio = "21:9", Duration = 11, GenerateAudio = true, Seed = 4_294_967_295, Watermark = true,
             ReturnLastFrame = true, CallbackUrl = "https://example.com/hook?a=1&b=é", SubmittedBaseUrl = "http://127.0.0.1:5000",
             ContentJson = """[{"type":"text","text":"Ünïcode ✓ 'quoted' \"double\""}]""", CreditCost = 12.34m,
-            ErrorCode = "INTERNAL_ERROR", ErrorMessage = "an error", Provider = "sandbox", ProviderTaskId = "cgt-1",
+            ErrorCode = "INTERNAL_ERROR", ErrorMessage = "an error", ChannelName = "sandbox", UpstreamTaskId = "cgt-1",
             VideoFile = "results/a.mp4", LastFrameFile = "results/a.png", CreatedAt = at, UpdatedAt = at.AddSeconds(1),
             ExpiresAt = at.AddHours(24), RetryAt = at.AddMinutes(1), DispatchAttempts = 3, FailedChecks = 2, LeaseOwner = "node-a",
             LeaseExpiresAt = at.AddSeconds(30), HandOverStartedAt = at.AddSeconds(2),

@@ -1,4 +1,4 @@
-namespace Seedance.Server.Storage;
+namespace Seedance.Server.Infrastructure;
 
 /// <summary><c>Seedance:Storage</c>: local files (default) or an S3-compatible bucket.</summary>
 public sealed class StorageOptions

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Infrastructure;
 
-namespace Seedance.Server.Nodes;
+namespace Seedance.Server.Infrastructure;
 
 /// <summary>Who this server process is among the nodes sharing the database, and how long its leases last.</summary>
 public sealed class NodeIdentity(IOptions<SeedanceOptions> options)

@@ -1,4 +1,4 @@
-namespace Seedance.Server.Billing;
+namespace Seedance.Server.Data;
 
 public static class LedgerKind
 {

@@ -1,4 +1,4 @@
-namespace Seedance.Server.Channels;
+namespace Seedance.Server.Infrastructure;
 
 /// <summary>
 /// One upstream account of the operator: <c>Seedance:Channels:N:...</c>. With no channels configured the

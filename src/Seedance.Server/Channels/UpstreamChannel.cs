@@ -1,9 +1,10 @@
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Providers;
 
 namespace Seedance.Server.Channels;
 
 /// <summary>An upstream account in rotation: its provider and its health.</summary>
-public sealed class Channel(ChannelOptions options, IVideoProvider provider)
+public sealed class UpstreamChannel(ChannelOptions options, IVideoProvider provider)
 {
     private const int RecentErrorsKept = 10;
     private readonly Lock _lock = new();

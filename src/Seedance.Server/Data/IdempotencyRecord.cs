@@ -1,4 +1,4 @@
-namespace Seedance.Server.Tasks;
+namespace Seedance.Server.Data;
 
 /// <summary>The first answer to a submission with an <c>Idempotency-Key</c>, kept 24 h per API key.</summary>
 public sealed class IdempotencyRecord

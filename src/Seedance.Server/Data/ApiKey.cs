@@ -1,6 +1,5 @@
-using TaskStatus = Seedance.Server.Tasks.TaskStatus;
 
-namespace Seedance.Server.Keys;
+namespace Seedance.Server.Data;
 
 /// <summary>One customer's key: its hash (never the key), its credits and its limits.</summary>
 public sealed class ApiKey
@@ -44,13 +43,13 @@ public sealed class ApiKey
     public int TasksIn(string? status) => status switch
     {
         null => TasksPending + TasksQueued + TasksProcessing + TasksCompleted + TasksFailed + TasksCancelled + TasksExpired,
-        TaskStatus.Pending => TasksPending,
-        TaskStatus.Queued => TasksQueued,
-        TaskStatus.Processing => TasksProcessing,
-        TaskStatus.Completed => TasksCompleted,
-        TaskStatus.Failed => TasksFailed,
-        TaskStatus.Cancelled => TasksCancelled,
-        TaskStatus.Expired => TasksExpired,
+        VideoTaskStatus.Pending => TasksPending,
+        VideoTaskStatus.Queued => TasksQueued,
+        VideoTaskStatus.Processing => TasksProcessing,
+        VideoTaskStatus.Completed => TasksCompleted,
+        VideoTaskStatus.Failed => TasksFailed,
+        VideoTaskStatus.Cancelled => TasksCancelled,
+        VideoTaskStatus.Expired => TasksExpired,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a task status"),
     };
 

@@ -1,6 +1,6 @@
-namespace Seedance.Server.Tasks;
+namespace Seedance.Server.Data;
 
-public static class TaskStatus
+public static class VideoTaskStatus
 {
     public const string Pending = "pending";
     public const string Queued = "queued";
@@ -15,6 +15,18 @@ public static class TaskStatus
     public static readonly string[] NonTerminal = [Pending, Queued, Processing];
 
     public static bool IsTerminal(string status) => status is Completed or Failed or Cancelled or Expired;
+
+    /// <summary>
+    /// The life of a task: pending, handed over (queued), generating (processing), and one terminal status. Only an
+    /// active task can complete; any unfinished one can fail, be cancelled or expire; nothing leaves a terminal status.
+    /// </summary>
+    public static bool CanMove(string from, string to) => (from, to) switch
+    {
+        (Pending, Queued) or (Queued, Processing) => true,
+        (Queued or Processing, Completed) => true,
+        (Pending or Queued or Processing, Failed or Cancelled or Expired) => true,
+        _ => false,
+    };
 }
 
 /// <summary>A generation task, from submission to a terminal status.</summary>
@@ -41,8 +53,9 @@ public sealed class VideoTask
     public decimal CreditCost { get; set; }
     public string? ErrorCode { get; set; }
     public string? ErrorMessage { get; set; }
-    public string? Provider { get; set; }
-    public string? ProviderTaskId { get; set; }
+    /// <summary>The channel (upstream account) that took the task; null while it is pending.</summary>
+    public string? ChannelName { get; set; }
+    public string? UpstreamTaskId { get; set; }
     /// <summary>Result files, relative to the result store.</summary>
     public string? VideoFile { get; set; }
     public string? LastFrameFile { get; set; }

@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Seedance.Server.Data;
+
+/// <summary>What an operator changes of a key: its name, whether it works, its limits.</summary>
+public sealed record KeySettings(string Name, bool Enabled, int MaxConcurrent, int MaxPending, int RateLimitPerSecond);
+
+/// <summary>API keys: created with their first credits, their settings, their callback signing secrets. Credits move only through the <see cref="CreditLedger"/>.</summary>
+public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
+{
+    /// <summary>Inserts <paramref name="key"/> and, in the same transaction, tops it up with <paramref name="credits"/>; returns its id.</summary>
+    public Task<long> CreateAsync(ApiKey key, decimal credits, string note, CancellationToken ct) =>
+        WriteAsync(async (db, token) =>
+        {
+            db.ApiKeys.Add(key);
+            await db.SaveChangesAsync(token);
+            if (credits > 0) await CreditLedger.TryAdjustIn(db, key.Id, credits, note, key.CreatedAt, token);
+            return key.Id;
+        }, ct);
+
+    /// <summary>Stores the key's settings; caches that authenticate with it refresh from <c>auth_changed_at</c>.</summary>
+    public Task<bool> UpdateAsync(long keyId, KeySettings settings, DateTime now, CancellationToken ct) =>
+        WriteAsync(async (db, token) => await db.ApiKeys.Where(k => k.Id == keyId).ExecuteUpdateAsync(s => s
+            .SetProperty(k => k.Name, settings.Name)
+            .SetProperty(k => k.Enabled, settings.Enabled)
+            .SetProperty(k => k.MaxConcurrent, settings.MaxConcurrent)
+            .SetProperty(k => k.MaxPending, settings.MaxPending)
+            .SetProperty(k => k.RateLimitPerSecond, settings.RateLimitPerSecond)
+            .SetProperty(k => k.UpdatedAt, now)
+            .SetProperty(k => k.AuthChangedAt, now), token) == 1, ct);
+
+    /// <summary>Gives a key that has no signing secret yet (an older key) <paramref name="secret"/>; returns the key's secret, whichever won.</summary>
+    public Task<string> EnsureWebhookSecretAsync(long keyId, string secret, CancellationToken ct) =>
+        WriteAsync(async (db, token) =>
+        {
+            await db.ApiKeys.Where(k => k.Id == keyId && k.WebhookSecret == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.WebhookSecret, secret), token);
+            return await db.ApiKeys.Where(k => k.Id == keyId).Select(k => k.WebhookSecret!).FirstAsync(token);
+        }, ct);
+
+    /// <summary>Replaces the signing secret <paramref name="current"/> with <paramref name="next"/>; the current one keeps signing until <paramref name="until"/>. False when another rotation came first.</summary>
+    public Task<bool> RotateWebhookSecretAsync(long keyId, string current, string next, DateTime until, CancellationToken ct) =>
+        WriteAsync(async (db, token) => await db.ApiKeys.Where(k => k.Id == keyId && k.WebhookSecret == current)
+            .ExecuteUpdateAsync(s => s.SetProperty(k => k.WebhookSecret, next)
+                .SetProperty(k => k.PreviousWebhookSecret, current)
+                .SetProperty(k => k.PreviousWebhookSecretUntil, until), token) == 1, ct);
+}

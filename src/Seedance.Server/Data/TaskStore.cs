@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Query;
+
+namespace Seedance.Server.Data;
+
+/// <summary>The body of a finished task's callback: the task object as the API shows it.</summary>
+public interface ICallbackBody
+{
+    string For(VideoTask ended);
+}
+
+/// <summary>What became of a submission: accepted, refused for want of credit or backlog room, or answered by an earlier request.</summary>
+public sealed record Submission(bool Accepted, decimal RemainCredits = 0, int MaxPending = 0, IdempotencyRecord? Earlier = null);
+
+/// <summary>
+/// The tasks' writes. Each status change is guarded (it happens only from the statuses it may come from, so a task
+/// that already left them is not touched) and is published on the <see cref="TaskFeed"/> once it committed. A change
+/// into a terminal status moves the reserved credits in the same transaction (captured on completion, released
+/// otherwise) and, for a task with a <c>callback_url</c>, puts its callback in the outbox there too.
+/// </summary>
+public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBody callbacks, TimeProvider clock) : Store(writer)
+{
+    public DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>
+    /// In one transaction: reserves the task's cost and a backlog place, inserts the task, locks the uploads it
+    /// references and records its <c>Idempotency-Key</c> answer. A refusal changes nothing. A refusal that is only
+    /// the trace of an earlier request with the same <c>Idempotency-Key</c> that committed meanwhile (it took the
+    /// credit or the backlog place) comes back as that request's record; one that committed in the same instant makes
+    /// the record's insert fail with <see cref="DbUpdateException"/>, and the caller answers as the earlier one did.
+    /// </summary>
+    public async Task<Submission> SubmitAsync(VideoTask task, IReadOnlyCollection<string> uploads, IdempotencyRecord? answer, CancellationToken ct)
+    {
+        var submission = await WriteAsync(async (db, token) =>
+        {
+            if (!await CreditLedger.TryReserveIn(db, task.KeyId, task.TaskId, task.CreditCost, task.CreatedAt, token))
+            {
+                if (answer is not null && await IdempotencyStore.FindIn(db, answer.KeyId, answer.IdempotencyKey, task.CreatedAt, token) is { } earlier)
+                    return new Submission(false, Earlier: earlier);
+                var key = await db.ApiKeys.AsNoTracking().Where(k => k.Id == task.KeyId)
+                    .Select(k => new { Remain = k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.MaxPending }).FirstAsync(token);
+                return new Submission(false, key.Remain, key.MaxPending);
+            }
+            await PreparedCommands.InsertAsync(db, task, token);
+            if (uploads.Count > 0) await UploadStore.ReferenceIn(db, task.KeyId, uploads, task.CreatedAt, token);
+            if (answer is not null) await IdempotencyStore.RecordIn(db, answer, token);
+            return new Submission(true);
+        }, ct);
+        if (submission.Accepted) await feed.PublishAsync(new TaskChanged(task.TaskId, task.Status, task, IsNew: true), CancellationToken.None);
+        return submission;
+    }
+
+    /// <summary>Handed over: pending to queued at <paramref name="channel"/>, which knows it as <paramref name="upstreamTaskId"/>.</summary>
+    public Task<bool> QueueAsync(string taskId, string channel, string upstreamTaskId, CancellationToken ct) =>
+        MoveAsync(taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, s => s
+            .SetProperty(t => t.ChannelName, channel)
+            .SetProperty(t => t.UpstreamTaskId, upstreamTaskId)
+            .SetProperty(t => t.RetryAt, (DateTime?)null), ct);
+
+    /// <summary>The upstream started generating: queued to processing.</summary>
+    public Task<bool> StartProcessingAsync(string taskId, CancellationToken ct) =>
+        MoveAsync(taskId, VideoTaskStatus.Queued, VideoTaskStatus.Processing, null, ct);
+
+    /// <summary>A change that moves no money (pending to queued, queued to processing).</summary>
+    private async Task<bool> MoveAsync(string taskId, string from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    {
+        if (!VideoTaskStatus.CanMove(from, to) || VideoTaskStatus.IsTerminal(to)) throw new ArgumentException($"{from} to {to} is not a move", nameof(to));
+        var moved = await WriteAsync((db, token) => UpdateIn(db, taskId, [from], to, also, token), ct);
+        if (moved) await feed.PublishAsync(new TaskChanged(taskId, to), CancellationToken.None);
+        return moved;
+    }
+
+    /// <summary>A hand-over that failed: the pending task waits until <paramref name="retryAt"/>, having used <paramref name="attempts"/> attempts (unchanged when null).</summary>
+    public Task<bool> DeferDispatchAsync(string taskId, DateTime retryAt, int? attempts, CancellationToken ct) =>
+        DeferAsync(taskId, VideoTaskStatus.Pending, retryAt, s =>
+        {
+            if (attempts is { } n) s.SetProperty(t => t.DispatchAttempts, n);
+        }, ct);
+
+    /// <summary>The result of the last check at the upstream: <paramref name="failedChecks"/> in a row, and when to look again (null: at the usual cadence).</summary>
+    public Task<bool> RecordChecksAsync(string taskId, string status, int failedChecks, DateTime? retryAt, CancellationToken ct) =>
+        DeferAsync(taskId, status, retryAt, s => s.SetProperty(t => t.FailedChecks, failedChecks), ct);
+
+    /// <summary>Bookkeeping of a task whose hand-over or check failed: when to try again. Not a status change.</summary>
+    private Task<bool> DeferAsync(string taskId, string status, DateTime? retryAt, Action<UpdateSettersBuilder<VideoTask>> also, CancellationToken ct) =>
+        WriteAsync(async (db, token) => await db.Tasks.Where(t => t.TaskId == taskId && t.Status == status)
+            .ExecuteUpdateAsync(s =>
+            {
+                s.SetProperty(t => t.RetryAt, retryAt);
+                also(s);
+            }, token) == 1, ct);
+
+    public Task<bool> CompleteAsync(VideoTask task, string videoFile, string? lastFrameFile, long? seed, int duration, CancellationToken ct) =>
+        FinishAsync(task, VideoTaskStatus.Active, VideoTaskStatus.Completed, s => s
+            .SetProperty(t => t.VideoFile, videoFile)
+            .SetProperty(t => t.LastFrameFile, lastFrameFile)
+            .SetProperty(t => t.Seed, seed)
+            .SetProperty(t => t.Duration, duration), ct);
+
+    public Task<bool> FailAsync(VideoTask task, string[] from, string code, string message, CancellationToken ct) =>
+        FinishAsync(task, from, VideoTaskStatus.Failed, s => s
+            .SetProperty(t => t.ErrorCode, code)
+            .SetProperty(t => t.ErrorMessage, message), ct);
+
+    public Task<bool> CancelAsync(VideoTask task, string[] from, CancellationToken ct) =>
+        FinishAsync(task, from, VideoTaskStatus.Cancelled, null, ct);
+
+    public Task<bool> ExpireAsync(VideoTask task, CancellationToken ct) =>
+        FinishAsync(task, VideoTaskStatus.NonTerminal, VideoTaskStatus.Expired, s => s
+            .SetProperty(t => t.ErrorMessage, "Task did not finish within its time-to-live"), ct);
+
+    private async Task<bool> FinishAsync(VideoTask task, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    {
+        if (!VideoTaskStatus.IsTerminal(to) || from.Any(f => !VideoTaskStatus.CanMove(f, to))) throw new ArgumentException($"{string.Join("/", from)} to {to} does not finish a task", nameof(to));
+        var ended = await WriteAsync(async (db, token) =>
+        {
+            var now = Now;
+            if (!await UpdateIn(db, task.TaskId, from, to, also, token)) return null;
+            if (to == VideoTaskStatus.Completed) await CreditLedger.CaptureIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
+            else await CreditLedger.ReleaseIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
+            // The task as it ends: a terminal status never changes again, so this one read serves the callback and the watchers.
+            var row = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == task.TaskId, token);
+            if (row.CallbackUrl is not null) CallbackOutbox.EnqueueIn(db, row, callbacks.For(row), now);
+            await db.SaveChangesAsync(token);
+            return row;
+        }, ct);
+        if (ended is null) return false;
+        await feed.PublishAsync(new TaskChanged(ended.TaskId, ended.Status, ended), CancellationToken.None);
+        return true;
+    }
+
+    private async Task<bool> UpdateIn(SeedanceDb db, string taskId, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    {
+        var now = Now;
+        var rows = await db.Tasks.Where(t => t.TaskId == taskId && from.Contains(t.Status))
+            .ExecuteUpdateAsync(s =>
+            {
+                s.SetProperty(t => t.Status, to).SetProperty(t => t.UpdatedAt, now);
+                also?.Invoke(s);
+            }, ct);
+        return rows == 1;
+    }
+}
