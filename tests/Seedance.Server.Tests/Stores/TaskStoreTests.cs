@@ -1,0 +1,149 @@
+using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Data;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests.Stores;
+
+/// <summary>
+/// The stores on a real database without a server: the credit ledger's rules, the guarded status changes and the
+/// events they publish after commit. Time is a fake clock; nothing sleeps.
+/// </summary>
+public sealed class TaskStoreTests
+{
+    [Fact]
+    public async Task ASubmissionReservesItsCostAndARefusalForWantOfCreditOrBacklogChangesNothing()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 10m, maxConcurrent: 1, maxPending: 1);
+        var tasks = host.Get<TaskStore>();
+
+        Assert.True((await tasks.SubmitAsync(NewTask(host, keyId, 3.6m), [], null, default)).Accepted); // takes the one free slot
+        Assert.True((await tasks.SubmitAsync(NewTask(host, keyId, 3.6m), [], null, default)).Accepted); // the one backlog place
+        var noRoom = await tasks.SubmitAsync(NewTask(host, keyId, 0.9m), [], null, default);
+        Assert.False(noRoom.Accepted);
+        Assert.Equal(1, noRoom.MaxPending);
+        await AssertFiguresAsync(host, keyId, total: 10m, used: 0m, reserved: 7.2m, ledgerEntries: 3);
+
+        await using var roomy = await StoreHost.StartAsync();
+        var poorKey = await NewKeyAsync(roomy, credits: 4m, maxConcurrent: 5, maxPending: 5);
+        var tooDear = await roomy.Get<TaskStore>().SubmitAsync(NewTask(roomy, poorKey, 4.5m), [], null, default);
+        Assert.False(tooDear.Accepted);
+        Assert.Equal(4m, tooDear.RemainCredits);
+        await AssertFiguresAsync(roomy, poorKey, total: 4m, used: 0m, reserved: 0m, ledgerEntries: 1);
+        Assert.Empty(await roomy.ReadAsync(db => db.Tasks.Where(t => t.KeyId == poorKey).ToListAsync()));
+    }
+
+    [Fact]
+    public async Task ATaskEndsOnceItsCreditIsCapturedOrReleasedExactlyOnceAndOneEventFollowsEachCommit()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 100m);
+        var tasks = host.Get<TaskStore>();
+        var done = NewTask(host, keyId, 3.6m);
+        var failed = NewTask(host, keyId, 1.44m);
+        foreach (var task in new[] { done, failed }) Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
+
+        Assert.True(await tasks.QueueAsync(done.TaskId, "sandbox", "up-1", default));
+        Assert.False(await tasks.QueueAsync(done.TaskId, "sandbox", "up-2", default)); // no longer pending
+        Assert.True(await tasks.StartProcessingAsync(done.TaskId, default));
+        Assert.True(await tasks.CompleteAsync(done, "results/a/video.mp4", null, 7, 4, default));
+        Assert.False(await tasks.CompleteAsync(done, "results/a/video.mp4", null, 7, 4, default));
+        Assert.False(await tasks.CancelAsync(done, VideoTaskStatus.NonTerminal, default));
+        Assert.True(await tasks.FailAsync(failed, [VideoTaskStatus.Pending], "TASK_SUBMIT_FAILED", "no upstream", default));
+        Assert.False(await tasks.ExpireAsync(failed, default));
+
+        await AssertFiguresAsync(host, keyId, total: 100m, used: 3.6m, reserved: 0m, ledgerEntries: 5);
+        var ledger = await host.ReadAsync(db => db.Ledger.Where(l => l.TaskId != null).OrderBy(l => l.Id).Select(l => new { l.TaskId, l.Kind, l.Amount }).ToListAsync());
+        Assert.Equal([(done.TaskId, LedgerKind.Reserve, 3.6m), (failed.TaskId, LedgerKind.Reserve, 1.44m), (done.TaskId, LedgerKind.Capture, 3.6m),
+            (failed.TaskId, LedgerKind.Release, 1.44m)], ledger.Select(l => (l.TaskId!, l.Kind, l.Amount)));
+
+        Assert.Equal([(done.TaskId, "pending", true), (failed.TaskId, "pending", true), (done.TaskId, "queued", false), (done.TaskId, "processing", false),
+            (done.TaskId, "completed", false), (failed.TaskId, "failed", false)], host.Published.Select(c => (c.TaskId, c.Status, c.IsNew)));
+        var ended = host.Published.Single(c => c.Status == "completed").Task!;
+        Assert.Equal("results/a/video.mp4", ended.VideoFile);
+        Assert.Equal(7, ended.Seed);
+    }
+
+    [Fact]
+    public async Task AFinishedTaskWithACallbackUrlHasItsCallbackInTheOutboxFromTheSameTransaction()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 100m);
+        var tasks = host.Get<TaskStore>();
+        var withCallback = NewTask(host, keyId, 0.9m);
+        withCallback.CallbackUrl = "https://example.com/hook";
+        var without = NewTask(host, keyId, 0.9m);
+        foreach (var task in new[] { withCallback, without })
+        {
+            Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
+            Assert.True(await tasks.CancelAsync(task, [VideoTaskStatus.Pending], default));
+        }
+
+        var deliveries = await host.ReadAsync(db => db.WebhookDeliveries.ToListAsync());
+        var delivery = Assert.Single(deliveries);
+        Assert.Equal(withCallback.TaskId, delivery.TaskId);
+        Assert.Equal(DeliveryStatus.Pending, delivery.Status);
+        Assert.StartsWith("msg_", delivery.WebhookId);
+        Assert.Contains("\"status\":\"cancelled\"", delivery.Payload);
+        Assert.Equal(host.Now, delivery.NextAttemptAt);
+    }
+
+    [Fact]
+    public async Task AnOperatorAdjustmentNeverTakesTheTotalBelowWhatIsUsedAndReserved()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 10m);
+        Assert.True((await host.Get<TaskStore>().SubmitAsync(NewTask(host, keyId, 3.6m), [], null, default)).Accepted);
+        var ledger = host.Get<CreditLedger>();
+
+        Assert.False(await ledger.TryAdjustAsync(keyId, -6.41m, "too much", host.Now, default));
+        Assert.True(await ledger.TryAdjustAsync(keyId, -6.4m, "all that is free", host.Now, default));
+        Assert.True(await ledger.TryAdjustAsync(keyId, 0.01m, "a cent", host.Now, default));
+
+        await AssertFiguresAsync(host, keyId, total: 3.61m, used: 0m, reserved: 3.6m, ledgerEntries: 4);
+    }
+
+    [Fact]
+    public async Task AStatusChangeThatIsNotALegalMoveIsRefusedBeforeItReachesTheDatabase()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 10m);
+        var task = NewTask(host, keyId, 0.9m);
+        var tasks = host.Get<TaskStore>();
+        Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => tasks.FailAsync(task, [VideoTaskStatus.Completed], "INTERNAL_ERROR", "from a terminal status", default));
+        Assert.Equal("pending", await host.ReadAsync(db => db.Tasks.Where(t => t.TaskId == task.TaskId).Select(t => t.Status).SingleAsync()));
+    }
+
+    internal static async Task<long> NewKeyAsync(StoreHost host, decimal credits, int maxConcurrent = 5, int maxPending = 100)
+    {
+        var now = host.Now;
+        var key = new ApiKey
+        {
+            Name = "store-test", KeyHash = Guid.NewGuid().ToByteArray(), KeyPrefix = "sk-sd2-test", CreatedAt = now, UpdatedAt = now, AuthChangedAt = now,
+            MaxConcurrent = maxConcurrent, MaxPending = maxPending, RateLimitPerSecond = 100,
+        };
+        return await host.Get<KeyStore>().CreateAsync(key, credits, "initial credits", default);
+    }
+
+    internal static VideoTask NewTask(StoreHost host, long keyId, decimal cost) => new()
+    {
+        TaskId = Guid.CreateVersion7().ToString("N"), KeyId = keyId, Model = "seedance-2.0", Status = VideoTaskStatus.Pending, Resolution = "720p",
+        Ratio = "16:9", Duration = 4, ContentJson = "[]", CreditCost = cost, CreatedAt = host.Now, UpdatedAt = host.Now, ExpiresAt = host.Now.AddHours(48),
+    };
+
+    private static async Task AssertFiguresAsync(StoreHost host, long keyId, decimal total, decimal used, decimal reserved, int ledgerEntries)
+    {
+        var key = await host.ReadAsync(db => db.ApiKeys.SingleAsync(k => k.Id == keyId));
+        Assert.Equal((total, used, reserved), (key.TotalCredits, key.UsedCredits, key.ReservedCredits));
+        Assert.True(key.RemainCredits >= 0);
+        var entries = await host.ReadAsync(db => db.Ledger.Where(l => l.KeyId == keyId).ToListAsync());
+        Assert.Equal(ledgerEntries, entries.Count);
+        // The ledger accounts for every figure: top-ups and adjustments make the total, captures the used, reservations less settlements the reserved.
+        Assert.Equal(total, entries.Where(e => e.Kind is LedgerKind.TopUp or LedgerKind.Adjust).Sum(e => e.Amount));
+        Assert.Equal(used, entries.Where(e => e.Kind == LedgerKind.Capture).Sum(e => e.Amount));
+        Assert.Equal(reserved, entries.Where(e => e.Kind == LedgerKind.Reserve).Sum(e => e.Amount)
+            - entries.Where(e => e.Kind is LedgerKind.Capture or LedgerKind.Release).Sum(e => e.Amount));
+    }
+}
