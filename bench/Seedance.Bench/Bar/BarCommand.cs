@@ -18,9 +18,12 @@ public static class BarCommand
         var serverDll = new Option<string?>("--server-dll") { Description = "The server build to measure (default: src/Seedance.Server/bin/Release/net10.0/Seedance.Server.dll)" };
         var baselineDll = new Option<string?>("--baseline-dll") { Description = "The baseline app build (default: beside this harness)" };
         var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
+        var compareDll = new Option<string?>("--compare-dll") { Description = "Another server build to measure in the same run, in alternating rounds (./bench/run bar --against <git ref> builds one)" };
+        var compareName = new Option<string?>("--compare-name") { Description = "What to call that build in the table", DefaultValueFactory = _ => "the other build" };
+        var rounds = new Option<int>("--rounds") { Description = "With --compare-dll: rounds per build, alternating (default 1)", DefaultValueFactory = _ => 1 };
         var command = new Command("bar", "Measures the six figures of the performance bar (polling, submissions, uploads, listing, dispatch, memory), each against its baseline")
         {
-            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir,
+            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, rounds,
         };
         command.Validators.Add(r =>
         {
@@ -30,6 +33,8 @@ public static class BarCommand
             if (r.GetValue(uploadMb) is < 1 or > 200) r.AddError("--upload-mb must be 1-200 (the server's limit for videos)");
             if (r.GetValue(getClients) is < 1 || r.GetValue(submitClients) is < 1) r.AddError("--get-clients and --submit-clients must be at least 1");
             if (r.GetValue(dispatchRate) is <= 0) r.AddError("--dispatch-rate must be positive");
+            if (r.GetValue(rounds) < 1) r.AddError("--rounds must be at least 1");
+            if (r.GetValue(compareDll) is { } other && !File.Exists(other)) r.AddError($"--compare-dll {other} does not exist");
         });
         command.SetAction(async (p, ct) =>
         {
@@ -48,15 +53,40 @@ public static class BarCommand
                 SubmitClients = p.GetValue(submitClients) ?? d.SubmitClients,
                 DispatchRate = p.GetValue(dispatchRate) ?? d.DispatchRate,
             };
-            var figures = await BarBenchmark.RunAsync(settings, p.InvocationConfiguration.Error, ct);
-            var table = figures.ToMarkdown();
-            await p.InvocationConfiguration.Output.WriteLineAsync(table);
-            Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"bar-{figures.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}.md");
-            await File.WriteAllTextAsync(file, table, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
-            return figures.Failures == 0 ? Program.Ok : Program.Failed;
+            var log = p.InvocationConfiguration.Error;
+            if (p.GetValue(compareDll) is not { } otherDll)
+            {
+                var figures = await BarBenchmark.RunAsync(settings, log, ct);
+                return await WriteAsync(p, settings, figures.StartedAt, isSmoke, "", figures.ToMarkdown(), figures.Failures, ct);
+            }
+            var otherName = p.GetValue(compareName) ?? "the other build";
+            // The other build first in each round, then this one: the machine's load falls on both alike.
+            var (before, after) = (new List<BarFigures>(), new List<BarFigures>());
+            for (var round = 1; round <= p.GetValue(rounds); round++)
+            {
+                await log.WriteLineAsync($"==> Round {round}: {otherName} ({otherDll})");
+                before.Add(await BarBenchmark.RunAsync(settings with { ServerDll = otherDll }, log, ct));
+                await log.WriteLineAsync($"==> Round {round}: this build ({settings.ServerDll})");
+                after.Add(await BarBenchmark.RunAsync(settings, log, ct));
+            }
+            var comparison = BarFigures.Comparison(otherName, before, "this build", after, Tolerance) + Environment.NewLine +
+                             "### This build, last round" + Environment.NewLine + after[^1].ToMarkdown() + Environment.NewLine +
+                             $"### {otherName}, last round" + Environment.NewLine + before[^1].ToMarkdown();
+            return await WriteAsync(p, settings, before[0].StartedAt, isSmoke, "-compare", comparison, before.Concat(after).Sum(f => f.Failures), ct);
         });
         return command;
+    }
+
+    /// <summary>How much worse a figure may get from one build to the next.</summary>
+    private const double Tolerance = 0.05;
+
+    private static async Task<int> WriteAsync(ParseResult p, BarSettings settings, DateTimeOffset startedAt, bool isSmoke, string kind, string table, int failures, CancellationToken ct)
+    {
+        await p.InvocationConfiguration.Output.WriteLineAsync(table);
+        Directory.CreateDirectory(settings.ResultsDir);
+        var file = Path.Combine(settings.ResultsDir, $"bar-{startedAt.UtcDateTime:yyyyMMdd-HHmmss}{kind}{(isSmoke ? "-smoke" : "")}.md");
+        await File.WriteAllTextAsync(file, table, ct);
+        await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+        return failures == 0 ? Program.Ok : Program.Failed;
     }
 }

@@ -99,6 +99,60 @@ public sealed class BarFigures
         return md.ToString();
     }
 
+    /// <summary>The figures two builds are compared by: name, value, and whether more is better.</summary>
+    public IReadOnlyList<(string Figure, double Value, bool MoreIsBetter, string Unit)> Headline() =>
+    [
+        ("1. GET task: requests/s", GetMax.PerSecond, true, "/s"),
+        ("1. GET task: requests/s ÷ bare Kestrel's in the same run", GetMax.PerSecond / BaselineGetMax.PerSecond, true, ""),
+        ("1. GET task: p99 at 80 % of the maximum", GetAt80.Latency.Percentile(99) * 1000, false, " ms"),
+        ("2. POST task: tasks/s", SubmitMax.PerSecond, true, "/s"),
+        ("2. POST task: tasks/s ÷ bare INSERTs/s in the same run", SubmitMax.PerSecond / BaselineInsertMax.PerSecond, true, ""),
+        ("2. POST task: p99", SubmitMax.Latency.Percentile(99) * 1000, false, " ms"),
+        ("3. Upload PUT: MB/s", UploadMb / UploadSeconds, true, " MB/s"),
+        ("4. List tasks: page 1 p99", ListFirst.Latency.Percentile(99) * 1000, false, " ms"),
+        ($"4. List tasks: page {Settings.DeepPage} p99", ListDeep.Latency.Percentile(99) * 1000, false, " ms"),
+        ("5. Dispatch delay p99", DispatchDelay.Percentile(99) * 1000, false, " ms"),
+        ("6. Server RSS at rest", (RestRss ?? double.NaN) / 1048576.0, false, " MB"),
+        ("6. Server peak RSS", (PeakRss ?? double.NaN) / 1048576.0, false, " MB"),
+    ];
+
+    /// <summary>
+    /// Two builds measured in one run, each figure the median of its rounds (the rounds alternate between the builds, so
+    /// the load of the machine falls on both alike): the change of each, and whether it stays within <paramref name="tolerance"/>.
+    /// </summary>
+    public static string Comparison(string beforeName, IReadOnlyList<BarFigures> before, string afterName, IReadOnlyList<BarFigures> after, double tolerance)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"## {afterName} against {beforeName}, measured in one run");
+        md.AppendLine();
+        md.AppendLine($"{before.Count} round(s) each, alternating ({beforeName} first); each value the median of its rounds. " +
+                      $"A change is within the bar when it is no more than {tolerance:0%} worse.");
+        md.AppendLine();
+        md.AppendLine($"| Figure | {beforeName} | {afterName} | Change | Within {tolerance:0%} |");
+        md.AppendLine("|---|---:|---:|---:|---|");
+        var names = after[0].Headline();
+        for (var i = 0; i < names.Count; i++)
+        {
+            var (figure, _, moreIsBetter, unit) = names[i];
+            var b = Median(before.Select(f => f.Headline()[i].Value));
+            var a = Median(after.Select(f => f.Headline()[i].Value));
+            var change = a / b - 1;
+            var worse = moreIsBetter ? -change : change;
+            md.AppendLine($"| {figure} | {Value(b, unit)} | {Value(a, unit)} | {(double.IsFinite(change) ? change.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "n/a")} | " +
+                          $"{(double.IsFinite(worse) ? worse <= tolerance ? "yes" : "**no**" : "n/a")} |");
+        }
+        return md.ToString();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string Value(double value, string unit) =>
+        double.IsNaN(value) ? "n/a" : unit == "" ? value.ToString("0.00", CultureInfo.InvariantCulture) : value.ToString(value >= 100 ? "N0" : "0.00", CultureInfo.InvariantCulture) + unit;
+
     private string FirstErrors()
     {
         var errors = new[] { GetMax, BaselineGetMax, GetAt80, BaselineGetAt80, SubmitMax, BaselineInsertMax, ListFirst, ListDeep, DispatchSubmit }

@@ -22,11 +22,14 @@ public static class TaskSeeder
             pragmas.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
             pragmas.ExecuteNonQuery();
         }
+        // A build from before the columns were renamed (measured with --against) names them provider and provider_task_id.
+        var (channelColumn, upstreamColumn) = HasColumn(connection, "video_tasks", "channel_name")
+            ? ("channel_name", "upstream_task_id") : ("provider", "provider_task_id");
         using var tx = connection.BeginTransaction();
         using var insert = connection.CreateCommand();
-        insert.CommandText = """
+        insert.CommandText = $"""
             INSERT INTO video_tasks (task_id, key_id, model, status, resolution, ratio, duration, generate_audio, seed, watermark,
-                return_last_frame, content_json, credit_cost, channel_name, upstream_task_id, video_file, created_at, updated_at, expires_at,
+                return_last_frame, content_json, credit_cost, {channelColumn}, {upstreamColumn}, video_file, created_at, updated_at, expires_at,
                 dispatch_attempts, failed_checks)
             VALUES ($task_id, $key_id, 'seedance-2.0', 'completed', '480p', '16:9', 4, 0, $seed, 0,
                 0, $content, 360, 'sandbox', $upstream_task_id, $video_file, $created_at, $updated_at, $expires_at, 0, 0)
@@ -35,7 +38,7 @@ public static class TaskSeeder
         var keyId = insert.Parameters.Add("$key_id", SqliteType.Integer);
         var seed = insert.Parameters.Add("$seed", SqliteType.Integer);
         var content = insert.Parameters.Add("$content", SqliteType.Text);
-        var providerTaskId = insert.Parameters.Add("$upstream_task_id", SqliteType.Text);
+        var upstreamTaskId = insert.Parameters.Add("$upstream_task_id", SqliteType.Text);
         var videoFile = insert.Parameters.Add("$video_file", SqliteType.Text);
         var createdAt = insert.Parameters.Add("$created_at", SqliteType.Text);
         var updatedAt = insert.Parameters.Add("$updated_at", SqliteType.Text);
@@ -55,7 +58,7 @@ public static class TaskSeeder
             keyId.Value = keys[i % keys.Count];
             seed.Value = i;
             content.Value = $$"""[{"type":"text","text":"Seeded task {{i}}: a cat running under cherry blossoms","url":null,"file_path":null,"role":null,"sample_id":null,"content_type":null}]""";
-            providerTaskId.Value = "sbx-" + Guid.CreateVersion7(created).ToString("N");
+            upstreamTaskId.Value = "sbx-" + Guid.CreateVersion7(created).ToString("N");
             videoFile.Value = $"results/{id}/video.mp4";
             createdAt.Value = Format(created);
             updatedAt.Value = Format(created.AddMinutes(1));
@@ -65,6 +68,14 @@ public static class TaskSeeder
         }
         tx.Commit();
         return picked ?? throw new InvalidOperationException("No tasks were seeded");
+    }
+
+    private static bool HasColumn(SqliteConnection connection, string table, string column)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column";
+        command.Parameters.AddWithValue("$column", column);
+        return (long)command.ExecuteScalar()! > 0;
     }
 
     /// <summary>The text form EF Core's SQLite provider stores a DateTime in.</summary>
