@@ -20,7 +20,7 @@ public static class BarCommand
         var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
         var compareDll = new Option<string?>("--compare-dll") { Description = "Another server build to measure in the same run, in alternating rounds (./bench/run bar --against <git ref> builds one)" };
         var compareName = new Option<string?>("--compare-name") { Description = "What to call that build in the table", DefaultValueFactory = _ => "the other build" };
-        var rounds = new Option<int>("--rounds") { Description = "With --compare-dll: rounds per build, alternating (default 1)", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int?>("--rounds") { Description = "With --compare-dll: rounds per build, alternating (default 1)" };
         var command = new Command("bar", "Measures the six figures of the performance bar (polling, submissions, uploads, listing, dispatch, memory), each against its baseline")
         {
             smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, rounds,
@@ -33,7 +33,7 @@ public static class BarCommand
             if (r.GetValue(uploadMb) is < 1 or > 200) r.AddError("--upload-mb must be 1-200 (the server's limit for videos)");
             if (r.GetValue(getClients) is < 1 || r.GetValue(submitClients) is < 1) r.AddError("--get-clients and --submit-clients must be at least 1");
             if (r.GetValue(dispatchRate) is <= 0) r.AddError("--dispatch-rate must be positive");
-            if (r.GetValue(rounds) < 1) r.AddError("--rounds must be at least 1");
+            if (r.GetValue(rounds) is < 1) r.AddError("--rounds must be at least 1");
             if (r.GetValue(compareDll) is { } other && !File.Exists(other)) r.AddError($"--compare-dll {other} does not exist");
         });
         command.SetAction(async (p, ct) =>
@@ -62,7 +62,7 @@ public static class BarCommand
             var otherName = p.GetValue(compareName) ?? "the other build";
             // The other build first in each round, then this one: the machine's load falls on both alike.
             var (before, after) = (new List<BarFigures>(), new List<BarFigures>());
-            for (var round = 1; round <= p.GetValue(rounds); round++)
+            for (var round = 1; round <= (p.GetValue(rounds) ?? 1); round++)
             {
                 await log.WriteLineAsync($"==> Round {round}: {otherName} ({otherDll})");
                 before.Add(await BarBenchmark.RunAsync(settings with { ServerDll = otherDll }, log, ct));
