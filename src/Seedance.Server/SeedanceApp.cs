@@ -50,12 +50,14 @@ public static class SeedanceApp
         builder.Services.AddWorker<Housekeeping>();
         builder.Services.AddWorker<WebhookDispatcher>();
         builder.Services.AddWorker<NodeRelay>();
-        // What hears of a task's change once it committed, in this order: its watchers, the other nodes, the workers.
+        builder.Services.AddScoped<WebhookLog>(); // it wakes the callback sender, which only the server runs
+        // What hears of a task's change once it committed, in this order: its watchers, the workers, and last the
+        // other nodes (a NOTIFY is a round trip to PostgreSQL; nothing here waits for it).
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskEvents>());
-        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
 
         configureServices?.Invoke(builder.Services);
 
@@ -106,7 +108,6 @@ public static class SeedanceApp
         services.AddSingleton<NodeIdentity>();
         services.AddScoped<KeyAdministration>();
         services.AddScoped<WebhookSecrets>();
-        services.AddScoped<WebhookLog>();
         services.AddSingleton(sp => new FFOptions
         {
             BinaryFolder = sp.GetRequiredService<IOptions<SeedanceOptions>>().Value.Sandbox.FfmpegPath ?? "",

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -34,6 +35,22 @@ public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<Ser
 
         response.AssertOk();
         Assert.Contains(response.Result!.Status(), new[] { "pending", "queued", "processing" });
+    }
+
+    [Fact]
+    public async Task ALongPollWhoseChangeWasNeverHeardAnswersWithTheTaskAsItIsWhenTheWaitEnds()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        var id = await client.SubmitTextAsync(ServerFixture.Stalled);
+        await client.WaitForAsync(id, "queued", "processing");
+        // As a change made on another node whose signal was lost: in the database, with no event in this process.
+        await Server.WriteDirectlyAsync(db => db.Tasks.Where(t => t.TaskId == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ErrorMessage, "changed elsewhere")));
+
+        var response = await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait=1"));
+
+        response.AssertOk();
+        Assert.Equal("changed elsewhere", response.Result!["error_message"]!.GetValue<string>());
     }
 
     [Theory]

@@ -24,6 +24,7 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
     private readonly NodeIdentity _node;
     private readonly LeaseStore _leases;
     private readonly CallbackOutbox _outbox;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _attempts = new();
 
     public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, LeaseStore leases,
         CallbackOutbox outbox, ILogger<WebhookDispatcher> logger)
@@ -45,6 +46,16 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Stops claiming, then waits for the attempts under way: stopping cuts their requests short, and each records its
+    /// outcome or gives its delivery back while the database writer still runs (it stops after every worker).
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await Task.WhenAll(_attempts.Keys).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
     private TimeSpan Timeout => TimeSpan.FromSeconds(_options.TimeoutSeconds);
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(_options.DispatchIntervalSeconds);
@@ -58,7 +69,9 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
         foreach (var id in claimed)
         {
             _slots.Wait(0); // only this loop takes slots, and it claimed no more than were free
-            _ = Task.Run(() => AttemptAsync(id, ct), CancellationToken.None);
+            var attempt = Task.Run(() => AttemptAsync(id, ct), CancellationToken.None);
+            _attempts[attempt] = 0;
+            _ = attempt.ContinueWith(done => _attempts.TryRemove(done, out _), TaskScheduler.Default);
         }
         return claimed.Count == free;
     }

@@ -88,7 +88,12 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
     private void EnsureLoop()
     {
         if (_loop is not null) return;
-        lock (_startLock) _loop ??= Task.Run(() => LoopAsync(_stopping.Token));
+        lock (_startLock)
+        {
+            if (_loop is not null) return;
+            // The loop serves every caller: it must not carry the first one's trace activity and log scopes.
+            using (ExecutionContext.SuppressFlow()) _loop = Task.Run(() => LoopAsync(_stopping.Token));
+        }
     }
 
     private async Task LoopAsync(CancellationToken stoppingToken)

@@ -2,8 +2,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Seedance.Server.Data;
 
-/// <summary>What an operator changes of a key: its name, whether it works, its limits.</summary>
-public sealed record KeySettings(string Name, bool Enabled, int MaxConcurrent, int MaxPending, int RateLimitPerSecond);
+/// <summary>What an operator changes of a key: its name, whether it works, its limits; null leaves a setting as it is.</summary>
+public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
 
 /// <summary>API keys: created with their first credits, their settings, their callback signing secrets. Credits move only through the <see cref="CreditLedger"/>.</summary>
 public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
@@ -18,16 +18,20 @@ public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
             return key.Id;
         }, ct);
 
-    /// <summary>Stores the key's settings; caches that authenticate with it refresh from <c>auth_changed_at</c>.</summary>
+    /// <summary>
+    /// Stores the settings given, and only those, so two operators changing different settings at once both keep
+    /// their change; caches that authenticate with the key refresh from <c>auth_changed_at</c>.
+    /// </summary>
     public Task<bool> UpdateAsync(long keyId, KeySettings settings, DateTime now, CancellationToken ct) =>
-        WriteAsync(async (db, token) => await db.ApiKeys.Where(k => k.Id == keyId).ExecuteUpdateAsync(s => s
-            .SetProperty(k => k.Name, settings.Name)
-            .SetProperty(k => k.Enabled, settings.Enabled)
-            .SetProperty(k => k.MaxConcurrent, settings.MaxConcurrent)
-            .SetProperty(k => k.MaxPending, settings.MaxPending)
-            .SetProperty(k => k.RateLimitPerSecond, settings.RateLimitPerSecond)
-            .SetProperty(k => k.UpdatedAt, now)
-            .SetProperty(k => k.AuthChangedAt, now), token) == 1, ct);
+        WriteAsync(async (db, token) => await db.ApiKeys.Where(k => k.Id == keyId).ExecuteUpdateAsync(s =>
+        {
+            if (settings.Name is { } name) s.SetProperty(k => k.Name, name);
+            if (settings.Enabled is { } enabled) s.SetProperty(k => k.Enabled, enabled);
+            if (settings.MaxConcurrent is { } maxConcurrent) s.SetProperty(k => k.MaxConcurrent, maxConcurrent);
+            if (settings.MaxPending is { } maxPending) s.SetProperty(k => k.MaxPending, maxPending);
+            if (settings.RateLimitPerSecond is { } rate) s.SetProperty(k => k.RateLimitPerSecond, rate);
+            s.SetProperty(k => k.UpdatedAt, now).SetProperty(k => k.AuthChangedAt, now);
+        }, token) == 1, ct);
 
     /// <summary>Gives a key that has no signing secret yet (an older key) <paramref name="secret"/>; returns the key's secret, whichever won.</summary>
     public Task<string> EnsureWebhookSecretAsync(long keyId, string secret, CancellationToken ct) =>

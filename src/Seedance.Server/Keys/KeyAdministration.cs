@@ -65,11 +65,11 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
         if (change.Name is not null && (string.IsNullOrWhiteSpace(change.Name) || change.Name.Length > 200))
             throw ApiError.InvalidParameter("name must be 1-200 characters");
         var settings = new KeySettings(
-            change.Name?.Trim() ?? key.Name,
-            change.Enabled ?? key.Enabled,
-            Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1),
-            Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
-            Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1));
+            change.Name?.Trim(),
+            change.Enabled,
+            change.MaxConcurrent is null ? null : Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1),
+            change.MaxPending is null ? null : Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
+            change.RateLimitPerSecond is null ? null : Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1));
         if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
         directory.Forget(key.KeyHash);
         return await GetAsync(keyId, ct);

@@ -42,7 +42,11 @@ public static class TaskWatchEndpoints
             while (!VideoTaskStatus.IsTerminal(task.Status))
                 task = await subscription.Changes.Reader.ReadAsync(timeout.Token);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { /* the wait is over: answer with what is */ }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // The wait is over: answer with the task as it is now (a change on another node whose signal was lost shows here).
+            task = await TaskEndpoints.Find(db, keyId, taskId, ct);
+        }
         return task;
     }
 
@@ -77,6 +81,10 @@ public static class TaskWatchEndpoints
             try { task = await subscription.Changes.Reader.ReadAsync(beat.Token); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
+                // Quiet for a while: the task is read again (a change on another node whose signal was lost shows here), and
+                // when nothing changed a comment keeps the connection alive.
+                task = await TaskEndpoints.Find(db, keyId, task_id, ct);
+                if (Order(task.Status) > lastSent) continue;
                 await response.WriteAsync(": keep-alive\n\n", ct);
                 await response.Body.FlushAsync(ct);
             }

@@ -25,6 +25,9 @@ public sealed class PersistenceBoundaryTests
             await Assert.ThrowsAsync<InvalidOperationException>(() => db.Ledger.Where(l => l.KeyId == client.KeyId).ExecuteDeleteAsync());
             await Assert.ThrowsAsync<InvalidOperationException>(() =>
                 db.Database.ExecuteSqlRawAsync("UPDATE api_keys SET total_credits = 100000000 WHERE id = {0}", client.KeyId));
+            await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                db.Database.SqlQueryRaw<int>("SELECT 1 AS \"Value\"; DELETE FROM credit_ledger").ToListAsync());
+            Assert.Equal(1, await db.ApiKeys.TagWith("a tagged read").CountAsync(k => k.Id == client.KeyId)); // reads go through, comments and all
             db.Ledger.Add(new LedgerEntry { KeyId = client.KeyId, Kind = LedgerKind.TopUp, Amount = 5m, CreatedAt = DateTime.UtcNow });
             await Assert.ThrowsAsync<InvalidOperationException>(() => db.SaveChangesAsync());
             return 0;

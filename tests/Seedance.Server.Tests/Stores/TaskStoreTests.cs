@@ -116,6 +116,22 @@ public sealed class TaskStoreTests
         Assert.Equal("pending", await host.ReadAsync(db => db.Tasks.Where(t => t.TaskId == task.TaskId).Select(t => t.Status).SingleAsync()));
     }
 
+    [Fact]
+    public async Task AKeysSettingsChangeWritesOnlyTheSettingsGivenSoConcurrentChangesOfOthersStay()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 10m, maxConcurrent: 5, maxPending: 100);
+        var keys = host.Get<KeyStore>();
+
+        // Two operators at once: one disables the key, the other renames it, each from what it read before.
+        Assert.True(await keys.UpdateAsync(keyId, new KeySettings(null, false, null, null, null), host.Now, default));
+        Assert.True(await keys.UpdateAsync(keyId, new KeySettings("renamed", null, null, null, 7), host.Now, default));
+
+        var key = await host.ReadAsync(db => db.ApiKeys.SingleAsync(k => k.Id == keyId));
+        Assert.Equal(("renamed", false, 5, 100, 7), (key.Name, key.Enabled, key.MaxConcurrent, key.MaxPending, key.RateLimitPerSecond));
+        Assert.False(await keys.UpdateAsync(keyId + 1000, new KeySettings("nobody", null, null, null, null), host.Now, default));
+    }
+
     internal static async Task<long> NewKeyAsync(StoreHost host, decimal credits, int maxConcurrent = 5, int maxPending = 100)
     {
         var now = host.Now;
