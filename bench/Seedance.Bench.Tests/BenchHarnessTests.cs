@@ -1,6 +1,4 @@
-using Seedance.Server.Tests.Support;
-
-namespace Seedance.Server.Tests;
+namespace Seedance.Bench.Tests;
 
 /// <summary>The benchmark harness itself works: its smoke mode runs end to end and prints every figure. No timing is asserted.</summary>
 public sealed class BenchHarnessTests
@@ -21,7 +19,7 @@ public sealed class BenchHarnessTests
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["ark-polling", "--smoke", "--tasks", "20", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["ark-polling", "--smoke", "--tasks", "20", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -46,7 +44,7 @@ public sealed class BenchHarnessTests
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["watching", "--smoke", "--clients", "20", "--run-seconds", "3", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["watching", "--smoke", "--clients", "20", "--run-seconds", "3", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -71,7 +69,7 @@ public sealed class BenchHarnessTests
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["bar", "--smoke", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["bar", "--smoke", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -101,13 +99,13 @@ public sealed class BenchHarnessTests
     [Fact]
     public async Task NodesSmokeRunMeasuresSqliteAndPostgresWithOneNodeAndWithThree()
     {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TestPostgres.Variable))) return;
+        if (BuiltServer.Postgres is not { } postgres) return;
         var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
         var (output, error) = (new StringWriter(), new StringWriter());
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["nodes", "--smoke", "--postgres", TestPostgres.ConnectionString, "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["nodes", "--smoke", "--postgres", postgres, "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
