@@ -11,9 +11,10 @@ namespace Seedance.Server.Tests;
 /// <summary>
 /// Task callbacks: signed per Standard Webhooks, recorded in the outbox with the status change, retried on
 /// the schedule, logged per attempt, redelivered on request. Signatures are checked here with the test's
-/// own HMAC, not the server's code.
+/// own HMAC, not the server's code. Tests that need nothing but the callback settings share one server (each
+/// makes its own keys, receivers and tasks); those that move a clock, stop a server or hang a receiver have their own.
 /// </summary>
-public sealed class WebhookTests
+public sealed class WebhookTests(WebhookServerFixture fixture) : IClassFixture<WebhookServerFixture>
 {
     private const string FailingPrompt = "A lighthouse at dusk [sandbox:fail=CONTENT_MODERATION_FAILED]";
 
@@ -34,7 +35,7 @@ public sealed class WebhookTests
     public async Task ACallbackCarriesTheTaskObjectSignedSoThatAnIndependentVerifierAcceptsIt()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync("A cat under cherry blossoms", extra: new() { ["callback_url"] = receiver.Url });
         await client.WaitForAsync(taskId);
@@ -105,7 +106,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(410);
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -121,7 +122,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(307, new() { ["Location"] = receiver.BaseUrl + "/elsewhere" });
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -139,7 +140,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(503, new() { ["Retry-After"] = "3600" });
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -154,7 +155,7 @@ public sealed class WebhookTests
     public async Task AfterARotationTheNewAndThePreviousSecretBothSign()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var old = await SecretAsync(client);
         var rotated = await ApiResponse.From(await client.Http.PostAsync("/api/v1/video/webhook/secret/rotate", null));
@@ -183,7 +184,7 @@ public sealed class WebhookTests
     public async Task AnotherKeyNeitherSeesNorRedeliversATasksCallbacks()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var owner = await server.CreateKeyAsync(name: "owner");
         using var other = await server.CreateKeyAsync(name: "other");
         var taskId = await owner.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
@@ -203,7 +204,7 @@ public sealed class WebhookTests
     public async Task ARedeliveryIsANewSeriesWithTheSameWebhookId()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
         await ServerProbes.WaitUntilAsync(() => Task.FromResult(receiver.Received.Count == 1), "the callback");
@@ -266,7 +267,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task ATaskWithoutACallbackUrlHasNoDelivery()
     {
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt);
         await client.WaitForAsync(taskId);
@@ -314,4 +315,14 @@ public sealed class WebhookTests
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>The shared server of <see cref="WebhookTests"/>: callbacks to loopback allowed, the outbox looked at every 0.1 s.</summary>
+public sealed class WebhookServerFixture : ServerFixture
+{
+    protected override Dictionary<string, string> Settings => new(base.Settings)
+    {
+        ["Seedance:Callbacks:AllowPrivateNetworks"] = "true",
+        ["Seedance:Callbacks:DispatchIntervalSeconds"] = "0.1",
+    };
 }
