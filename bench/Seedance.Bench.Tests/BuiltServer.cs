@@ -21,4 +21,12 @@ public static class BuiltServer
     /// or null when there is none.
     /// </summary>
     public static string? Postgres => Environment.GetEnvironmentVariable("SEEDANCE_TEST_POSTGRES") is { Length: > 0 } cs ? cs : null;
+
+    /// <summary>
+    /// Whether this run of the suite is the pass of <paramref name="database"/> (<c>SEEDANCE_TEST_DATABASE</c>, set by
+    /// <c>./test</c>), or a run outside <c>./test</c>. The harness brings its own servers and data, so it gives the
+    /// same answer in either pass: each smoke run is made in one pass only.
+    /// </summary>
+    public static bool InPass(string database) =>
+        Environment.GetEnvironmentVariable("SEEDANCE_TEST_DATABASE") is not { Length: > 0 } pass || pass == database;
 }

@@ -213,14 +213,18 @@ public sealed class ArkChannelTests
     public async Task WhenNoChannelCanTakeATaskItFailsWithTheTablesCodeUncharged(int status, string code, string expected)
     {
         await using var ark = await ArkEmulator.StartAsync();
+        // The second attempt comes 2 s after the first: the clock is moved on to it rather than waited out.
+        var clock = new JumpingClock();
         await using var server = await ServerAsync(new Dictionary<string, string>
         {
-            ["Seedance:Tasks:MaxSubmitAttempts"] = "2", ["Seedance:Channels:0:CooldownSeconds"] = "0",
-        }, ("only", ark, 0));
+            ["Seedance:Tasks:MaxSubmitAttempts"] = "2", ["Seedance:Channels:0:CooldownSeconds"] = "0", ["Seedance:Node:LeaseSeconds"] = "3600",
+        }, null, clock.Use, ("only", ark, 0));
         using var client = await server.CreateKeyAsync(credits: 100);
         ark.Faults.ErrorNext(1000, status, code);
 
-        var task = await client.WaitForAsync(await client.SubmitTextAsync("Nobody home"));
+        var taskId = await client.SubmitTextAsync("Nobody home");
+        await server.SkipRetryWaitsUntilAsync(clock, client.KeyId, async () => IsTerminal(await client.GetTaskAsync(taskId)), "the task to fail");
+        var task = await client.WaitForAsync(taskId);
 
         Assert.Equal("failed", task.Status());
         Assert.Equal(expected, task["error_code"]!.GetValue<string>());
@@ -413,4 +417,6 @@ public sealed class ArkChannelTests
         }
         Assert.Equal(new CreditFigures(1000m, 200 * Cost, 0m, 1000m - 200 * Cost), await again.CreditsAsync());
     }
+
+    private static bool IsTerminal(ApiResponse task) => ServerProbes.Terminal.Contains(task.Result!.Status());
 }
