@@ -55,8 +55,9 @@ public sealed class BillingTests
     [Fact]
     public async Task TheLedgerBalancesAfterCompletedFailedCancelledAndExpiredTasks()
     {
-        // A time-to-live of about 11 s: long enough for a short render, short enough to watch a stalled task expire.
-        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:TimeToLiveHours"] = "0.003" });
+        // The default time-to-live (48 h), reached by moving the server's clock on rather than by waiting.
+        var clock = new JumpingClock();
+        await using var server = await RunningServer.StartAsync(services: clock.Use);
         using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
 
         var completed = await client.SubmitTextAsync("A lighthouse at dusk, waves rolling in");
@@ -71,6 +72,8 @@ public sealed class BillingTests
         var cancelled = await client.SubmitTextAsync("A task waiting behind the stalled one");
         Assert.Equal("pending", (await client.GetTaskAsync(cancelled)).Result!.Status());
         (await client.CancelAsync(cancelled)).AssertOk();
+        Assert.Equal("processing", (await client.WaitForAsync(expired, "processing")).Status());
+        clock.Jump(TimeSpan.FromHours(48) + TimeSpan.FromMinutes(1));
         Assert.Equal("expired", (await client.WaitForAsync(expired)).Status());
 
         var statuses = new Dictionary<string, string>

@@ -8,16 +8,17 @@ namespace Seedance.Server.Tests;
 
 /// <summary>
 /// Cancel: pending at once, queued at the upstream, processing refused (as Ark refuses a running task),
-/// terminal refused. A cancelled task releases its reservation.
+/// terminal refused. A cancelled task releases its reservation. One server for the class (each test makes its
+/// own keys and looks only at their tasks, ledger and balance), but for the test that needs a longer upstream queue.
 /// </summary>
-public sealed class CancelTests
+public sealed class CancelTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const decimal Cost = 3.6m;
 
     [Fact]
     public async Task CancellingAPendingTaskCancelsItAtOnceAndReleasesItsCredits()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
         var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
         await client.WaitForAsync(running, "queued", "processing");
@@ -63,7 +64,7 @@ public sealed class CancelTests
     [Fact]
     public async Task CancellingAProcessingTaskIsRefusedAndTheTaskGoesOn()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
         var taskId = await client.SubmitTextAsync("[sandbox:stall] Generating and cannot stop");
         await client.WaitForAsync(taskId, "processing");
@@ -78,7 +79,7 @@ public sealed class CancelTests
     [Fact]
     public async Task AProcessingTaskWhoseCancelWasRefusedCompletesAndIsCharged()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
         var taskId = await client.SubmitTextAsync("[sandbox:delay=5] Generating for a while");
         await client.WaitForAsync(taskId, "processing");
@@ -92,7 +93,7 @@ public sealed class CancelTests
     [Fact]
     public async Task CancellingACompletedFailedOrCancelledTaskIsRefused()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
         var completed = await client.SubmitTextAsync("Finishes normally");
         var failed = await client.SubmitTextAsync("[sandbox:fail=COPYRIGHT_VIOLATION] Finishes in failure");
@@ -119,7 +120,7 @@ public sealed class CancelTests
     [Fact]
     public async Task CancellingAnotherKeysTaskIsTaskNotFound()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var owner = await server.CreateKeyAsync(credits: 100, name: "owner");
         using var stranger = await server.CreateKeyAsync(credits: 100, name: "stranger");
         var taskId = await owner.SubmitTextAsync("[sandbox:stall] Not yours");

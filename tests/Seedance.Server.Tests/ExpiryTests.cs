@@ -11,16 +11,18 @@ public sealed class ExpiryTests
 {
     private const decimal Cost = 3.6m;
 
-    /// <summary>About 1.8 s.</summary>
-    private static readonly Dictionary<string, string> ShortLife = new() { ["Seedance:Tasks:TimeToLiveHours"] = "0.0005" };
+    /// <summary>Past the default time-to-live of 48 h.</summary>
+    private static readonly TimeSpan PastTimeToLive = TimeSpan.FromHours(48) + TimeSpan.FromMinutes(1);
 
     [Fact]
     public async Task AStalledTaskThatOutlivesItsTimeToLiveExpiresAndIsNotCharged()
     {
-        await using var server = await RunningServer.StartAsync(ShortLife);
+        var clock = new JumpingClock();
+        await using var server = await RunningServer.StartAsync(services: clock.Use);
         using var client = await server.CreateKeyAsync(credits: 100);
         var taskId = await client.SubmitTextAsync("[sandbox:stall] Never finishes");
-        await client.WaitForAsync(taskId, "processing", "expired");
+        await client.WaitForAsync(taskId, "processing");
+        clock.Jump(PastTimeToLive);
 
         var task = await client.WaitForAsync(taskId);
 
@@ -37,13 +39,14 @@ public sealed class ExpiryTests
     [Fact]
     public async Task APendingTaskThatOutlivesItsTimeToLiveExpiresToo()
     {
-        // About 3.6 s: time enough to see the second task waiting while the first holds the slot.
-        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:TimeToLiveHours"] = "0.001" });
+        var clock = new JumpingClock();
+        await using var server = await RunningServer.StartAsync(services: clock.Use);
         using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1);
         var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
         await client.WaitForAsync(running, "queued", "processing");
         var waiting = await client.SubmitTextAsync("[sandbox:stall] Waits behind it");
         Assert.Equal("pending", (await client.GetTaskAsync(waiting)).Result!.Status());
+        clock.Jump(PastTimeToLive);
 
         Assert.Equal("expired", (await client.WaitForAsync(running)).Status());
         Assert.Equal("expired", (await client.WaitForAsync(waiting)).Status());
@@ -57,10 +60,13 @@ public sealed class ExpiryTests
     [Fact]
     public async Task AQueuedTaskThatOutlivesItsTimeToLiveIsWithdrawnFromTheUpstream()
     {
-        await using var server = await RunningServer.StartAsync(new(ShortLife) { ["Seedance:Sandbox:QueueSeconds"] = "30" });
+        // The sandbox keeps the task queued for three days, so it is still queued (and cancellable) once past its time-to-live.
+        var clock = new JumpingClock();
+        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Sandbox:QueueSeconds"] = $"{3 * 24 * 3600}" }, services: clock.Use);
         using var client = await server.CreateKeyAsync(credits: 100);
         var taskId = await client.SubmitTextAsync("Waits in the upstream's queue too long");
-        await client.WaitForAsync(taskId, "queued", "expired");
+        await client.WaitForAsync(taskId, "queued");
+        clock.Jump(PastTimeToLive);
 
         Assert.Equal("expired", (await client.WaitForAsync(taskId)).Status());
 

@@ -5,8 +5,11 @@ using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
 
-/// <summary>An Idempotency-Key makes a retried submission safe: one task, one reservation, the first answer again.</summary>
-public sealed class IdempotencyTests
+/// <summary>
+/// An Idempotency-Key makes a retried submission safe: one task, one reservation, the first answer again.
+/// One server for the class: each test makes its own keys and looks only at their tasks, ledger and balance.
+/// </summary>
+public sealed class IdempotencyTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const decimal Cost = 3.6m;
 
@@ -18,7 +21,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task TheSameKeyWithTheSameBodyReturnsTheFirstResponseAndCreatesNothingMore()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
         var body = TextTask("[sandbox:stall] A retried submission");
 
@@ -36,7 +39,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task TheSameKeyWithADifferentBodyIsAnInvalidParameter()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
 
         (await client.SubmitAsync(TextTask("[sandbox:stall] The first body"), "reused")).AssertOk();
@@ -49,7 +52,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task DifferentApiKeysUseTheSameIdempotencyKeyIndependently()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var alice = await server.CreateKeyAsync(credits: 100, name: "alice");
         using var bob = await server.CreateKeyAsync(credits: 100, name: "bob");
         var body = TextTask("[sandbox:stall] Same body, same Idempotency-Key, two customers");
@@ -69,7 +72,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task TenConcurrentRequestsWithTheSameKeyCreateExactlyOneTask()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
         var body = TextTask("[sandbox:stall] Ten impatient retries");
 
@@ -86,7 +89,7 @@ public sealed class IdempotencyTests
     public async Task ConcurrentRetriesAgainstABalanceForOneTaskAllGetTheFirstResponse()
     {
         // The first request reserves the whole balance; a retry racing it must still be answered as the first was.
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: Cost);
         var body = TextTask("[sandbox:stall] The only task this balance covers");
 
@@ -101,7 +104,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task ConcurrentRetriesAgainstABacklogForOneTaskAllGetTheFirstResponse()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100, maxConcurrent: 1, maxPending: 1);
         var running = await client.SubmitTextAsync("[sandbox:stall] Holds the only slot");
         await client.WaitForAsync(running, "queued", "processing");
@@ -118,7 +121,7 @@ public sealed class IdempotencyTests
     [Fact]
     public async Task AnIdempotencyKeyIsForgottenAfterADay()
     {
-        await using var server = await RunningServer.StartAsync();
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync(credits: 100);
         var body = TextTask("[sandbox:stall] Submitted again the next week");
         var first = await client.SubmitAsync(body, "weekly");

@@ -12,10 +12,14 @@ public sealed class UpstreamFailureTests
     [Fact]
     public async Task AnUpstreamThatKeepsRefusingTheHandOverFailsTheTaskWithTaskSubmitFailedUncharged()
     {
-        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:MaxSubmitAttempts"] = "2" });
+        // The second attempt comes 2 s after the first: the clock is moved on to it rather than waited out.
+        var clock = new JumpingClock();
+        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:MaxSubmitAttempts"] = "2", ["Seedance:Node:LeaseSeconds"] = "3600" },
+            services: clock.Use);
         using var client = await server.CreateKeyAsync(credits: 10);
 
         var taskId = await client.SubmitTextAsync("A harbour at night [sandbox:busy]");
+        await server.SkipRetryWaitsUntilAsync(clock, client.KeyId, async () => IsTerminal(await client.GetTaskAsync(taskId)), "the task to fail");
         var task = await client.WaitForAsync(taskId);
 
         Assert.Equal("failed", task.Status());
@@ -94,4 +98,6 @@ public sealed class UpstreamFailureTests
         Assert.Equal("video/mp4", head.Content.Headers.ContentType!.MediaType);
         Assert.Equal(body.Length, head.Content.Headers.ContentLength);
     }
+
+    private static bool IsTerminal(ApiResponse task) => ServerProbes.Terminal.Contains(task.Result!.Status());
 }

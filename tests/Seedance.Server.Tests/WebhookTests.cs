@@ -12,9 +12,10 @@ namespace Seedance.Server.Tests;
 /// <summary>
 /// Task callbacks: signed per Standard Webhooks, recorded in the outbox with the status change, retried on
 /// the schedule, logged per attempt, redelivered on request. Signatures are checked here with the test's
-/// own HMAC, not the server's code.
+/// own HMAC, not the server's code. Tests that need nothing but the callback settings share one server (each
+/// makes its own keys, receivers and tasks); those that move a clock, stop a server or hang a receiver have their own.
 /// </summary>
-public sealed class WebhookTests
+public sealed class WebhookTests(WebhookServerFixture fixture) : IClassFixture<WebhookServerFixture>
 {
     private const string FailingPrompt = "A lighthouse at dusk [sandbox:fail=CONTENT_MODERATION_FAILED]";
 
@@ -32,41 +33,10 @@ public sealed class WebhookTests
     }
 
     [Fact]
-    public void TheSignatureMatchesTheSpecificationsTestVector()
-    {
-        const string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        const string expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-        Assert.Equal(expected, WebhookSignature.Sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
-        Assert.True(Verifies(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", """{"test": 2432232314}""", expected));
-    }
-
-    [Fact]
-    public void TheScheduleIsTheSpecificationsStretchedByJitterAndALongerRetryAfterWins()
-    {
-        TimeSpan[] expected = [TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
-            TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10)];
-        for (var made = 1; made <= expected.Length; made++)
-        {
-            Assert.Equal(expected[made - 1], WebhookSchedule.NextDelay(made, null, 0));
-            var jittered = WebhookSchedule.NextDelay(made, null, 0.999)!.Value;
-            Assert.InRange(jittered, expected[made - 1], expected[made - 1] * 1.1);
-        }
-        Assert.Null(WebhookSchedule.NextDelay(8, null, 0));
-        Assert.Equal(TimeSpan.FromMinutes(2), WebhookSchedule.NextDelay(1, TimeSpan.FromMinutes(2), 0));
-        Assert.Equal(TimeSpan.FromMinutes(5), WebhookSchedule.NextDelay(2, TimeSpan.FromSeconds(30), 0));
-        Assert.Equal(WebhookSchedule.MaxRetryAfter, WebhookSchedule.NextDelay(1, TimeSpan.FromDays(30), 0));
-
-        var now = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-        Assert.Equal(TimeSpan.FromSeconds(120), WebhookSchedule.RetryAfter("120", now));
-        Assert.Equal(TimeSpan.FromMinutes(10), WebhookSchedule.RetryAfter("Thu, 01 Jan 2026 12:10:00 GMT", now));
-        Assert.Null(WebhookSchedule.RetryAfter("soon", now));
-    }
-
-    [Fact]
     public async Task ACallbackCarriesTheTaskObjectSignedSoThatAnIndependentVerifierAcceptsIt()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync("A cat under cherry blossoms", extra: new() { ["callback_url"] = receiver.Url });
         await client.WaitForAsync(taskId);
@@ -137,7 +107,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(410);
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -153,7 +123,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(307, new() { ["Location"] = receiver.BaseUrl + "/elsewhere" });
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -171,7 +141,7 @@ public sealed class WebhookTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer = _ => new Reply(503, new() { ["Retry-After"] = "3600" });
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
 
@@ -186,7 +156,7 @@ public sealed class WebhookTests
     public async Task AfterARotationTheNewAndThePreviousSecretBothSign()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var old = await SecretAsync(client);
         var rotated = await ApiResponse.From(await client.Http.PostAsync("/api/v1/video/webhook/secret/rotate", null));
@@ -215,7 +185,7 @@ public sealed class WebhookTests
     public async Task AnotherKeyNeitherSeesNorRedeliversATasksCallbacks()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var owner = await server.CreateKeyAsync(name: "owner");
         using var other = await server.CreateKeyAsync(name: "other");
         var taskId = await owner.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
@@ -235,7 +205,7 @@ public sealed class WebhookTests
     public async Task ARedeliveryIsANewSeriesWithTheSameWebhookId()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt, extra: new() { ["callback_url"] = receiver.Url });
         await ServerProbes.WaitUntilAsync(() => Task.FromResult(receiver.Received.Count == 1), "the callback");
@@ -298,7 +268,7 @@ public sealed class WebhookTests
     [Fact]
     public async Task ATaskWithoutACallbackUrlHasNoDelivery()
     {
-        await using var server = await RunningServer.StartAsync(Settings);
+        var server = fixture.Server;
         using var client = await server.CreateKeyAsync();
         var taskId = await client.SubmitTextAsync(FailingPrompt);
         await client.WaitForAsync(taskId);
@@ -346,4 +316,14 @@ public sealed class WebhookTests
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>The shared server of <see cref="WebhookTests"/>: callbacks to loopback allowed, the outbox looked at every 0.1 s.</summary>
+public sealed class WebhookServerFixture : ServerFixture
+{
+    protected override Dictionary<string, string> Settings => new(base.Settings)
+    {
+        ["Seedance:Callbacks:AllowPrivateNetworks"] = "true",
+        ["Seedance:Callbacks:DispatchIntervalSeconds"] = "0.1",
+    };
 }

@@ -2,48 +2,13 @@ using System.Text.Json.Nodes;
 using Seedance.Server.Billing;
 using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
+using static Seedance.Server.Tests.Ark.ArkChannelServer;
 
 namespace Seedance.Server.Tests.Ark;
 
-/// <summary>The server's Ark channels against the Ark emulator: the whole path, through the real server.</summary>
+/// <summary>The server's Ark channels against the Ark emulator: the whole path, through the real server: the request as the upstream gets it, its statuses and refusals as the API shows them, and its callbacks.</summary>
 public sealed class ArkChannelTests
 {
-    private const decimal Cost = 3.6m; // seedance-2.0, 480p, 4 s
-
-    /// <summary>A server on a known port (so it can hand the upstream links to itself) with Ark channels.</summary>
-    private static async Task<RunningServer> ServerAsync(params (string Name, ArkEmulator Emulator, int Priority)[] channels) =>
-        await ServerAsync(new Dictionary<string, string>(), null, channels);
-
-    private static async Task<RunningServer> ServerAsync(Dictionary<string, string> extra, params (string Name, ArkEmulator Emulator, int Priority)[] channels) =>
-        await ServerAsync(extra, null, channels);
-
-    private static async Task<RunningServer> ServerAsync(Dictionary<string, string> extra, string? dataDir, params (string Name, ArkEmulator Emulator, int Priority)[] channels)
-    {
-        var port = ServerProcess.FreePort();
-        var settings = new Dictionary<string, string>
-        {
-            ["urls"] = $"http://127.0.0.1:{port}",
-            ["Seedance:PublicBaseUrl"] = $"http://127.0.0.1:{port}",
-        };
-        for (var i = 0; i < channels.Length; i++)
-        {
-            var (name, emulator, priority) = channels[i];
-            settings[$"Seedance:Channels:{i}:Name"] = name;
-            settings[$"Seedance:Channels:{i}:Provider"] = "ark";
-            settings[$"Seedance:Channels:{i}:BaseUrl"] = emulator.BaseUrl;
-            settings[$"Seedance:Channels:{i}:ApiKey"] = emulator.ApiKey;
-            settings[$"Seedance:Channels:{i}:Models:seedance-2.0"] = "doubao-seedance-2-0-260128";
-            settings[$"Seedance:Channels:{i}:Models:seedance-2.0-fast"] = "doubao-seedance-2-0-fast-260128";
-            settings[$"Seedance:Channels:{i}:Priority"] = priority.ToString();
-            settings[$"Seedance:Channels:{i}:PollIntervalSeconds"] = "0.2";
-            settings[$"Seedance:Channels:{i}:TimeoutSeconds"] = "2";
-            settings[$"Seedance:Channels:{i}:CooldownSeconds"] = "600";
-            settings[$"Seedance:Channels:{i}:AllowPrivateNetworks"] = "true"; // the emulator's result links are on loopback
-        }
-        foreach (var (k, v) in extra) settings[k] = v;
-        return await RunningServer.StartAsync(settings, dataDir);
-    }
-
     [Fact]
     public async Task ATextTaskRunsEndToEndAndTheUpstreamGetsTheMappedRequest()
     {
@@ -174,170 +139,6 @@ public sealed class ArkChannelTests
         Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
     }
 
-    [Theory]
-    [InlineData(401, "AuthenticationError")]
-    [InlineData(403, "AccessDenied")]
-    [InlineData(403, "AccountOverdueError")]
-    [InlineData(404, "InvalidEndpointOrModel.NotFound")]
-    [InlineData(500, "InternalServiceError")]
-    public async Task AChannelFaultFailsOverToTheNextChannelWithoutADuplicateOrADoubleCharge(int status, string code)
-    {
-        await using var broken = await ArkEmulator.StartAsync();
-        await using var healthy = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("primary", broken, 10), ("secondary", healthy, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-        broken.Faults.ErrorNext(1000, status, code);
-
-        var ids = new List<string>();
-        for (var i = 0; i < 4; i++) ids.Add(await client.SubmitTextAsync($"Failover {i}"));
-        foreach (var id in ids) Assert.Equal("completed", (await client.WaitForAsync(id)).Status());
-
-        Assert.Empty(broken.Tasks);
-        Assert.Equal(4, healthy.Tasks.Count);
-        Assert.Equal(4 * Cost, (await client.CreditsAsync()).Used);
-        var channels = (await ApiResponse.From(await server.Admin.GetAsync("/admin/v1/channels"))).Result!.AsArray();
-        var primary = channels.Single(c => c!["name"]!.GetValue<string>() == "primary")!;
-        Assert.Equal("cooling_down", primary["state"]!.GetValue<string>());
-        Assert.Contains(code, primary["recent_errors"]![0]!["error"]!.GetValue<string>());
-    }
-
-    [Theory]
-    [InlineData(401, "AuthenticationError", "SERVICE_BUSY")]
-    [InlineData(403, "AccountOverdueError", "SERVICE_BUSY")]
-    [InlineData(404, "ModelNotOpen", "SERVICE_BUSY")]
-    [InlineData(500, "InternalServiceError", "TASK_SUBMIT_FAILED")]
-    public async Task WhenNoChannelCanTakeATaskItFailsWithTheTablesCodeUncharged(int status, string code, string expected)
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(new Dictionary<string, string>
-        {
-            ["Seedance:Tasks:MaxSubmitAttempts"] = "2", ["Seedance:Channels:0:CooldownSeconds"] = "0",
-        }, ("only", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-        ark.Faults.ErrorNext(1000, status, code);
-
-        var task = await client.WaitForAsync(await client.SubmitTextAsync("Nobody home"));
-
-        Assert.Equal("failed", task.Status());
-        Assert.Equal(expected, task["error_code"]!.GetValue<string>());
-        Assert.Equal(2, ark.CreateCalls);
-        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
-    }
-
-    [Fact]
-    public async Task ATimeoutAtSubmissionIsTheChannelsFaultAndTheTaskFindsAnotherChannel()
-    {
-        await using var slow = await ArkEmulator.StartAsync();
-        await using var healthy = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("slow", slow, 10), ("healthy", healthy, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-        slow.Faults.TimeoutNext(1, ArkCall.Create);
-
-        Assert.Equal("completed", (await client.WaitForAsync(await client.SubmitTextAsync("Patience"))).Status());
-        Assert.Single(healthy.Tasks);
-    }
-
-    [Fact]
-    public async Task ARateLimitStormLeavesTasksPendingAndThenCompletesThemChargedOnce()
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("ark", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-        ark.Faults.RateLimitNext(6);
-        ark.Faults.QuotaExceededNext(2);
-
-        var ids = new List<string>();
-        for (var i = 0; i < 3; i++) ids.Add(await client.SubmitTextAsync($"Storm {i}"));
-        await Task.Delay(300);
-        Assert.All(ids, id => Assert.Equal("pending", client.GetTaskAsync(id).Result.Result!.Status()));
-        foreach (var id in ids) Assert.Equal("completed", (await client.WaitForAsync(id)).Status());
-
-        Assert.Equal(3, ark.Tasks.Count);
-        Assert.Equal(3 * Cost, (await client.CreditsAsync()).Used);
-        var rows = await server.TaskRowsAsync(client.KeyId);
-        Assert.All(rows, r => Assert.Equal(0, r.DispatchAttempts)); // a rate limit never counts against the task
-    }
-
-    [Fact]
-    public async Task ARunningTaskCannotBeCancelledAndGoesOnWhileAQueuedOneIsCancelled()
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("ark", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-
-        var running = await client.SubmitTextAsync("Busy [ark:stuck]");
-        await client.WaitForAsync(running, "queued", "processing");
-        var upstreamRunning = ark.Tasks.Single().Id;
-        await ark.SetStatusAsync(upstreamRunning, "running");
-        await client.WaitForAsync(running, "processing");
-        (await client.CancelAsync(running)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
-        Assert.Equal("running", ark.Find(upstreamRunning)!.Status);
-
-        var queued = await client.SubmitTextAsync("Waiting [ark:stuck]");
-        await client.WaitForAsync(queued, "queued");
-        var upstreamQueued = ark.Tasks.Single(t => t.Id != upstreamRunning).Id;
-        await ark.SetStatusAsync(upstreamQueued, "queued");
-        (await client.CancelAsync(queued)).AssertOk();
-        Assert.Equal("cancelled", ark.Find(upstreamQueued)!.Status);
-
-        await ark.SetStatusAsync(upstreamRunning, "succeeded");
-        Assert.Equal("completed", (await client.WaitForAsync(running)).Status());
-        Assert.Equal(Cost, (await client.CreditsAsync()).Used);
-    }
-
-    [Fact]
-    public async Task ATaskThatAlreadySucceededUpstreamCannotBeCancelledAndItsUpstreamRecordIsKept()
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        ark.Faults.DropCallbacks = true;
-        // Checked once at hand-over, then not for ten minutes: the server has not yet seen the success.
-        await using var server = await ServerAsync(new Dictionary<string, string> { ["Seedance:Channels:0:PollIntervalSeconds"] = "600" }, ("ark", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-
-        var id = await client.SubmitTextAsync("Done already [ark:stuck]");
-        await client.WaitForAsync(id, "queued");
-        var upstream = ark.Tasks.Single().Id;
-        await ark.SetStatusAsync(upstream, "succeeded");
-
-        (await client.CancelAsync(id)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
-        Assert.Equal(0, ark.DeleteCalls); // Ark's DELETE of a finished task would delete its record and result
-        Assert.Equal("succeeded", ark.Find(upstream)!.Status);
-        // Nothing given back: still reserved, or already captured if the hand-over's own check saw the success first.
-        var credits = await client.CreditsAsync();
-        Assert.Equal(Cost, credits.Reserved + credits.Used);
-        Assert.Equal(100m - Cost, credits.Remain);
-    }
-
-    [Fact]
-    public async Task AResultLinkToAPrivateAddressIsNotFetchedUnlessTheChannelAllowsIt()
-    {
-        await using var ark = await ArkEmulator.StartAsync(); // its result links are on 127.0.0.1
-        await using var server = await ServerAsync(new Dictionary<string, string> { ["Seedance:Channels:0:AllowPrivateNetworks"] = "false" }, ("ark", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-
-        var task = await client.WaitForAsync(await client.SubmitTextAsync("Fetch me from loopback"));
-
-        Assert.Equal("failed", task.Status());
-        Assert.Equal("VIDEO_DOWNLOAD_FAILED", task["error_code"]!.GetValue<string>());
-        Assert.DoesNotContain(ark.Requests, r => r.Path.StartsWith("/results/", StringComparison.Ordinal));
-        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
-    }
-
-    [Fact]
-    public async Task AResultWhoseLinkDiedFailsWithVideoDownloadFailedUncharged()
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("ark", ark, 0));
-        using var client = await server.CreateKeyAsync(credits: 100);
-        ark.Faults.ResultLinksExpireAfter(TimeSpan.Zero);
-
-        var task = await client.WaitForAsync(await client.SubmitTextAsync("Gone too soon"));
-
-        Assert.Equal("failed", task.Status());
-        Assert.Equal("VIDEO_DOWNLOAD_FAILED", task["error_code"]!.GetValue<string>());
-        Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
-    }
-
     [Fact]
     public async Task AnUpstreamCallbackMakesTheServerLookAtOnceButIsNeverTrustedAlone()
     {
@@ -362,45 +163,5 @@ public sealed class ArkChannelTests
 
         await ark.SetStatusAsync(upstream.Id, "succeeded"); // the emulator calls back on the change
         Assert.Equal("completed", (await client.WaitForAsync(id)).Status());
-    }
-
-    [Fact]
-    public async Task ARestartWithTwoHundredTasksInFlightUpstreamCompletesThemAllChargedOnce()
-    {
-        await using var ark = await ArkEmulator.StartAsync();
-        ark.Timing.QueuedFor = TimeSpan.FromSeconds(3);
-        ark.Timing.RunningFor = TimeSpan.FromSeconds(1);
-        var dataDir = TempDir.Create();
-        var settings = new Dictionary<string, string>
-        {
-            ["Seedance:Channels:0:PollIntervalSeconds"] = "0.5", ["Seedance:Channels:0:MaxConcurrent"] = "500",
-        };
-        List<string> ids = [];
-        long keyId;
-        string apiKey;
-
-        await using (var first = await ServerAsync(settings, dataDir, ("ark", ark, 0)))
-        {
-            first.KeepDataDir = true;
-            using var client = await first.CreateKeyAsync(credits: 1000, maxConcurrent: 200, maxPending: 200);
-            (keyId, apiKey) = (client.KeyId, client.ApiKey);
-            var submissions = Enumerable.Range(0, 200).Select(i => client.SubmitTextAsync($"In flight {i}"));
-            ids = (await Task.WhenAll(submissions)).ToList();
-            await ServerProbes.WaitUntilAsync(async () => ark.Tasks.Count == 200
-                && (await first.TaskRowsAsync(keyId)).All(t => t.Status != "pending"), "all 200 handed over");
-        }
-
-        await using var second = await ServerAsync(settings, dataDir, ("ark", ark, 0));
-        using var again = new ApiClient(second.BaseUrl, apiKey, keyId);
-        await ServerProbes.WaitUntilAsync(async () => (await second.TaskRowsAsync(keyId)).All(t => t.Status == "completed"), "all completed", 120);
-
-        Assert.Equal(200, ark.Tasks.Count); // nothing handed over twice
-        var ledger = await second.LedgerRowsAsync(keyId);
-        foreach (var id in ids)
-        {
-            Assert.Single(ledger, l => l.TaskId == id && l.Kind == LedgerKind.Reserve);
-            Assert.Single(ledger, l => l.TaskId == id && l.Kind == LedgerKind.Capture);
-        }
-        Assert.Equal(new CreditFigures(1000m, 200 * Cost, 0m, 1000m - 200 * Cost), await again.CreditsAsync());
     }
 }

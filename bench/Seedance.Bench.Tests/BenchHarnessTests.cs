@@ -1,8 +1,11 @@
-using Seedance.Server.Tests.Support;
+namespace Seedance.Bench.Tests;
 
-namespace Seedance.Server.Tests;
-
-/// <summary>The benchmark harness itself works: its smoke mode runs end to end and prints every figure. No timing is asserted.</summary>
+/// <summary>
+/// The benchmark harness itself works: its smoke mode runs end to end and prints every figure. No timing is asserted.
+/// The harness starts its own servers on its own data, whatever the pass of ./test: the nodes smoke run is made in the
+/// PostgreSQL pass, the others in the SQLite pass (all of them when run outside ./test). One class, so the runs never
+/// overlap: a smoke run measures for under a second, and another benchmark beside it can leave a phase without a sample.
+/// </summary>
 public sealed class BenchHarnessTests
 {
     private static readonly string[] Figures =
@@ -16,12 +19,13 @@ public sealed class BenchHarnessTests
     [Fact]
     public async Task ArkPollingSmokeRunPrintsAndWritesTheWholeTable()
     {
+        if (!BuiltServer.InPass("sqlite")) return;
         var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
         var (output, error) = (new StringWriter(), new StringWriter());
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["ark-polling", "--smoke", "--tasks", "20", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["ark-polling", "--smoke", "--tasks", "20", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -38,15 +42,17 @@ public sealed class BenchHarnessTests
         }
     }
 
+
     [Fact]
     public async Task WatchingSmokeRunHearsEveryTaskEndByLongPollAndByEventStream()
     {
+        if (!BuiltServer.InPass("sqlite")) return;
         var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
         var (output, error) = (new StringWriter(), new StringWriter());
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["watching", "--smoke", "--clients", "20", "--run-seconds", "3", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["watching", "--smoke", "--clients", "20", "--run-seconds", "3", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -63,15 +69,17 @@ public sealed class BenchHarnessTests
         }
     }
 
+
     [Fact]
     public async Task BarSmokeRunMeasuresEveryFigureAgainstItsBaselineAndWritesTheTable()
     {
+        if (!BuiltServer.InPass("sqlite")) return;
         var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
         var (output, error) = (new StringWriter(), new StringWriter());
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["bar", "--smoke", "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["bar", "--smoke", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
@@ -97,17 +105,18 @@ public sealed class BenchHarnessTests
         }
     }
 
-    /// <summary>Needs PostgreSQL: runs in the second pass of ./test, which starts one and names it in SEEDANCE_TEST_POSTGRES.</summary>
+
+    /// <summary>Needs PostgreSQL: runs in the second pass of ./test, which starts one and names it in SEEDANCE_TEST_POSTGRES (or alone, given one).</summary>
     [Fact]
     public async Task NodesSmokeRunMeasuresSqliteAndPostgresWithOneNodeAndWithThree()
     {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(TestPostgres.Variable))) return;
+        if (!BuiltServer.InPass("postgres") || BuiltServer.Postgres is not { } postgres) return;
         var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
         var (output, error) = (new StringWriter(), new StringWriter());
         try
         {
             var exit = await Bench.Program.RunAsync(
-                ["nodes", "--smoke", "--postgres", TestPostgres.ConnectionString, "--server-dll", ServerProcess.ServerDll, "--results-dir", results], output, error);
+                ["nodes", "--smoke", "--postgres", postgres, "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
 
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
