@@ -1,9 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
-using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

@@ -1,4 +1,3 @@
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
 using Seedance.Server.Providers.Sandbox;
 using Seedance.Server.Providers;

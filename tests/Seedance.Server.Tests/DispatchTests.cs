@@ -1,6 +1,4 @@
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
-using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

@@ -1,9 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Data;
 using Seedance.Server.Operations;
-using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
-using Seedance.Server.Uploads;
 
 namespace Seedance.Server.Tests;
 

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 

@@ -1,7 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
-using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
-using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 

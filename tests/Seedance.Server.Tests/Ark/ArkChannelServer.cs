@@ -1,3 +1,4 @@
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.Ark;

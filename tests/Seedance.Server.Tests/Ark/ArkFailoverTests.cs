@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Seedance.Server.Billing;
 using Seedance.Server.Tests.Support;
 using static Seedance.Server.Tests.Ark.ArkChannelServer;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Seedance.Server.Billing;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Support;
 using static Seedance.Server.Tests.Ark.ArkChannelServer;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Seedance.Server.Data;
 using Seedance.Server.Tests.Ark;
 using Seedance.Server.Tests.Support;
 using Xunit.Abstractions;

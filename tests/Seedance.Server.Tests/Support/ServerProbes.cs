@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
-using Seedance.Server.Billing;
 using Seedance.Server.Data;
-using Seedance.Server.Tasks;
 
 namespace Seedance.Server.Tests.Support;
 

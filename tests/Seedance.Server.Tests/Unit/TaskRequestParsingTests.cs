@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Tasks;
 

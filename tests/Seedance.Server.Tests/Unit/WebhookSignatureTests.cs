@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Seedance.Server.Callbacks;
+using Seedance.Server.Data;
 
 namespace Seedance.Server.Tests.Unit;
 
@@ -70,7 +71,7 @@ public sealed class WebhookSignatureTests
     [Fact]
     public void AWebhookIdIsMsgAndAFreshUuid()
     {
-        var ids = Enumerable.Range(0, 20).Select(_ => WebhookSignature.NewWebhookId()).ToList();
+        var ids = Enumerable.Range(0, 20).Select(_ => CallbackOutbox.NewWebhookId()).ToList();
         Assert.All(ids, id => Assert.Matches("^msg_[0-9a-f]{32}$", id));
         Assert.Equal(ids.Count, ids.Distinct().Count());
     }
