@@ -15,7 +15,7 @@ namespace Seedance.Server.Tests.Nodes;
 /// </summary>
 public sealed class CrossNodeTests
 {
-    [Fact]
+    [PostgresPassFact]
     public async Task TheTasksOfAKilledNodePassToAnotherNodeAfterTheLeaseTimeAndCompleteThere()
     {
         await using var ark = await ArkEmulator.StartAsync();
@@ -60,7 +60,7 @@ public sealed class CrossNodeTests
             Assert.Equal(["capture", "reserve"], ledger.Where(r => (string)r["task_id"]! == id).Select(r => (string)r["kind"]!).Order().ToList());
     }
 
-    [Fact]
+    [PostgresPassFact]
     public async Task ALongPollAndAnEventStreamOnOneNodeHearOfACompletionOnAnother()
     {
         await using var ark = await ArkEmulator.StartAsync();
@@ -95,7 +95,7 @@ public sealed class CrossNodeTests
         Assert.Equal("completed", answered.Result!.Status());
     }
 
-    [Fact]
+    [PostgresPassFact]
     public async Task AHandOverCutShortByACrashIsNeverRepeatedAndTheTaskFailsUncharged()
     {
         await using var ark = await ArkEmulator.StartAsync();

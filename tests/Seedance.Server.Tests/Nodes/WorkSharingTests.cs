@@ -18,7 +18,7 @@ public sealed class WorkSharingTests(ITestOutputHelper output)
 {
     private const decimal Cost = 3.6m; // seedance-2.0, 480p, 4 s
 
-    [Fact]
+    [PostgresPassFact]
     public async Task AThousandTasksThroughThreeNodesWithOneKilledMidwayAllEndSubmittedOnceChargedOnceAndCalledBack()
     {
         const int total = 1000, keyCount = 5, parallel = 12;
@@ -151,7 +151,7 @@ public sealed class WorkSharingTests(ITestOutputHelper output)
         Assert.True(byStatus.GetValueOrDefault("completed", []).Count > total / 2, "most tasks complete");
     }
 
-    [Fact]
+    [PostgresPassFact]
     public async Task ANodeThatKeepsHeartbeatingKeepsItsTasksWhileItsUpstreamCallsTakeLongerThanTheLease()
     {
         await using var ark = await ArkEmulator.StartAsync();
