@@ -62,7 +62,19 @@ public sealed class ReadOnlyGuard : DbCommandInterceptor, ISaveChangesIntercepto
     /// </summary>
     private static void Check(DbCommand command)
     {
-        var text = command.CommandText.AsSpan().TrimStart();
+        // A query's text is the same string each time it runs (EF caches it): it is judged once.
+        var sql = command.CommandText;
+        if (Judged.ContainsKey(sql)) return;
+        if (!IsOneSelect(sql)) throw Refused();
+        if (Judged.Count < MaxJudged) Judged.TryAdd(sql, 0);
+    }
+
+    private const int MaxJudged = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Judged = new();
+
+    private static bool IsOneSelect(string sql)
+    {
+        var text = sql.AsSpan().TrimStart();
         while (text.StartsWith("--"))
         {
             var end = text.IndexOf('\n');
@@ -70,7 +82,7 @@ public sealed class ReadOnlyGuard : DbCommandInterceptor, ISaveChangesIntercepto
         }
         var statementEnd = text.IndexOf(';');
         var oneStatement = statementEnd < 0 || text[(statementEnd + 1)..].IsWhiteSpace();
-        if (!text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) || !oneStatement || SideEffects.IsMatch(text)) throw Refused();
+        return text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) && oneStatement && !SideEffects.IsMatch(text);
     }
 
     private static readonly System.Text.RegularExpressions.Regex SideEffects = new(

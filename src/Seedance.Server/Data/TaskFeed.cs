@@ -33,15 +33,16 @@ public sealed class TaskFeed(IServiceProvider services, ILogger<TaskFeed> logger
     private ITaskObserver[] Observers => _observers ??= services.GetServices<ITaskObserver>().ToArray();
 
     public Task PublishAsync(TaskChanged change, CancellationToken ct = default) =>
-        TellAsync(o => o.OnChangedAsync(change, ct), $"the change of task {change.TaskId} to {change.Status}", ct);
+        TellAsync(o => o.OnChangedAsync(change, ct), change, ct);
 
     public Task RequestCheckAsync(CheckRequested request, CancellationToken ct = default) =>
-        TellAsync(o => o.OnCheckRequestedAsync(request, ct), $"a check request for task {request.TaskId}", ct);
+        TellAsync(o => o.OnCheckRequestedAsync(request, ct), request, ct);
 
     public Task PublishMissedAsync(CancellationToken ct = default) =>
         TellAsync(o => o.OnChangesMissedAsync(ct), "catching up with missed changes", ct);
 
-    private async Task TellAsync(Func<ITaskObserver, ValueTask> tell, string what, CancellationToken ct)
+    /// <param name="what">The event, logged only when an observer fails (a submission publishes one: nothing is formatted for it otherwise).</param>
+    private async Task TellAsync(Func<ITaskObserver, ValueTask> tell, object what, CancellationToken ct)
     {
         foreach (var observer in Observers)
         {
