@@ -24,7 +24,7 @@ start_postgres() {
   echo "==> Starting PostgreSQL ($("$bin/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
   as_postgres "$bin/initdb" -D "$dir/data" -U seedance -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500" >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 ${POSTGRES_SETTINGS:-}" >/dev/null
   export SEEDANCE_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=seedance;Database=postgres"
 }
 

@@ -5,7 +5,7 @@ using Seedance.Server;
 
 try
 {
-    if (CommandLine.IsCommand(args)) return await CommandLine.RunAsync(args);
+    if (CommandLine.IsCommand(args)) return await CommandLine.RunAsync(args, Console.Out, Console.Error);
 
     var app = SeedanceApp.Create(args);
     await app.PrepareAsync();
@@ -14,9 +14,8 @@ try
 }
 catch (OptionsValidationException e)
 {
-    Console.Error.WriteLine("Invalid configuration:");
-    foreach (var failure in e.Failures) Console.Error.WriteLine($"  {failure}");
-    return 2;
+    await CommandLine.WriteInvalidConfigurationAsync(e, Console.Error);
+    return CommandLine.BadConfiguration;
 }
 
 public partial class Program;

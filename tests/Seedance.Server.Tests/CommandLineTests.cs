@@ -1,10 +1,15 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Seedance.Server.Cli;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
 
-/// <summary>The operator's commands of the server binary, run as real processes on a data directory.</summary>
+/// <summary>
+/// The operator's commands of the server binary on a data directory: run in this process through the entry the binary
+/// uses (<see cref="CommandLine.RunAsync"/> with the console's writers), and as real processes where the binary itself
+/// is the point (a key created by the binary, exit codes of a bad configuration).
+/// </summary>
 public sealed class CommandLineTests
 {
     [Fact]
@@ -76,7 +81,9 @@ public sealed class CommandLineTests
     public async Task AKeyCreatedByTheCommandLineWorksAgainstAServerOnTheSameDataDirectory()
     {
         var dataDir = TempDir.Create();
-        var created = await KeysAsync(dataDir, "create", "--name", "cli", "--credits", "10");
+        var run = await ServerProcess.RunAsync(["keys", "create", "--name", "cli", "--credits", "10", "--data-dir", dataDir]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var created = JsonNode.Parse(run.Stdout)!;
         var keyId = created["key"]!["key_id"]!.GetValue<long>();
         await using var server = await RunningServer.StartAsync(dataDir: dataDir);
         using var client = new ApiClient(server.BaseUrl, created["api_key"]!.GetValue<string>(), keyId);
@@ -144,8 +151,15 @@ public sealed class CommandLineTests
         finally { TempDir.Delete(dataDir); }
     }
 
-    private static Task<CommandResult> RunAsync(string dataDir, params string[] args) =>
-        ServerProcess.RunAsync([.. args, "--data-dir", dataDir]);
+    /// <summary>Runs a command in this process as the binary does, on the data directory's database.</summary>
+    private static async Task<CommandResult> RunAsync(string dataDir, params string[] args)
+    {
+        var settings = (await TestDatabase.SettingsAsync(dataDir)).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exitCode = await CommandLine.RunAsync([.. args, "--data-dir", dataDir], stdout, stderr, settings);
+        return new CommandResult(exitCode, stdout.ToString(), stderr.ToString());
+    }
 
     /// <summary>Runs <c>keys ...</c>, asserts it succeeded, and parses the JSON it printed.</summary>
     private static async Task<JsonNode> KeysAsync(string dataDir, params string[] args)

@@ -23,6 +23,8 @@ public sealed class RestartTests
             ["Seedance__AdminToken"] = RunningServer.AdminToken,
             ["Seedance__Sandbox__QueueSeconds"] = QueueSeconds.ToString(),
             ["Seedance__Tasks__PollIntervalSeconds"] = "0.2",
+            // On a database several nodes may share (PostgreSQL), the killed server's work passes on when its leases run out.
+            ["Seedance__Node__LeaseSeconds"] = "3",
         };
         string apiKey;
         long keyId;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Keys;
@@ -9,6 +10,8 @@ namespace Seedance.Server.Cli;
 /// <summary>
 /// The operator's commands of the server binary, working on the same data directory as the server:
 /// <c>keys create|list|show|update|credits|ledger</c>. Output is the JSON the admin API returns.
+/// Configuration comes as the server's does (environment, appsettings), plus <c>--data-dir</c> and any
+/// <c>settings</c> given (a host running a command in its own process, such as the tests).
 /// </summary>
 public static class CommandLine
 {
@@ -16,7 +19,30 @@ public static class CommandLine
 
     public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "keys";
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Runs the command; its JSON goes to <paramref name="stdout"/>, refusals and usage errors to <paramref name="stderr"/>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        try
+        {
+            return await ParseAndRunAsync(args, new Output(stdout, stderr), settings);
+        }
+        catch (OptionsValidationException e)
+        {
+            await WriteInvalidConfigurationAsync(e, stderr);
+            return BadConfiguration;
+        }
+    }
+
+    /// <summary>What an invalid setting prints, for the server and the commands alike: each failure on a line, and no stack trace.</summary>
+    public static async Task WriteInvalidConfigurationAsync(OptionsValidationException e, TextWriter stderr)
+    {
+        await stderr.WriteLineAsync("Invalid configuration:");
+        foreach (var failure in e.Failures) await stderr.WriteLineAsync($"  {failure}");
+    }
+
+    private sealed record Output(TextWriter Stdout, TextWriter Stderr);
+
+    private static async Task<int> ParseAndRunAsync(string[] args, Output output, IReadOnlyDictionary<string, string?>? settings)
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: Seedance__DataDir or ./data)", Recursive = true };
         var root = new RootCommand("Seedance 2.0 API server. Without a command it serves the API.") { dataDir };
@@ -29,17 +55,17 @@ public static class CommandLine
         var maxPending = new Option<int?>("--max-pending") { Description = "Tasks waiting as pending (default 100)" };
         var rateLimit = new Option<int?>("--rate-limit") { Description = "Requests per second" };
         var create = new Command("create", "Create a key; prints the key once") { name, credits, maxConcurrent, maxPending, rateLimit };
-        create.SetAction((p, ct) => Run(p, dataDir, ct, k => k.CreateAsync(
+        create.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.CreateAsync(
             new NewKey(p.GetValue(name), p.GetValue(credits), p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
         keys.Subcommands.Add(create);
 
         var list = new Command("list", "List keys");
-        list.SetAction((p, ct) => Run(p, dataDir, ct, k => k.ListAsync(ct)));
+        list.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.ListAsync(ct)));
         keys.Subcommands.Add(list);
 
         var keyId = new Argument<long>("key-id") { Description = "Numeric key id" };
         var show = new Command("show", "Show one key") { keyId };
-        show.SetAction((p, ct) => Run(p, dataDir, ct, k => k.GetAsync(p.GetValue(keyId), ct)));
+        show.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.GetAsync(p.GetValue(keyId), ct)));
         keys.Subcommands.Add(show);
 
         var rename = new Option<string?>("--name") { Description = "New name" };
@@ -50,7 +76,7 @@ public static class CommandLine
         {
             if (r.GetValue(enable) && r.GetValue(disable)) r.AddError("--enable and --disable cannot be used together");
         });
-        update.SetAction((p, ct) => Run(p, dataDir, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
+        update.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
             p.GetValue(rename), p.GetValue(enable) ? true : p.GetValue(disable) ? false : null,
             p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
         keys.Subcommands.Add(update);
@@ -58,22 +84,27 @@ public static class CommandLine
         var amount = new Option<decimal>("--amount") { Description = "Credits to add (negative to adjust down)", Required = true };
         var note = new Option<string?>("--note") { Description = "Why" };
         var topUp = new Command("credits", "Top up or adjust credits") { keyId, amount, note };
-        topUp.SetAction((p, ct) => Run(p, dataDir, ct, k => k.AdjustCreditsAsync(p.GetValue(keyId), new CreditChange(p.GetValue(amount), p.GetValue(note)), ct)));
+        topUp.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.AdjustCreditsAsync(p.GetValue(keyId), new CreditChange(p.GetValue(amount), p.GetValue(note)), ct)));
         keys.Subcommands.Add(topUp);
 
         var page = new Option<int>("--page") { DefaultValueFactory = _ => 1 };
         var pageSize = new Option<int>("--page-size") { DefaultValueFactory = _ => 100 };
         var ledger = new Command("ledger", "Credit movements of a key, newest first") { keyId, page, pageSize };
-        ledger.SetAction((p, ct) => Run(p, dataDir, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
+        ledger.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
         keys.Subcommands.Add(ledger);
 
         // Exceptions reach Program, which reports an invalid configuration as the server does (exit 2).
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false, Output = output.Stdout, Error = output.Stderr,
+        });
     }
 
-    private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, CancellationToken ct, Func<KeyAdministration, Task<T>> action)
+    private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, Output output, IReadOnlyDictionary<string, string?>? settings,
+        CancellationToken ct, Func<KeyAdministration, Task<T>> action)
     {
         var builder = Host.CreateApplicationBuilder();
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         if (parse.GetValue(dataDir) is { } dir) builder.Configuration[$"{SeedanceOptions.Section}:DataDir"] = dir;
         builder.Logging.ClearProviders();
         builder.Services.AddSeedanceCore(builder.Configuration);
@@ -84,12 +115,12 @@ public static class CommandLine
         try
         {
             var result = await action(scope.ServiceProvider.GetRequiredService<KeyAdministration>());
-            Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
+            await output.Stdout.WriteLineAsync(JsonSerializer.Serialize(result, new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
             return Ok;
         }
         catch (ApiError e)
         {
-            Console.Error.WriteLine($"{e.Code}: {e.Message}");
+            await output.Stderr.WriteLineAsync($"{e.Code}: {e.Message}");
             return Refused;
         }
     }
