@@ -15,6 +15,7 @@ as_postgres() {
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
+# POSTGRES_SETTINGS: more server settings (-c name=value ...), e.g. ./test's fsync=off.
 start_postgres() {
   [[ -n "$(postgres_bin)" ]] || apt_install postgresql
   local bin; bin=$(postgres_bin)

@@ -126,10 +126,12 @@ public sealed class BarFigures
         md.AppendLine($"## {afterName} against {beforeName}, measured in one run");
         md.AppendLine();
         md.AppendLine($"{before.Count} round(s) each, alternating ({beforeName} first); each value the median of its rounds. " +
-                      $"A change is within the bar when it is no more than {tolerance:0%} worse.");
+                      $"A change is within the bar when it is no more than {tolerance:0%} worse. The last two columns give every " +
+                      "round's value, in the order measured: where the two builds' rounds overlap, the change is within what the " +
+                      "machine's own variation gives.");
         md.AppendLine();
-        md.AppendLine($"| Figure | {beforeName} | {afterName} | Change | Within {tolerance:0%} |");
-        md.AppendLine("|---|---:|---:|---:|---|");
+        md.AppendLine($"| Figure | {beforeName} | {afterName} | Change | Within {tolerance:0%} | Rounds of {beforeName} | Rounds of {afterName} |");
+        md.AppendLine("|---|---:|---:|---:|---|---:|---:|");
         var names = after[0].Headline();
         for (var i = 0; i < names.Count; i++)
         {
@@ -139,10 +141,14 @@ public sealed class BarFigures
             var change = a / b - 1;
             var worse = moreIsBetter ? -change : change;
             md.AppendLine($"| {figure} | {Value(b, unit)} | {Value(a, unit)} | {(double.IsFinite(change) ? change.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "n/a")} | " +
-                          $"{(double.IsFinite(worse) ? worse <= tolerance ? "yes" : "**no**" : "n/a")} |");
+                          $"{(double.IsFinite(worse) ? worse <= tolerance ? "yes" : "**no**" : "n/a")} | " +
+                          $"{Rounds(before, i, unit)} | {Rounds(after, i, unit)} |");
         }
         return md.ToString();
     }
+
+    private static string Rounds(IReadOnlyList<BarFigures> rounds, int figure, string unit) =>
+        string.Join(", ", rounds.Select(f => Value(f.Headline()[figure].Value, unit)));
 
     private static double Median(IEnumerable<double> values)
     {

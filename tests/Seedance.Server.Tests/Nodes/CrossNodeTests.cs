@@ -113,6 +113,7 @@ public sealed class CrossNodeTests
             ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
             ["Seedance__Channels__0__InlineImages"] = "true",
             ["Seedance__Channels__0__TimeoutSeconds"] = "300",
+            ["Seedance__Node__LeaseSeconds"] = "3", // the second server is a new node: it takes the task over when the lease runs out
         };
         try
         {

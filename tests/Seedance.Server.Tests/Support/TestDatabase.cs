@@ -9,7 +9,7 @@ namespace Seedance.Server.Tests.Support;
 /// <summary>
 /// The database the servers under test run on, chosen for the whole run by <c>SEEDANCE_TEST_DATABASE</c>:
 /// unset or <c>sqlite</c>, the SQLite file in each server's data directory; <c>postgres</c>, a fresh
-/// database of its own on the PostgreSQL that <c>./test</c> starts (<see cref="TestPostgres"/>).
+/// database of its own on the PostgreSQL that <c>./test</c> starts (<see cref="TestPostgres"/>), migrated from its template.
 /// A PostgreSQL database belongs to a data directory: a server started again on the same directory finds
 /// the same data, and <see cref="TempDir.Delete"/> drops it with the directory.
 /// </summary>
@@ -124,5 +124,5 @@ public static class TestDatabase
     }
 
     private static Task<string> PostgresFor(string dataDir) =>
-        Databases.GetOrAdd(Path.GetFullPath(dataDir), _ => new Lazy<Task<string>>(() => TestPostgres.CreateDatabaseAsync("seedance_test"))).Value;
+        Databases.GetOrAdd(Path.GetFullPath(dataDir), _ => new Lazy<Task<string>>(() => TestPostgres.CreateDatabaseAsync("seedance_test", migrated: true))).Value;
 }
