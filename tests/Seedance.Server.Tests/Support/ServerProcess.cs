@@ -141,11 +141,24 @@ public sealed class ServerProcess : IAsyncDisposable
         return all;
     }
 
+    /// <summary>
+    /// A loopback port free now, for a process to bind a little later. Taken below the kernel's ephemeral range
+    /// (32768 and up), where a port handed to the tests' own outgoing connections or to a server binding port 0
+    /// could otherwise take it in the meantime (a server built by <c>./run</c> binds seconds after it was chosen).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) { } // in use: another
+        }
     }
 
     private async Task WaitUntilReadyAsync(TimeSpan readyWithin)
