@@ -64,7 +64,7 @@ public sealed class CrossNodeTests
     public async Task ALongPollAndAnEventStreamOnOneNodeHearOfACompletionOnAnother()
     {
         await using var ark = await ArkEmulator.StartAsync();
-        await using var cluster = await ServerCluster.StartAsync(2, ark, leaseSeconds: 5);
+        await using var cluster = await ServerCluster.StartAsync(2, ark, leaseSeconds: 5, inProcess: true);
         var (apiKey, _) = await cluster.CreateKeyAsync("watcher", 1000m, maxConcurrent: 10, maxPending: 10);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(150) };
         var client = new SpreadClient(cluster, http);

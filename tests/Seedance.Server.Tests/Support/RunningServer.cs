@@ -14,7 +14,7 @@ namespace Seedance.Server.Tests.Support;
 /// directory (real local files, the sandbox provider with real ffmpeg) and its own database: a real
 /// SQLite file there, or a fresh PostgreSQL database (<see cref="TestDatabase"/>).
 /// </summary>
-public sealed class RunningServer : IAsyncDisposable
+public sealed class RunningServer : IServerNode
 {
     public const string AdminToken = "test-admin-token-0123456789";
 
@@ -53,7 +53,10 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>Leaves the data directory (and its database) in place on dispose, so a next server can start on the same data.</summary>
     public bool KeepDataDir { get; set; }
 
-    /// <summary>Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values.</summary>
+    /// <summary>
+    /// Starts a server. <paramref name="settings"/> are <c>Seedance:...</c> keys (or any configuration key) and values; the
+    /// server runs on the test database of <paramref name="dataDir"/> unless they choose a database provider themselves.
+    /// </summary>
     /// <param name="services">Replaces services of the server (a fake clock).</param>
     public static async Task<RunningServer> StartAsync(Dictionary<string, string>? settings = null, string? dataDir = null, Action<IServiceCollection>? services = null)
     {
@@ -69,7 +72,8 @@ public sealed class RunningServer : IAsyncDisposable
         };
         if (TestS3.IsStorage && settings?.ContainsKey("Seedance:Storage:Provider") != true)
             foreach (var (k, v) in await TestS3.SettingsAsync(dataDir)) all[k] = v;
-        foreach (var (k, v) in await TestDatabase.SettingsAsync(dataDir)) all[k] = v;
+        if (settings?.ContainsKey("Seedance:Database:Provider") != true)
+            foreach (var (k, v) in await TestDatabase.SettingsAsync(dataDir)) all[k] = v;
         foreach (var (k, v) in settings ?? []) all[k] = v;
         var args = new List<string> { "--urls=http://127.0.0.1:0" };
         args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));

@@ -7,17 +7,21 @@ using Seedance.Server.Tests.Ark;
 namespace Seedance.Server.Tests.Support;
 
 /// <summary>
-/// Several server processes sharing one PostgreSQL database (made for the cluster) and one data directory,
-/// with an Ark emulator as their upstream: the deployment of several nodes behind a load balancer.
+/// Several servers sharing one PostgreSQL database (made for the cluster) and one data directory, with an Ark
+/// emulator as their upstream: the deployment of several nodes behind a load balancer. The nodes are processes of
+/// their own, which a test can kill; or, for a test that kills none, servers in this process (each with its own
+/// node id, database writer, connections and LISTEN), which cost a start-up each and not a runtime each.
 /// </summary>
 public sealed class ServerCluster : IAsyncDisposable
 {
-    private readonly ServerProcess?[] _nodes;
+    private readonly IServerNode?[] _nodes;
     private readonly Dictionary<string, string> _environment;
+    private readonly bool _inProcess;
 
-    private ServerCluster(int size, string connectionString, string dataDir, Dictionary<string, string> environment)
+    private ServerCluster(int size, string connectionString, string dataDir, Dictionary<string, string> environment, bool inProcess)
     {
-        _nodes = new ServerProcess?[size];
+        _nodes = new IServerNode?[size];
+        _inProcess = inProcess;
         ConnectionString = connectionString;
         DataDir = dataDir;
         _environment = environment;
@@ -32,7 +36,9 @@ public sealed class ServerCluster : IAsyncDisposable
 
     /// <summary>Starts <paramref name="size"/> nodes one after the other (the first applies the migrations).</summary>
     /// <param name="settings">Extra environment (<c>Seedance__...</c>) for every node.</param>
-    public static async Task<ServerCluster> StartAsync(int size, ArkEmulator ark, double leaseSeconds, Dictionary<string, string>? settings = null)
+    /// <param name="inProcess">The nodes are servers in this process: they cannot be killed.</param>
+    public static async Task<ServerCluster> StartAsync(int size, ArkEmulator ark, double leaseSeconds, Dictionary<string, string>? settings = null,
+        bool inProcess = false)
     {
         var environment = new Dictionary<string, string>
         {
@@ -57,7 +63,7 @@ public sealed class ServerCluster : IAsyncDisposable
         foreach (var (k, v) in settings ?? []) environment[k] = v;
         environment["Seedance__Database__ConnectionString"] = await TestPostgres.CreateDatabaseAsync("cluster");
         environment["Seedance__DataDir"] = TempDir.Create();
-        var cluster = new ServerCluster(size, environment["Seedance__Database__ConnectionString"], environment["Seedance__DataDir"], environment);
+        var cluster = new ServerCluster(size, environment["Seedance__Database__ConnectionString"], environment["Seedance__DataDir"], environment, inProcess);
         try
         {
             for (var i = 0; i < size; i++) await cluster.StartNodeAsync(i);
@@ -70,7 +76,7 @@ public sealed class ServerCluster : IAsyncDisposable
         }
     }
 
-    public ServerProcess this[int index] => _nodes[index] ?? throw new InvalidOperationException($"Node {index} is not running");
+    public IServerNode this[int index] => _nodes[index] ?? throw new InvalidOperationException($"Node {index} is not running");
 
     public bool IsRunning(int index) => _nodes[index] is not null;
 
@@ -78,14 +84,21 @@ public sealed class ServerCluster : IAsyncDisposable
     public async Task StartNodeAsync(int index)
     {
         if (_nodes[index] is not null) throw new InvalidOperationException($"Node {index} is running");
-        _nodes[index] = await ServerProcess.StartAsync(new Dictionary<string, string>(_environment) { ["Seedance__Node__Id"] = NodeId(index) },
-            TimeSpan.FromMinutes(3));
+        var environment = new Dictionary<string, string>(_environment) { ["Seedance__Node__Id"] = NodeId(index) };
+        if (!_inProcess)
+        {
+            _nodes[index] = await ServerProcess.StartAsync(environment, TimeSpan.FromMinutes(3));
+            return;
+        }
+        var node = await RunningServer.StartAsync(environment.ToDictionary(kv => kv.Key.Replace("__", ":"), kv => kv.Value), DataDir);
+        node.KeepDataDir = true; // the cluster's, deleted with it
+        _nodes[index] = node;
     }
 
     /// <summary>SIGKILL to node <paramref name="index"/>; returns what it had written.</summary>
     public async Task<string> KillAsync(int index)
     {
-        var node = this[index];
+        if (this[index] is not ServerProcess node) throw new InvalidOperationException("A node in this process cannot be killed: start the cluster as processes");
         _nodes[index] = null;
         node.Kill();
         var output = node.Output;

@@ -10,7 +10,7 @@ namespace Seedance.Server.Tests.Support;
 /// The server binary as an operator runs it: <c>dotnet Seedance.Server.dll</c> in a process of its own,
 /// serving on a loopback port, or running one of its commands to the end.
 /// </summary>
-public sealed class ServerProcess : IAsyncDisposable
+public sealed class ServerProcess : IServerNode
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
