@@ -93,7 +93,7 @@ public static class CommandLine
         ledger.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
         keys.Subcommands.Add(ledger);
 
-        // Exceptions reach Program, which reports an invalid configuration as the server does (exit 2).
+        // Exceptions come out of the invocation: RunAsync reports an invalid configuration as the server does (exit 2).
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration
         {
             EnableDefaultExceptionHandler = false, Output = output.Stdout, Error = output.Stderr,
