@@ -123,6 +123,7 @@ public sealed partial class ArkEmulator : IAsyncDisposable
             var task = _tasks.GetValueOrDefault(id) ?? throw new KeyNotFoundException(id);
             task.Held = true;
             if (media is not null) Publish(task, media);
+            if (task.Status == status) return; // pinned where it already was: no change, so no callback (its timeline may have got there first)
             if (status == "failed") Transition(task, status, errorCode ?? "InternalServiceError", errorMessage ?? "The task failed.");
             else Transition(task, status, errorCode, errorMessage);
         }
