@@ -32,7 +32,6 @@ public sealed class SharedRateLimitTests
             var responses = await Task.WhenAll(Enumerable.Range(0, requests).Select(async i =>
                 await ApiResponse.From(await (i % 2 == 0 ? onFirst : onSecond).Http.GetAsync("/api/v1/video/balance"))));
             var seconds = clock.Elapsed.TotalSeconds;
-            var statuses = new List<int>();
             foreach (var response in responses)
             {
                 if (response.Status == 429)
@@ -41,9 +40,8 @@ public sealed class SharedRateLimitTests
                     Assert.True(int.Parse(Assert.Single(response.Raw.Headers.GetValues("Retry-After"))) >= 1);
                 }
                 else response.AssertOk();
-                statuses.Add(response.Status);
             }
-            return (statuses.Count(s => s == 200) + 1, statuses.Count(s => s == 429), seconds);
+            return (responses.Count(r => r.Status == 200) + 1, responses.Count(r => r.Status == 429), seconds);
         }
         finally { TempDir.Delete(dataDir); }
     }

@@ -132,23 +132,24 @@ public sealed class BarFigures
         md.AppendLine();
         md.AppendLine($"| Figure | {beforeName} | {afterName} | Change | Within {tolerance:0%} | Rounds of {beforeName} | Rounds of {afterName} |");
         md.AppendLine("|---|---:|---:|---:|---|---:|---:|");
-        var names = after[0].Headline();
-        for (var i = 0; i < names.Count; i++)
+        var beforeRounds = before.Select(f => f.Headline()).ToList();
+        var afterRounds = after.Select(f => f.Headline()).ToList();
+        for (var i = 0; i < afterRounds[0].Count; i++)
         {
-            var (figure, _, moreIsBetter, unit) = names[i];
-            var b = Median(before.Select(f => f.Headline()[i].Value));
-            var a = Median(after.Select(f => f.Headline()[i].Value));
+            var (figure, _, moreIsBetter, unit) = afterRounds[0][i];
+            var b = Median(beforeRounds.Select(r => r[i].Value));
+            var a = Median(afterRounds.Select(r => r[i].Value));
             var change = a / b - 1;
             var worse = moreIsBetter ? -change : change;
             md.AppendLine($"| {figure} | {Value(b, unit)} | {Value(a, unit)} | {(double.IsFinite(change) ? change.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture) : "n/a")} | " +
                           $"{(double.IsFinite(worse) ? worse <= tolerance ? "yes" : "**no**" : "n/a")} | " +
-                          $"{Rounds(before, i, unit)} | {Rounds(after, i, unit)} |");
+                          $"{Rounds(beforeRounds, i, unit)} | {Rounds(afterRounds, i, unit)} |");
         }
         return md.ToString();
     }
 
-    private static string Rounds(IReadOnlyList<BarFigures> rounds, int figure, string unit) =>
-        string.Join(", ", rounds.Select(f => Value(f.Headline()[figure].Value, unit)));
+    private static string Rounds(IEnumerable<IReadOnlyList<(string Figure, double Value, bool MoreIsBetter, string Unit)>> rounds, int figure, string unit) =>
+        string.Join(", ", rounds.Select(r => Value(r[figure].Value, unit)));
 
     private static double Median(IEnumerable<double> values)
     {

@@ -45,6 +45,7 @@ public static class CommandLine
     private static async Task<int> ParseAndRunAsync(string[] args, Output output, IReadOnlyDictionary<string, string?>? settings)
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: Seedance__DataDir or ./data)", Recursive = true };
+        Task<int> Administer<T>(ParseResult p, CancellationToken ct, Func<KeyAdministration, Task<T>> action) => Run(p, dataDir, output, settings, ct, action);
         var root = new RootCommand("Seedance 2.0 API server. Without a command it serves the API.") { dataDir };
         var keys = new Command("keys", "Manage API keys and their credits");
         root.Subcommands.Add(keys);
@@ -55,17 +56,17 @@ public static class CommandLine
         var maxPending = new Option<int?>("--max-pending") { Description = "Tasks waiting as pending (default 100)" };
         var rateLimit = new Option<int?>("--rate-limit") { Description = "Requests per second" };
         var create = new Command("create", "Create a key; prints the key once") { name, credits, maxConcurrent, maxPending, rateLimit };
-        create.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.CreateAsync(
+        create.SetAction((p, ct) => Administer(p, ct, k => k.CreateAsync(
             new NewKey(p.GetValue(name), p.GetValue(credits), p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
         keys.Subcommands.Add(create);
 
         var list = new Command("list", "List keys");
-        list.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.ListAsync(ct)));
+        list.SetAction((p, ct) => Administer(p, ct, k => k.ListAsync(ct)));
         keys.Subcommands.Add(list);
 
         var keyId = new Argument<long>("key-id") { Description = "Numeric key id" };
         var show = new Command("show", "Show one key") { keyId };
-        show.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.GetAsync(p.GetValue(keyId), ct)));
+        show.SetAction((p, ct) => Administer(p, ct, k => k.GetAsync(p.GetValue(keyId), ct)));
         keys.Subcommands.Add(show);
 
         var rename = new Option<string?>("--name") { Description = "New name" };
@@ -76,7 +77,7 @@ public static class CommandLine
         {
             if (r.GetValue(enable) && r.GetValue(disable)) r.AddError("--enable and --disable cannot be used together");
         });
-        update.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
+        update.SetAction((p, ct) => Administer(p, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
             p.GetValue(rename), p.GetValue(enable) ? true : p.GetValue(disable) ? false : null,
             p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit)), ct)));
         keys.Subcommands.Add(update);
@@ -84,13 +85,13 @@ public static class CommandLine
         var amount = new Option<decimal>("--amount") { Description = "Credits to add (negative to adjust down)", Required = true };
         var note = new Option<string?>("--note") { Description = "Why" };
         var topUp = new Command("credits", "Top up or adjust credits") { keyId, amount, note };
-        topUp.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.AdjustCreditsAsync(p.GetValue(keyId), new CreditChange(p.GetValue(amount), p.GetValue(note)), ct)));
+        topUp.SetAction((p, ct) => Administer(p, ct, k => k.AdjustCreditsAsync(p.GetValue(keyId), new CreditChange(p.GetValue(amount), p.GetValue(note)), ct)));
         keys.Subcommands.Add(topUp);
 
         var page = new Option<int>("--page") { DefaultValueFactory = _ => 1 };
         var pageSize = new Option<int>("--page-size") { DefaultValueFactory = _ => 100 };
         var ledger = new Command("ledger", "Credit movements of a key, newest first") { keyId, page, pageSize };
-        ledger.SetAction((p, ct) => Run(p, dataDir, output, settings, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
+        ledger.SetAction((p, ct) => Administer(p, ct, k => k.LedgerAsync(p.GetValue(keyId), p.GetValue(page), p.GetValue(pageSize), ct)));
         keys.Subcommands.Add(ledger);
 
         // Exceptions come out of the invocation: RunAsync reports an invalid configuration as the server does (exit 2).
