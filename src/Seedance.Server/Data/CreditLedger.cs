@@ -14,33 +14,39 @@ public sealed class CreditLedger(DatabaseWriter writer) : Store(writer)
         WriteAsync((db, token) => TryAdjustIn(db, keyId, amount, note, now, token), ct);
 
     /// <summary>
-    /// Reserves <paramref name="cost"/> for a new task of the key and records it, if the remaining credit covers
-    /// it and the key's backlog has room for one more pending task; false, changing nothing, otherwise.
+    /// Records the reservation of <paramref name="cost"/> for a new task of the key, then takes it from the key's
+    /// remaining credit, if that covers it and the key's backlog has room for one more pending task; otherwise throws
+    /// <see cref="NotReservedException"/>, and the caller's transaction, rolled back, changes nothing.
     /// </summary>
     /// <remarks>
     /// One guarded statement, so two submissions can never both take the last credit or the last place. The
     /// backlog is what waits beyond the key's free concurrency slots (a task that will start at the next dispatch
     /// round does not count against max_pending): pending &lt; max_pending + max(0, max_concurrent − queued −
     /// processing), written without max() so that one SQL serves both databases. The counts are kept by the
-    /// database's triggers with every task change, so the previous submission's task is already counted.
-    /// It runs for every submission, as a prepared command (<see cref="PreparedCommands"/>).
-    /// PostgreSQL: it is the submission's first statement, an UPDATE of the key's row, which row-locks it to the end
-    /// of the transaction; under READ COMMITTED it re-checks its guard on the row as committed. A row lock rather than
-    /// serializable isolation: contention is per key and is the normal case (a client firing a batch), where
-    /// serializable transactions would mostly end in serialization failures; the lock just queues them and other keys
-    /// never wait. SQLite: the writer's transaction is the database's only writer from its start, across processes too
-    /// (Microsoft.Data.Sqlite begins it IMMEDIATE). MultiNodeLimitTests holds both to it.
+    /// database's triggers, so every committed submission's task is counted; the submission's own task is not yet
+    /// (the caller reserves before inserting it, or the counts change only at commit).
+    /// It runs for every submission, as a prepared command (<see cref="PreparedCommands"/>); the ledger entry goes
+    /// first so that the key's row is the last thing the transaction touches.
+    /// PostgreSQL: the UPDATE row-locks the key's row to the end of the transaction; under READ COMMITTED it re-checks
+    /// its guard on the row as committed. A row lock rather than serializable isolation: contention is per key and is
+    /// the normal case (a client firing a batch), where serializable transactions would mostly end in serialization
+    /// failures; the lock just queues them and other keys never wait. Every writer of the key queues on that row, so a
+    /// submission takes it just before its commit (<see cref="SqlDialect.CountsTasksAtCommit"/>). SQLite: the writer's
+    /// transaction is the database's only writer from its start, across processes too (Microsoft.Data.Sqlite begins it
+    /// IMMEDIATE). MultiNodeLimitTests holds both to it.
     /// </remarks>
-    internal static async Task<bool> TryReserveIn(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now, CancellationToken ct)
+    internal static async Task ReserveIn(SeedanceDb db, long keyId, string taskId, decimal cost, DateTime now, CancellationToken ct)
     {
+        await PreparedCommands.InsertAsync(db, new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = LedgerKind.Reserve, Amount = cost, CreatedAt = now }, ct);
         var rows = await PreparedCommands.ExecuteAsync(db, ReserveSql, ct,
             PreparedCommands.Value<ApiKey>(db, nameof(ApiKey.ReservedCredits), cost),
             PreparedCommands.Value<ApiKey>(db, nameof(ApiKey.UpdatedAt), now),
             PreparedCommands.Value<ApiKey>(db, nameof(ApiKey.Id), keyId));
-        if (rows == 0) return false;
-        await PreparedCommands.InsertAsync(db, new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = LedgerKind.Reserve, Amount = cost, CreatedAt = now }, ct);
-        return true;
+        if (rows == 0) throw new NotReservedException();
     }
+
+    /// <summary>A reservation the key's credit or backlog did not allow; its transaction must roll back.</summary>
+    internal sealed class NotReservedException() : Exception("The key's credit or backlog does not allow the reservation");
 
     private const string ReserveSql = """
         UPDATE api_keys SET reserved_credits = reserved_credits + @p0, updated_at = @p1
@@ -72,9 +78,15 @@ public sealed class CreditLedger(DatabaseWriter writer) : Store(writer)
         return true;
     }
 
+    /// <summary>
+    /// Records the movement and saves it with the caller's other added rows, then updates the key's figures: last, so
+    /// that on PostgreSQL the key's row, which every writer of the key waits on, stays locked only to the commit.
+    /// </summary>
     private static async Task Settle(SeedanceDb db, long keyId, string taskId, decimal cost, string kind, DateTime now, CancellationToken ct)
     {
         var used = kind == LedgerKind.Capture ? cost : 0m;
+        db.Ledger.Add(new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = kind, Amount = cost, CreatedAt = now });
+        await db.SaveChangesAsync(ct);
         var rows = await db.ApiKeys
             .Where(k => k.Id == keyId && k.ReservedCredits >= cost)
             .ExecuteUpdateAsync(s => s
@@ -82,6 +94,5 @@ public sealed class CreditLedger(DatabaseWriter writer) : Store(writer)
                 .SetProperty(k => k.UsedCredits, k => k.UsedCredits + used)
                 .SetProperty(k => k.UpdatedAt, now), ct);
         if (rows != 1) throw new InvalidOperationException($"Key {keyId} holds less than the {cost} reserved for a task");
-        db.Ledger.Add(new LedgerEntry { KeyId = keyId, TaskId = taskId, Kind = kind, Amount = cost, CreatedAt = now }); // saved with the caller's other rows
     }
 }

@@ -73,15 +73,26 @@ public sealed class LeaseStore(DatabaseWriter writer, NodeIdentity node) : Store
                 .SetProperty(t => t.LeaseExpiresAt, (DateTime?)null)
                 .SetProperty(t => t.HandOverStartedAt, (DateTime?)null), token), ct);
 
-    /// <summary>Pushes forward every lease this node holds on work not yet done; returns how many.</summary>
+    /// <summary>
+    /// Pushes forward every lease this node holds on work not yet done; returns how many. A row another transaction is
+    /// writing at that moment (this node moving the task, mostly) is skipped, not waited for: the heartbeat must not
+    /// queue behind other writes, nor hold the rows it already renewed while it waits; the next beat renews it.
+    /// </summary>
     public Task<int> RenewAsync(DateTime now, CancellationToken ct) =>
         WriteAsync(async (db, token) =>
         {
-            var until = now + node.Lease;
-            var tasks = await db.Tasks.Where(t => t.LeaseOwner == node.Id && VideoTaskStatus.NonTerminal.Contains(t.Status))
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.LeaseExpiresAt, until), token);
-            var deliveries = await db.WebhookDeliveries.Where(d => d.LeaseOwner == node.Id && d.Status == DeliveryStatus.Pending)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, until), token);
+            object[] args = [now + node.Lease, node.Id];
+            var renewTasks = $$"""
+                UPDATE video_tasks SET lease_expires_at = {0}
+                WHERE seq IN (SELECT seq FROM video_tasks
+                    WHERE lease_owner = {1} AND status IN ('pending', 'queued', 'processing'){{Dialect.SkipLocked}})
+                """;
+            var renewDeliveries = $$"""
+                UPDATE webhook_deliveries SET lease_expires_at = {0}
+                WHERE id IN (SELECT id FROM webhook_deliveries WHERE lease_owner = {1} AND status = 'pending'{{Dialect.SkipLocked}})
+                """;
+            var tasks = await db.Database.ExecuteSqlRawAsync(renewTasks, args, token);
+            var deliveries = await db.Database.ExecuteSqlRawAsync(renewDeliveries, args, token);
             return tasks + deliveries;
         }, ct);
 

@@ -22,6 +22,13 @@ public abstract class SqlDialect(string connectionString)
     /// <summary>One node serves the database: at start, every lease is a previous life's.</summary>
     public abstract bool ServesOneNode { get; }
 
+    /// <summary>
+    /// The key's task counts change when the transaction commits (a deferred trigger), not with the statement that
+    /// inserts or moves a task. Then a transaction can write its rows first and lock the key's row last, just before
+    /// its commit: that row is the one every writer of the key waits on (PostgreSQL, where writers run side by side).
+    /// </summary>
+    public abstract bool CountsTasksAtCommit { get; }
+
     /// <summary>Appended to a claim's row selection: rows another transaction is claiming are skipped, not waited for.</summary>
     public abstract string SkipLocked { get; }
 
@@ -52,6 +59,8 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect(connecti
 {
     public override bool SingleWriter => true;
     public override bool ServesOneNode => true;
+    // Triggers run with their statement; one writer at a time, so nobody waits on a row anyway.
+    public override bool CountsTasksAtCommit => false;
     // SQLite has no row locks: it runs one writing statement at a time, which makes the claim just as exclusive.
     public override string SkipLocked => "";
 
@@ -88,6 +97,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
 
     public override bool SingleWriter => false;
     public override bool ServesOneNode => false;
+    // The counting triggers are deferred constraint triggers (migration TaskCountsAtCommit).
+    public override bool CountsTasksAtCommit => true;
     // The subquery locks the rows it picks and skips those another node is claiming at the same moment; under read
     // committed it re-reads a row that changed under it, so a row is never claimed twice and no node waits for another.
     public override string SkipLocked => " FOR UPDATE SKIP LOCKED";

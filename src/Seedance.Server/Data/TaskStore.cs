@@ -31,23 +31,35 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
     /// </summary>
     public async Task<Submission> SubmitAsync(VideoTask task, IReadOnlyCollection<string> uploads, IdempotencyRecord? answer, CancellationToken ct)
     {
-        var submission = await WriteAsync(async (db, token) =>
+        // The reservation locks the key's row, which every writer of the key waits on: where the task counts change at
+        // commit it goes last, so the row is held only to the commit; otherwise (SQLite, one writer) it goes first,
+        // before the insert counts the task against the backlog it checks.
+        var reserveLast = Dialect.CountsTasksAtCommit;
+        try
         {
-            if (!await CreditLedger.TryReserveIn(db, task.KeyId, task.TaskId, task.CreditCost, task.CreatedAt, token))
+            await WriteAsync(async (db, token) =>
+            {
+                if (!reserveLast) await CreditLedger.ReserveIn(db, task.KeyId, task.TaskId, task.CreditCost, task.CreatedAt, token);
+                await PreparedCommands.InsertAsync(db, task, token);
+                if (uploads.Count > 0) await UploadStore.ReferenceIn(db, task.KeyId, uploads, task.CreatedAt, token);
+                if (answer is not null) await IdempotencyStore.RecordIn(db, answer, token);
+                if (reserveLast) await CreditLedger.ReserveIn(db, task.KeyId, task.TaskId, task.CreditCost, task.CreatedAt, token);
+                return true;
+            }, ct);
+        }
+        catch (CreditLedger.NotReservedException)
+        {
+            return await WriteAsync(async (db, token) =>
             {
                 if (answer is not null && await IdempotencyStore.FindIn(db, answer.KeyId, answer.IdempotencyKey, task.CreatedAt, token) is { } earlier)
                     return new Submission(false, Earlier: earlier);
                 var key = await db.ApiKeys.AsNoTracking().Where(k => k.Id == task.KeyId)
                     .Select(k => new { Remain = k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.MaxPending }).FirstAsync(token);
                 return new Submission(false, key.Remain, key.MaxPending);
-            }
-            await PreparedCommands.InsertAsync(db, task, token);
-            if (uploads.Count > 0) await UploadStore.ReferenceIn(db, task.KeyId, uploads, task.CreatedAt, token);
-            if (answer is not null) await IdempotencyStore.RecordIn(db, answer, token);
-            return new Submission(true);
-        }, ct);
-        if (submission.Accepted) await feed.PublishAsync(new TaskChanged(task.TaskId, task.Status, task, IsNew: true), CancellationToken.None);
-        return submission;
+            }, ct);
+        }
+        await feed.PublishAsync(new TaskChanged(task.TaskId, task.Status, task, IsNew: true), CancellationToken.None);
+        return new Submission(true);
     }
 
     /// <summary>Handed over: pending to queued at <paramref name="channel"/>, which knows it as <paramref name="upstreamTaskId"/>.</summary>
@@ -116,12 +128,12 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         {
             var now = Now;
             if (!await UpdateIn(db, task.TaskId, from, to, also, token)) return null;
-            if (to == VideoTaskStatus.Completed) await CreditLedger.CaptureIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
-            else await CreditLedger.ReleaseIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
             // The task as it ends: a terminal status never changes again, so this one read serves the callback and the watchers.
             var row = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == task.TaskId, token);
             if (row.CallbackUrl is not null) CallbackOutbox.EnqueueIn(db, row, callbacks.For(row), now);
-            await db.SaveChangesAsync(token);
+            // Last, as it locks the key's row (saving the callback with its ledger entry).
+            if (to == VideoTaskStatus.Completed) await CreditLedger.CaptureIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
+            else await CreditLedger.ReleaseIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
             return row;
         }, ct);
         if (ended is null) return false;

@@ -88,6 +88,35 @@ public sealed class TaskStoreTests
         Assert.Equal(host.Now, delivery.NextAttemptAt);
     }
 
+    [PostgresPassFact]
+    public async Task OnPostgresqlAMovingTaskLocksItsKeysRowOnlyAsItCommitsSoTheKeysSubmissionsDoNotQueueBehindIt()
+    {
+        await using var host = await StoreHost.StartAsync();
+        var keyId = await NewKeyAsync(host, credits: 100m);
+        var tasks = host.Get<TaskStore>();
+        var moving = NewTask(host, keyId, 0.9m);
+        Assert.True((await tasks.SubmitAsync(moving, [], null, default)).Accepted);
+
+        // A status change in a transaction that has not committed yet (as a node moving the task holds it).
+        var writer = host.Get<DatabaseWriter>();
+        await using var mover = writer.CreateWritableContextForTests();
+        await using var move = await mover.Database.BeginTransactionAsync();
+        Assert.Equal(1, await mover.Database.ExecuteSqlAsync($"UPDATE video_tasks SET status = 'queued' WHERE task_id = {moving.TaskId}"));
+
+        // The key's row is free meanwhile (NOWAIT fails at once on a row another transaction holds) ...
+        await using (var probe = writer.CreateWritableContextForTests())
+        await using (await probe.Database.BeginTransactionAsync())
+            Assert.Equal(1, await probe.Database.SqlQuery<long>($"SELECT id AS \"Value\" FROM api_keys WHERE id = {keyId} FOR UPDATE NOWAIT").CountAsync());
+        // ... so a submission on the key commits without waiting for the move.
+        Assert.True((await tasks.SubmitAsync(NewTask(host, keyId, 0.9m), [], null, default)).Accepted);
+
+        // The move counts when it commits.
+        await move.CommitAsync();
+        var key = await host.ReadAsync(db => db.ApiKeys.SingleAsync(k => k.Id == keyId));
+        Assert.Equal((1, 1, 0), (key.TasksPending, key.TasksQueued, key.TasksProcessing));
+        await AssertFiguresAsync(host, keyId, total: 100m, used: 0m, reserved: 1.8m, ledgerEntries: 3);
+    }
+
     [Fact]
     public async Task AnOperatorAdjustmentNeverTakesTheTotalBelowWhatIsUsedAndReserved()
     {

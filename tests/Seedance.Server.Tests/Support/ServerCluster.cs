@@ -66,7 +66,9 @@ public sealed class ServerCluster : IAsyncDisposable
         var cluster = new ServerCluster(size, environment["Seedance__Database__ConnectionString"], environment["Seedance__DataDir"], environment, inProcess);
         try
         {
-            for (var i = 0; i < size; i++) await cluster.StartNodeAsync(i);
+            // The first node migrates the empty database; the others then start side by side.
+            await cluster.StartNodeAsync(0);
+            await Task.WhenAll(Enumerable.Range(1, size - 1).Select(cluster.StartNodeAsync));
             return cluster;
         }
         catch

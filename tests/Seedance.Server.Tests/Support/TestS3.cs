@@ -55,11 +55,17 @@ public static class TestS3
     {
         var parts = Parts;
         var remembered = dataDir is null ? null : Path.Combine(dataDir, "test-s3-bucket");
-        var bucket = remembered is not null && File.Exists(remembered) ? await File.ReadAllTextAsync(remembered) : await CreateBucketAsync();
-        if (remembered is not null)
+        string bucket;
+        if (remembered is not null && File.Exists(remembered)) bucket = await File.ReadAllTextAsync(remembered);
+        else
         {
-            Directory.CreateDirectory(dataDir!);
-            await File.WriteAllTextAsync(remembered, bucket);
+            bucket = await CreateBucketAsync();
+            // Written once, when created: servers of one data directory starting side by side read it meanwhile.
+            if (remembered is not null)
+            {
+                Directory.CreateDirectory(dataDir!);
+                await File.WriteAllTextAsync(remembered, bucket);
+            }
         }
         string Key(string name) => string.Join(separator, "Seedance", "Storage", name);
         return new Dictionary<string, string>
