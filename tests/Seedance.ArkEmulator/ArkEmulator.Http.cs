@@ -70,7 +70,8 @@ public sealed partial class ArkEmulator
         }
         finally
         {
-            var record = new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, answered ? ctx.Response.StatusCode : 0, requestId, call, arrivedAt);
+            var record = new ArkRequestRecord(ctx.Request.Method, ctx.Request.Path + ctx.Request.QueryString, answered ? ctx.Response.StatusCode : 0, requestId, call, arrivedAt,
+                ctx.Request.ContentLength, ctx.Request.Headers.TransferEncoding.ToString());
             lock (_gate) _requests.Add(record);
         }
     }

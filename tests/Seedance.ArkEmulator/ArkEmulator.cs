@@ -214,7 +214,10 @@ public sealed record ArkCallbackAttempt(string TaskId, string Status, int Attemp
 /// One request the emulator answered, <see cref="At"/> when it arrived; <see cref="Status"/> is 0 when the
 /// connection was dropped without an answer.
 /// </summary>
-public sealed record ArkRequestRecord(string Method, string Path, int Status, string RequestId, ArkCall Call, DateTimeOffset At);
+/// <param name="ContentLength">The request's <c>Content-Length</c> header, if it had one.</param>
+/// <param name="TransferEncoding">Its <c>Transfer-Encoding</c> header (<c>chunked</c> for a streamed body), or empty.</param>
+public sealed record ArkRequestRecord(string Method, string Path, int Status, string RequestId, ArkCall Call, DateTimeOffset At,
+    long? ContentLength = null, string TransferEncoding = "");
 
 /// <summary>The files of a succeeded task behind its presigned links.</summary>
 internal sealed class ArkResult(ArkMedia media, string signature, DateTimeOffset publishedAt)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -21,7 +22,11 @@ internal sealed class ApiTransport(HttpClient http, SeedanceClientOptions option
         string? taskId = null, Action<HttpRequestMessage>? configure = null)
     {
         using var request = Request(method, path);
-        if (body is not null) request.Content = JsonContent.Create(body, options: Wire.Options);
+        // Serialized up front so that the request carries its Content-Length (a streamed body goes chunked, which some proxies refuse).
+        if (body is not null) request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, Wire.Options))
+        {
+            Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } },
+        };
         configure?.Invoke(request);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.RequestTimeout);

@@ -1,3 +1,6 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Infrastructure;
 
@@ -16,6 +19,17 @@ public static class UpstreamHttp
         BaseAddress = new Uri(channel.BaseUrl!.TrimEnd('/') + "/"),
         Timeout = TimeSpan.FromSeconds(channel.TimeoutSeconds),
     };
+
+    /// <summary>
+    /// A JSON body as the official SDKs send it: serialized up front, with its <c>Content-Length</c>.
+    /// (<c>JsonContent</c> streams, so its requests go chunked, which some gateways in front of upstreams refuse.)
+    /// </summary>
+    public static HttpContent Json(JsonNode body)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
 
     /// <summary>Sends, turning timeouts and connection failures into the channel's fault.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, string channel, CancellationToken ct,

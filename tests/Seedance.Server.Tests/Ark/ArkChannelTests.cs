@@ -33,6 +33,9 @@ public sealed class ArkChannelTests
         // What is left of the 48 h time-to-live when the task is handed over.
         Assert.InRange(sent["execution_expires_after"]!.GetValue<int>(), 172800 - 60, 172800);
         Assert.StartsWith($"{server.BaseUrl}/upstream/callbacks/{task["task_id"]!.GetValue<string>()}?", sent["callback_url"]!.GetValue<string>());
+        // Sent as the official SDKs send it: with its length, not chunked.
+        var create = ark.Requests.Single(r => r.Call == ArkCall.Create);
+        Assert.Equal((System.Text.Encoding.UTF8.GetByteCount(ark.CreateBodies.Single()), ""), (create.ContentLength, create.TransferEncoding));
 
         // The results were copied into this server's store: they outlive the upstream's links.
         ark.ExpireResultLinks();

@@ -111,7 +111,7 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
     private async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct)
     {
         var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = JsonContent.Create(body);
+        if (body is not null) request.Content = UpstreamHttp.Json(body);
         using var response = await Send(request, ct);
         if (!response.IsSuccessStatusCode) throw await Refusal(response, ct);
         return await response.Content.ReadFromJsonAsync<JsonNode>(ct);

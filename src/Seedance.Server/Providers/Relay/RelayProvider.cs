@@ -37,7 +37,7 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
             ["generate_audio"] = request.GenerateAudio, ["watermark"] = request.Watermark, ["return_last_frame"] = request.ReturnLastFrame,
         };
         if (request.Seed is { } seed) body["seed"] = seed;
-        var submit = new HttpRequestMessage(HttpMethod.Post, "api/v1/video/task") { Content = JsonContent.Create(body) };
+        var submit = new HttpRequestMessage(HttpMethod.Post, "api/v1/video/task") { Content = UpstreamHttp.Json(body) };
         submit.Headers.Add("Idempotency-Key", "relay-" + request.TaskId);
         var result = await CallAsync(submit, ct);
         return result?["task_id"]?.GetValue<string>() ?? throw ProviderException.Transient("Relay answered a submission without a task_id");
