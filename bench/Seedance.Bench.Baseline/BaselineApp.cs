@@ -14,7 +14,7 @@ namespace Seedance.Bench.Baseline;
 public static class BaselineApp
 {
     /// <summary>The same per-connection settings as the server's SQLite connections.</summary>
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+    private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
 
     public static async Task Main(string[] args)
     {

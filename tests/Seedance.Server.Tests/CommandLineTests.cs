@@ -120,6 +120,7 @@ public sealed class CommandLineTests
     [InlineData("Seedance__SigningKey", "c2hvcnQ=", "Seedance:SigningKey")]
     [InlineData("Seedance__Storage__Provider", "gcs", "Seedance:Storage:Provider")]
     [InlineData("Seedance__Database__Provider", "postgres", "ConnectionStrings:Seedance")]
+    [InlineData("Seedance__Database__Synchronous", "sometimes", "Seedance:Database:Synchronous")]
     [InlineData("Seedance__Node__LeaseSeconds", "0.5", "Seedance:Node:LeaseSeconds")]
     [InlineData("Seedance__Node__Id", "two words", "Seedance:Node:Id")]
     public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)

@@ -93,6 +93,17 @@ public static class BarBenchmark
             f.BaselineInsertMax = await LoadGenerator.ClosedLoopAsync(Post(bare, "/api/v1/video/task"), s.SubmitClients, s.Warmup, s.Duration, ct);
             f.PeakRss = Max(f.PeakRss, submitServer.PeakRssOverRunBytes);
         }
+        await log.WriteLineAsync("==> The same on a fresh server that syncs to disk only at checkpoints (Seedance__Database__Synchronous=normal)");
+        await using (var normalServer = await ServerUnderTest.StartAsync(s.ServerDll, _ => new Dictionary<string, string>
+                     {
+                         ["Seedance__Tasks__Dispatch"] = "false", ["Seedance__Database__Synchronous"] = "normal",
+                     }, ct))
+        {
+            using var normalApi = LoadGenerator.Client(normalServer.BaseUrl, 512);
+            normalApi.DefaultRequestHeaders.Add("X-API-Key", await normalServer.CreateKeyAsync(Unlimited("submit"), ct));
+            f.SubmitMaxNormal = await LoadGenerator.ClosedLoopAsync(Post(normalApi, "/api/v1/video/task"), s.SubmitClients, s.Warmup, s.Duration, ct);
+            f.PeakRss = Max(f.PeakRss, normalServer.PeakRssOverRunBytes);
+        }
         f.BaselinePeakRss = Max(f.BaselinePeakRss, baseline.PeakRssBytes);
         f.LoadAverageAfter = LoadAverage();
         return f;

@@ -18,6 +18,8 @@ public sealed class BarFigures
     public LoadResult BaselineGetAt80 { get; set; } = null!;
     public LoadResult SubmitMax { get; set; } = null!;
     public LoadResult BaselineInsertMax { get; set; } = null!;
+    /// <summary>Submissions on a server with <c>Seedance:Database:Synchronous=normal</c> (the others run the default, <c>full</c>).</summary>
+    public LoadResult SubmitMaxNormal { get; set; } = null!;
     public double UploadSeconds { get; set; }
     public double BaselineUploadSeconds { get; set; }
     public long? UploadGrowth { get; set; }
@@ -34,7 +36,7 @@ public sealed class BarFigures
     public long? BaselinePeakRss { get; set; }
 
     /// <summary>Requests that failed anywhere in the run: the figures of a run with failures do not count.</summary>
-    public int Failures => new[] { GetMax, BaselineGetMax, GetAt80, BaselineGetAt80, SubmitMax, BaselineInsertMax, ListFirst, ListDeep, DispatchSubmit }
+    public int Failures => new[] { GetMax, BaselineGetMax, GetAt80, BaselineGetAt80, SubmitMax, BaselineInsertMax, SubmitMaxNormal, ListFirst, ListDeep, DispatchSubmit }
         .Sum(r => r.Failed) + (DispatchSubmitted - DispatchQueued);
 
     private double UploadMb => Settings.UploadBytes / 1048576.0;
@@ -74,10 +76,11 @@ public sealed class BarFigures
             $"{Ms(BaselineGetAt80.Latency.Percentile(50))} / {Ms(BaselineGetAt80.Latency.Percentile(99.9))}", "", "", null);
         Row(md, "1. GET task at 80 %: the generator's own lateness p99 (sent after due; part of the p99)", Ms(GetAt80.Lateness!.Percentile(99)),
             Ms(BaselineGetAt80.Lateness!.Percentile(99)), "", "", null);
-        Row(md, "2. POST task: tasks/s (baseline: one INSERT per transaction)", Rate(SubmitMax), Rate(BaselineInsertMax),
-            Ratio(SubmitMax.PerSecond, BaselineInsertMax.PerSecond), "≥ 2,000/s", SubmitMax.PerSecond >= 2000);
-        Row(md, "2. POST task: p99", Ms(SubmitMax.Latency.Percentile(99)), Ms(BaselineInsertMax.Latency.Percentile(99)),
-            Ratio(SubmitMax.Latency.Percentile(99), BaselineInsertMax.Latency.Percentile(99)));
+        Row(md, "2. POST task, durable (`synchronous=full`): tasks/s (baseline: one INSERT per transaction, as durable)", Rate(SubmitMax), Rate(BaselineInsertMax),
+            Ratio(SubmitMax.PerSecond, BaselineInsertMax.PerSecond), "≥ 5,000/s", SubmitMax.PerSecond >= 5000);
+        Row(md, "2. POST task, durable: p99", Ms(SubmitMax.Latency.Percentile(99)), Ms(BaselineInsertMax.Latency.Percentile(99)),
+            Ratio(SubmitMax.Latency.Percentile(99), BaselineInsertMax.Latency.Percentile(99)), "< 25 ms", SubmitMax.Latency.Percentile(99) < 0.025);
+        Row(md, "2. POST task, `synchronous=normal`: tasks/s, p99", $"{Rate(SubmitMaxNormal)}, {Ms(SubmitMaxNormal.Latency.Percentile(99))}", "", "", "", null);
         var mbps = UploadMb / UploadSeconds;
         var baselineMbps = UploadMb / BaselineUploadSeconds;
         Row(md, $"3. Upload PUT of {UploadMb:0} MB: MB/s", $"{mbps:N0} MB/s", $"{baselineMbps:N0} MB/s", Ratio(mbps, baselineMbps),
@@ -108,6 +111,7 @@ public sealed class BarFigures
         ("2. POST task: tasks/s", SubmitMax.PerSecond, true, "/s"),
         ("2. POST task: tasks/s ÷ bare INSERTs/s in the same run", SubmitMax.PerSecond / BaselineInsertMax.PerSecond, true, ""),
         ("2. POST task: p99", SubmitMax.Latency.Percentile(99) * 1000, false, " ms"),
+        ("2. POST task, synchronous=normal: tasks/s", SubmitMaxNormal.PerSecond, true, "/s"),
         ("3. Upload PUT: MB/s", UploadMb / UploadSeconds, true, " MB/s"),
         ("4. List tasks: page 1 p99", ListFirst.Latency.Percentile(99) * 1000, false, " ms"),
         ($"4. List tasks: page {Settings.DeepPage} p99", ListDeep.Latency.Percentile(99) * 1000, false, " ms"),
@@ -162,7 +166,7 @@ public sealed class BarFigures
 
     private string FirstErrors()
     {
-        var errors = new[] { GetMax, BaselineGetMax, GetAt80, BaselineGetAt80, SubmitMax, BaselineInsertMax, ListFirst, ListDeep, DispatchSubmit }
+        var errors = new[] { GetMax, BaselineGetMax, GetAt80, BaselineGetAt80, SubmitMax, BaselineInsertMax, SubmitMaxNormal, ListFirst, ListDeep, DispatchSubmit }
             .Select(r => r.FirstError).Where(e => e is not null).Distinct().ToList();
         return errors.Count == 0 ? "" : " (first: " + string.Join("; ", errors.Select(e => e!.Length > 200 ? e[..200] : e)) + ")";
     }

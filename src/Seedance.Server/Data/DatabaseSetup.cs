@@ -19,7 +19,8 @@ public static class DatabaseSetup
     {
         var dialect = SqlDialect.For(options.Database.Provider, options.Database.Provider == "postgres"
             ? options.Database.ConnectionString!
-            : options.Database.ConnectionString is { Length: > 0 } cs ? cs : SqliteDialect.DefaultConnectionString(options.DataPath));
+            : options.Database.ConnectionString is { Length: > 0 } cs ? cs : SqliteDialect.DefaultConnectionString(options.DataPath),
+            options.Database.Durable);
         services.AddSingleton(dialect);
         if (dialect is PostgresDialect) services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
         else services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
@@ -137,19 +138,21 @@ public sealed class ReadOnlyGuard : DbCommandInterceptor, ISaveChangesIntercepto
 }
 
 /// <summary>
-/// Per-connection SQLite settings: WAL is durable with NORMAL sync; foreign writers wait, not fail. Applied once
-/// per physical connection: the pool hands the same one out again, and EF opens it for every query.
+/// Per-connection SQLite settings: in WAL, <c>synchronous=FULL</c> syncs the log at every commit (a commit survives a
+/// power cut; the group commit makes that one sync per batch), <c>NORMAL</c> only at checkpoints (a commit survives a
+/// crash of the process); foreign writers wait, not fail. Applied once per physical connection: the pool hands the
+/// same one out again, and EF opens it for every query.
 /// </summary>
-internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+internal sealed class SqlitePragmas(bool durable) : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
 {
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+    private readonly string _pragmas = $"PRAGMA synchronous={(durable ? "FULL" : "NORMAL")}; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Applied = new();
 
     public override void ConnectionOpened(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
     {
         if (Applied.TryGetValue(Handle(connection), out _)) return;
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = Pragmas;
+        cmd.CommandText = _pragmas;
         cmd.ExecuteNonQuery();
         Applied.AddOrUpdate(Handle(connection), Applied);
     }
@@ -158,7 +161,7 @@ internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.
     {
         if (Applied.TryGetValue(Handle(connection), out _)) return;
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = Pragmas;
+        cmd.CommandText = _pragmas;
         await cmd.ExecuteNonQueryAsync(cancellationToken);
         Applied.AddOrUpdate(Handle(connection), Applied);
     }

@@ -51,11 +51,12 @@ public abstract class SqlDialect(string connectionString)
     public virtual async Task ListenAsync(Action<string> heard, Action connected, CancellationToken ct) =>
         await Task.Delay(Timeout.Infinite, ct);
 
-    public static SqlDialect For(string provider, string connectionString) =>
-        provider == "postgres" ? new PostgresDialect(connectionString) : new SqliteDialect(connectionString);
+    /// <param name="durable">Whether a commit must reach the disk before it is answered (<c>Seedance:Database:Synchronous</c>).</param>
+    public static SqlDialect For(string provider, string connectionString, bool durable = true) =>
+        provider == "postgres" ? new PostgresDialect(PostgresDialect.WithDurability(connectionString, durable)) : new SqliteDialect(connectionString, durable);
 }
 
-public sealed class SqliteDialect(string connectionString) : SqlDialect(connectionString)
+public sealed class SqliteDialect(string connectionString, bool durable = true) : SqlDialect(connectionString)
 {
     public override bool SingleWriter => true;
     public override bool ServesOneNode => true;
@@ -67,7 +68,7 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect(connecti
     public override DbContextOptionsBuilder Configure(DbContextOptionsBuilder options) =>
         options.UseSqlite(ConnectionString, s => s.MigrationsAssembly(typeof(SeedanceDb).Assembly.FullName))
             .UseSnakeCaseNamingConvention()
-            .AddInterceptors(new SqlitePragmas());
+            .AddInterceptors(new SqlitePragmas(durable));
 
     internal override Func<SeedanceDb> WritableContexts()
     {
@@ -94,6 +95,18 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
     /// <summary>The first half of the dispatcher's advisory lock keys (the second is the API key id).</summary>
     private const int DispatchLockClass = 0x5EED_D15;
     private static readonly TimeSpan Probe = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Durable: the server's own <c>synchronous_commit</c> (on unless its operator turned it off). Otherwise this
+    /// server's sessions commit without waiting for the log to reach the disk (set at connection start).
+    /// </summary>
+    public static string WithDurability(string connectionString, bool durable)
+    {
+        if (durable) return connectionString;
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.Options = $"{builder.Options} -c synchronous_commit=off".Trim();
+        return builder.ToString();
+    }
 
     public override bool SingleWriter => false;
     public override bool ServesOneNode => false;

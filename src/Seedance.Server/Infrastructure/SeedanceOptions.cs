@@ -70,6 +70,14 @@ public sealed class DatabaseOptions
     public string Provider { get; set; } = "sqlite";
     /// <summary>For PostgreSQL (or <c>ConnectionStrings:Seedance</c>); SQLite lives in the data directory unless set.</summary>
     public string? ConnectionString { get; set; }
+    /// <summary>
+    /// <c>full</c> (default): a commit reaches the disk before it is answered, so an accepted task and its reservation
+    /// survive a power cut. <c>normal</c>: they survive a crash of the server, but the last commits can be lost with
+    /// the machine (SQLite <c>synchronous=NORMAL</c> in WAL; PostgreSQL <c>synchronous_commit=off</c>).
+    /// </summary>
+    public string Synchronous { get; set; } = "full";
+
+    public bool Durable => Synchronous == "full";
 }
 
 public sealed class KeyDefaults
@@ -140,6 +148,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
             errors.Add("Seedance:PublicBaseUrl must be an absolute http or https URL");
         if (o.Provider is not "sandbox") errors.Add($"Seedance:Provider '{o.Provider}' is not supported (sandbox)");
         if (o.Database.Provider is not ("sqlite" or "postgres")) errors.Add("Seedance:Database:Provider must be sqlite or postgres");
+        if (o.Database.Synchronous is not ("full" or "normal")) errors.Add("Seedance:Database:Synchronous must be full or normal");
         if (o.Database.Provider == "postgres" && string.IsNullOrWhiteSpace(o.Database.ConnectionString))
             errors.Add("Seedance:Database:ConnectionString (or ConnectionStrings:Seedance) is required for postgres");
         errors.AddRange(o.Storage.Validate());

@@ -38,7 +38,7 @@ public sealed class StoreHost : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
-    public static async Task<StoreHost> StartAsync(string nodeId = "node-a", StoreHost? sameDatabaseAs = null)
+    public static async Task<StoreHost> StartAsync(string nodeId = "node-a", StoreHost? sameDatabaseAs = null, Dictionary<string, string?>? settings = null)
     {
         var dataDir = sameDatabaseAs?._dataDir ?? TempDir.Create();
         var clock = sameDatabaseAs?.Clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
@@ -50,6 +50,7 @@ public sealed class StoreHost : IAsyncDisposable
             ["Seedance:DataDir"] = dataDir, ["Seedance:AdminToken"] = RunningServer.AdminToken, ["Seedance:Node:Id"] = nodeId,
         });
         builder.Configuration.AddInMemoryCollection((await TestDatabase.SettingsAsync(dataDir)).ToDictionary(kv => kv.Key, kv => (string?)kv.Value));
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddSeedanceCore(builder.Configuration);
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton<ITaskObserver>(recorder);
