@@ -143,6 +143,22 @@ public sealed class SeedanceClient : IDisposable
         return Transport.SendAsync<VideoTaskPage>(HttpMethod.Get, path, null, cancellationToken);
     }
 
+    /// <summary>
+    /// The key's tasks among <paramref name="taskIds"/> in one request (1-100 distinct ids), in the order given; an id that
+    /// is unknown or another key's is simply absent.
+    /// </summary>
+    /// <param name="taskIds">The task ids.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<VideoTask>> GetTasksAsync(IEnumerable<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        var ids = taskIds.Distinct(StringComparer.Ordinal).ToList();
+        if (ids.Count is 0 or > 100) throw SeedanceException.InvalidParameter("task_ids must name 1-100 task ids");
+        if (ids.Any(string.IsNullOrWhiteSpace)) throw SeedanceException.InvalidParameter("task_ids must not contain empty ids");
+        var page = await Transport.SendAsync<VideoTaskPage>(HttpMethod.Get,
+            "api/v1/video/tasks?task_ids=" + string.Join(',', ids.Select(Uri.EscapeDataString)), null, cancellationToken);
+        return page.Data;
+    }
+
     /// <summary>Every task of the key, newest first, fetching pages as the enumeration goes.</summary>
     /// <param name="status">Only tasks with this status.</param>
     /// <param name="pageSize">Tasks fetched per request, 1-100.</param>

@@ -181,6 +181,25 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
     }
 
     [Fact]
+    public async Task ABatchReadReturnsTheKeysTasksAmongTheIdsInTheirOrderInOneRequest()
+    {
+        var (client, _) = await fixture.NewClientAsync();
+        var (other, _) = await fixture.NewClientAsync();
+        using var _c = client;
+        using var _o = other;
+        var mine = new List<string>();
+        for (var i = 0; i < 3; i++)
+            mine.Add((await client.CreateTaskAsync(new VideoGenerationRequest($"Batch {i} [sandbox:stall]") { Resolution = VideoResolution.P480, Duration = 4 })).TaskId);
+        var theirs = (await other.CreateTaskAsync(new VideoGenerationRequest("Not yours [sandbox:stall]") { Resolution = VideoResolution.P480, Duration = 4 })).TaskId;
+
+        var read = await client.GetTasksAsync([mine[2], theirs, mine[0], "0123456789abcdef0123456789abcdef", mine[2]]);
+
+        Assert.Equal([mine[2], mine[0]], read.Select(t => t.TaskId));
+        await Assert.ThrowsAsync<SeedanceException>(() => client.GetTasksAsync(Enumerable.Range(0, 101).Select(i => $"t{i}")));
+        await Assert.ThrowsAsync<SeedanceException>(() => client.GetTasksAsync([]));
+    }
+
+    [Fact]
     public async Task ACancelledTokenStopsAWaitAndADownload()
     {
         var (client, _) = await fixture.NewClientAsync();

@@ -27,6 +27,55 @@ public sealed class TenantIsolationTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task ABatchReadAnswersTheCallersTasksAmongTheIdsInTheirOrderAndAnotherKeysOrUnknownIdsAreSimplyAbsent()
+    {
+        using var a = await Server.CreateKeyAsync(name: "a");
+        using var b = await Server.CreateKeyAsync(name: "b");
+        var first = await a.SubmitTextAsync(ServerFixture.Stalled);
+        var failed = await a.SubmitTextAsync("A lighthouse at dusk [sandbox:fail=CONTENT_MODERATION_FAILED]");
+        await a.WaitForAsync(failed);
+        var others = await b.SubmitTextAsync(ServerFixture.Stalled);
+        var unknown = Guid.NewGuid().ToString("N");
+
+        var batch = await a.ListAsync($"?task_ids={failed},{others},{unknown}&task_ids={first},{failed}");
+        batch.AssertOk();
+        var listed = await a.ListAsync("?page_size=100");
+        Assert.Equal([failed, first], batch.Result!["data"]!.AsArray().Select(t => t!["task_id"]!.GetValue<string>()));
+        Assert.Equal((2, 1, 4), (batch.Result!["total"]!.GetValue<int>(), batch.Result!["page"]!.GetValue<int>(), batch.Result!["page_size"]!.GetValue<int>()));
+        // The same item shape as the list's.
+        var item = batch.Result!["data"]![0]!.AsObject();
+        var same = listed.Result!["data"]!.AsArray().Single(t => t!["task_id"]!.GetValue<string>() == failed)!.AsObject();
+        Assert.Equal(same.Select(p => p.Key), item.Select(p => p.Key));
+        Assert.Equal(("failed", "CONTENT_MODERATION_FAILED"), (item["status"]!.GetValue<string>(), item["error_code"]!.GetValue<string>()));
+
+        // With a status filter; and the other key sees only its own.
+        Assert.Equal([failed], (await a.ListAsync($"?task_ids={first},{failed}&status=failed")).Result!["data"]!.AsArray()
+            .Select(t => t!["task_id"]!.GetValue<string>()));
+        var theirs = await b.ListAsync($"?task_ids={first},{failed},{others}");
+        Assert.Equal([others], theirs.Result!["data"]!.AsArray().Select(t => t!["task_id"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("?task_ids=a,,b", "empty items")]
+    [InlineData("?task_ids=a%20b", "'a b' is not a task id")]
+    [InlineData("?task_ids=abc&page=2", "task_ids cannot be combined with page or page_size")]
+    [InlineData("?task_ids=abc&status=done", "status must be one of")]
+    public async Task ABatchReadWithABadTaskIdsListIsRefusedNamingTheRule(string query, string message)
+    {
+        using var a = await Server.CreateKeyAsync(name: "a");
+        var refused = await a.ListAsync(query);
+        refused.AssertError(400, "INVALID_PARAMETER", message);
+    }
+
+    [Fact]
+    public async Task ABatchReadOfMoreThanAHundredIdsIsRefused()
+    {
+        using var a = await Server.CreateKeyAsync(name: "a");
+        var refused = await a.ListAsync("?task_ids=" + string.Join(',', Enumerable.Range(0, 101).Select(i => $"t{i}")));
+        refused.AssertError(400, "INVALID_PARAMETER", "at most 100 task ids (got 101)");
+    }
+
+    [Fact]
     public async Task AFinishedTaskItsOwnerKeepsPollingReadsTheSameAndStaysInvisibleToAnotherKey()
     {
         using var a = await Server.CreateKeyAsync(name: "a");

@@ -19,7 +19,9 @@ public static class TaskEndpoints
             .WithSummary("Get a task; with ?wait=N (seconds, at most 60) the answer comes as soon as the task is terminal or the wait ends")
             .Produces<Envelope<TaskView>>();
         api.MapTaskWatching();
-        api.MapGet("/tasks", List).WithSummary("List tasks, newest first").Produces<Envelope<TaskPage>>();
+        api.MapGet("/tasks", List)
+            .WithSummary("List tasks, newest first; with ?task_ids=a,b,c (at most 100) the caller's tasks among those ids, in that order")
+            .Produces<Envelope<TaskPage>>();
         api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
     }
 
@@ -35,8 +37,10 @@ public static class TaskEndpoints
         return Results.Bytes(answers.Answer(keyId, task, links), Envelope.ContentType);
     }
 
-    private static async Task<IResult> List(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status)
+    private static async Task<IResult> List(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status,
+        [Microsoft.AspNetCore.Mvc.FromQuery] string[]? task_ids)
     {
+        if (task_ids is { Length: > 0 }) return await Batch(context, db, links, page, page_size, status, task_ids);
         var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
         var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
         if (status is not null && !VideoTaskStatus.All.Contains(status))
@@ -50,6 +54,25 @@ public static class TaskEndpoints
         var rows = new List<TaskView>(size);
         await foreach (var t in found.WithCancellation(ct)) rows.Add(TaskView.Of(t, links));
         return Envelope.Ok(new TaskPage(rows, total, pageNumber, size));
+    }
+
+    /// <summary>
+    /// A batch read: the caller's tasks among <paramref name="taskIds"/> (ids of other keys and unknown ids are simply
+    /// absent), in the order asked, in the list's shape (<c>total</c> the number found, one page as large as the ids asked).
+    /// </summary>
+    private static async Task<IResult> Batch(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status,
+        string[] taskIds)
+    {
+        if (page is not null || page_size is not null) throw ApiError.InvalidParameter("task_ids cannot be combined with page or page_size");
+        if (status is not null && !VideoTaskStatus.All.Contains(status))
+            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
+        var ids = TaskIdList.Parse(taskIds);
+        var keyId = context.Caller().KeyId;
+        var found = await db.Tasks.AsNoTracking()
+            .Where(t => t.KeyId == keyId && ids.Contains(t.TaskId) && (status == null || t.Status == status))
+            .Select(Shown).ToDictionaryAsync(t => t.TaskId, context.RequestAborted);
+        var rows = ids.Where(found.ContainsKey).Select(id => TaskView.Of(found[id], links)).ToList();
+        return Envelope.Ok(new TaskPage(rows, rows.Count, 1, ids.Count));
     }
 
     /// <summary>What <see cref="TaskView"/> shows of a task.</summary>
