@@ -96,6 +96,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         var ids = active.Select(t => t.TaskId).ToHashSet();
         foreach (var gone in _nextCheck.Keys.Where(id => !ids.Contains(id) && !_checking.ContainsKey(id))) _nextCheck.TryRemove(gone, out _);
 
+        var dueByChannel = new Dictionary<UpstreamChannel, List<VideoTask>>();
         foreach (var task in active)
         {
             if (task.RetryAt > now || _checking.ContainsKey(task.TaskId)) continue;
@@ -112,22 +113,60 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             var next = due + interval;
             _nextCheck[task.TaskId] = next > now ? next : now + interval;
             _checking[task.TaskId] = 0;
-            _ = CheckAsync(task, channel, ct);
+            (dueByChannel.TryGetValue(channel, out var ofChannel) ? ofChannel : dueByChannel[channel] = []).Add(task);
         }
+        // A channel whose upstream reads many tasks at once checks its due tasks in batches: at 10,000 tasks in flight
+        // that is a hundred requests per round instead of 10,000.
+        foreach (var (channel, tasksDue) in dueByChannel)
+            foreach (var batch in tasksDue.Chunk(Math.Max(1, channel.Provider.BatchSize)))
+                _ = CheckAsync(batch, channel, ct);
     }
 
-    private async Task CheckAsync(VideoTask task, UpstreamChannel channel, CancellationToken ct)
+    /// <summary>
+    /// Checks <paramref name="batch"/>, each within the channel's bound on checks in flight: in one request where the
+    /// channel's upstream reads many tasks at once (one task too: the same one request), otherwise one by one. A task the
+    /// batch read did not return (Ark lists only the last 7 days), or every task when it failed, is checked alone.
+    /// </summary>
+    private async Task CheckAsync(VideoTask[] batch, UpstreamChannel channel, CancellationToken ct)
     {
         var slots = _slots.GetOrAdd(channel.Name, _ => new SemaphoreSlim(channel.Options.MaxParallelPolls));
         try
         {
-            await slots.WaitAsync(ct);
-            try { await TrackAsync(task, channel, ct); }
-            finally { slots.Release(); }
+            IReadOnlyDictionary<string, ProviderTaskState>? states = null;
+            if (channel.Provider.BatchSize > 1)
+            {
+                await slots.WaitAsync(ct);
+                try { states = await channel.Provider.GetManyAsync(batch.Select(t => t.UpstreamTaskId!).ToList(), ct); }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    Logger.LogWarning(e, "A batch check of {Count} tasks at channel {Channel} failed; checking them one by one", batch.Length, channel.Name);
+                }
+                finally { slots.Release(); }
+            }
+            await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = channel.Options.MaxParallelPolls, CancellationToken = ct },
+                async (task, token) =>
+                {
+                    try
+                    {
+                        if (states is not null && states.TryGetValue(task.UpstreamTaskId!, out var state))
+                        {
+                            await TrackAsync(task, channel, state, token);
+                            return;
+                        }
+                        await slots.WaitAsync(token);
+                        try { await TrackAsync(task, channel, null, token); }
+                        finally { slots.Release(); }
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested) { }
+                    catch (Exception e) { Logger.LogError(e, "Checking task {TaskId} failed", task.TaskId); }
+                    finally { _checking.TryRemove(task.TaskId, out _); }
+                });
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-        catch (Exception e) { Logger.LogError(e, "Checking task {TaskId} failed", task.TaskId); }
-        finally { _checking.TryRemove(task.TaskId, out _); }
+        finally
+        {
+            foreach (var task in batch) _checking.TryRemove(task.TaskId, out _);
+        }
     }
 
     /// <summary>A hint that a task changed upstream (its callback, heard on this node or another): check it at once.</summary>
@@ -143,13 +182,14 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         Wake();
     }
 
-    private async Task TrackAsync(VideoTask task, UpstreamChannel channel, CancellationToken ct)
+    /// <summary>Moves the task as the upstream reports it: <paramref name="known"/>, read in a batch, or read now.</summary>
+    private async Task TrackAsync(VideoTask task, UpstreamChannel channel, ProviderTaskState? known, CancellationToken ct)
     {
         var provider = channel.Provider;
         using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
         try
         {
-            var state = await provider.GetAsync(task.UpstreamTaskId!, ct);
+            var state = known ?? await provider.GetAsync(task.UpstreamTaskId!, ct);
             if (task.FailedChecks > 0) await tasks.RecordChecksAsync(task.TaskId, task.Status, 0, null, ct);
             switch (state.State)
             {

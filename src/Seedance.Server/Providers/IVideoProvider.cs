@@ -13,6 +13,16 @@ public interface IVideoProvider
 
     Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct);
 
+    /// <summary>How many tasks one <see cref="GetManyAsync"/> checks; 1: the upstream has no batch read, each task is a <see cref="GetAsync"/>.</summary>
+    int BatchSize => 1;
+
+    /// <summary>
+    /// The states of up to <see cref="BatchSize"/> tasks in one request. A task the upstream does not return is absent
+    /// (the caller asks for it alone). Throws <see cref="ProviderException"/> as <see cref="GetAsync"/> does.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, ProviderTaskState>> GetManyAsync(IReadOnlyList<string> providerTaskIds, CancellationToken ct) =>
+        throw new NotSupportedException($"{Name} has no batch read");
+
     /// <summary>True when the upstream cancelled the task; false when it refuses (a running task on Ark).</summary>
     Task<bool> CancelAsync(string providerTaskId, CancellationToken ct);
 

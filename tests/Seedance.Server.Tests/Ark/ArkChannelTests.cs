@@ -46,6 +46,38 @@ public sealed class ArkChannelTests
     }
 
     [Fact]
+    public async Task TasksAtAChannelAreCheckedInBatchesThroughTheListAndOneByOneWhenTheListFails()
+    {
+        await using var ark = await ArkEmulator.StartAsync();
+        ark.Timing.QueuedFor = TimeSpan.FromSeconds(1);
+        ark.Timing.RunningFor = TimeSpan.FromSeconds(1);
+        await using var server = await ServerAsync(("ark", ark, 0));
+        using var client = await server.CreateKeyAsync(credits: 1000, maxConcurrent: 40, maxPending: 40);
+        ark.Faults.ServerErrorNext(2, ArkCall.List);
+
+        async Task<List<string>> RunAsync(int count)
+        {
+            var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i => client.SubmitTextAsync($"Batch {i}")));
+            foreach (var id in ids) Assert.Equal("completed", (await client.WaitForAsync(id)).Status());
+            return [.. ids];
+        }
+
+        // The first two list calls fail: their tasks are read one by one, and everything completes.
+        await RunAsync(30);
+        Assert.True(ark.GetCalls > 0, "no task was read alone after the list failed");
+        var idsPerList = ark.Requests.Where(r => r.Call == ArkCall.List && r.Status == 200)
+            .Select(r => r.Path.Split("filter.task_ids=").Length - 1).ToList();
+        Assert.All(idsPerList, n => Assert.InRange(n, 1, 100));
+        Assert.True(idsPerList.Max() > 1, "no list read more than one task");
+
+        // With the list answering, no task is read alone.
+        var reads = ark.GetCalls;
+        await RunAsync(10);
+        Assert.Equal(reads, ark.GetCalls);
+        Assert.Equal(40, ark.CreateCalls);
+    }
+
+    [Fact]
     public async Task AnUploadedImageReachesTheUpstreamAsASignedLinkOrInline()
     {
         await using var ark = await ArkEmulator.StartAsync();

@@ -41,10 +41,28 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         return created?["id"]?.GetValue<string>() ?? throw ProviderException.Transient("Upstream answered a create without an id");
     }
 
-    public async Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct)
+    public async Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct) =>
+        StateOf(await SendAsync(HttpMethod.Get, $"{Tasks}/{Uri.EscapeDataString(providerTaskId)}", null, ct) as JsonObject
+            ?? throw ProviderException.Transient("Upstream answered without a task"));
+
+    /// <summary>The list endpoint takes <c>filter.task_ids</c> (repeated) and pages of up to 500; a hundred ids keep the query string short.</summary>
+    public int BatchSize => 100;
+
+    /// <summary>One list request filtered to the ids. Ark lists only the last 7 days: an older task is absent and checked alone.</summary>
+    public async Task<IReadOnlyDictionary<string, ProviderTaskState>> GetManyAsync(IReadOnlyList<string> providerTaskIds, CancellationToken ct)
     {
-        var task = await SendAsync(HttpMethod.Get, $"{Tasks}/{Uri.EscapeDataString(providerTaskId)}", null, ct)
-            ?? throw ProviderException.Transient("Upstream answered without a task");
+        var query = string.Concat(providerTaskIds.Select(id => "&filter.task_ids=" + Uri.EscapeDataString(id)));
+        var page = await SendAsync(HttpMethod.Get, $"{Tasks}?page_num=1&page_size={providerTaskIds.Count}{query}", null, ct)
+            ?? throw ProviderException.Transient("Upstream answered a list without a body");
+        var states = new Dictionary<string, ProviderTaskState>(StringComparer.Ordinal);
+        foreach (var item in page["items"] as JsonArray ?? throw ProviderException.Transient("Upstream answered a list without items"))
+            if (item is JsonObject task && task["id"]?.GetValue<string>() is { } id) states[id] = StateOf(task);
+        return states;
+    }
+
+    /// <summary>A task object (of a GET or a list) as the tracker sees it.</summary>
+    private static ProviderTaskState StateOf(JsonObject task)
+    {
         var error = task["error"] as JsonObject ?? task["failure_reason"] as JsonObject;
         var content = task["content"] as JsonObject;
         long? seed = task["seed"]?.GetValue<long>();

@@ -43,10 +43,32 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
         return result?["task_id"]?.GetValue<string>() ?? throw ProviderException.Transient("Relay answered a submission without a task_id");
     }
 
-    public async Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct)
+    public async Task<ProviderTaskState> GetAsync(string providerTaskId, CancellationToken ct) =>
+        StateOf(await CallAsync(new HttpRequestMessage(HttpMethod.Get, $"api/v1/video/task/{Uri.EscapeDataString(providerTaskId)}"), ct)
+            ?? throw ProviderException.Transient("Relay answered without a task"));
+
+    /// <summary>The relay's batch read (<c>GET /api/v1/video/tasks?task_ids=...</c>) takes up to 100 ids.</summary>
+    public int BatchSize => 100;
+
+    /// <summary>
+    /// One batch read. A relay of an older version answers it as a plain list page, whose tasks are not the ones asked:
+    /// only the ids asked for are taken, and the rest are checked alone.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, ProviderTaskState>> GetManyAsync(IReadOnlyList<string> providerTaskIds, CancellationToken ct)
     {
-        var task = await CallAsync(new HttpRequestMessage(HttpMethod.Get, $"api/v1/video/task/{Uri.EscapeDataString(providerTaskId)}"), ct)
-            ?? throw ProviderException.Transient("Relay answered without a task");
+        var page = await CallAsync(new HttpRequestMessage(HttpMethod.Get,
+            "api/v1/video/tasks?task_ids=" + string.Join(',', providerTaskIds.Select(Uri.EscapeDataString))), ct)
+            ?? throw ProviderException.Transient("Relay answered a batch read without a result");
+        var asked = providerTaskIds.ToHashSet(StringComparer.Ordinal);
+        var states = new Dictionary<string, ProviderTaskState>(StringComparer.Ordinal);
+        foreach (var item in page["data"] as JsonArray ?? throw ProviderException.Transient("Relay answered a batch read without data"))
+            if (item?["task_id"]?.GetValue<string>() is { } id && asked.Contains(id)) states[id] = StateOf(item);
+        return states;
+    }
+
+    /// <summary>A task object of this API as the tracker sees it.</summary>
+    private static ProviderTaskState StateOf(JsonNode task)
+    {
         string? Text(string name) => task[name]?.GetValue<string>();
         return Text("status") switch
         {
