@@ -12,8 +12,8 @@ public sealed class BenchHarnessTests
     [
         "Tasks submitted / completed on the server", "Time to submit", "Peak in flight upstream",
         "Polling delay p50", "Polling delay p90", "Polling delay p99", "Polling delay max",
-        "End-to-end delay p50", "End-to-end delay p99", "Upstream GET calls per task",
-        "Server CPU over the run", "Server CPU per task", "Server CPU per upstream GET", "Server peak RSS",
+        "End-to-end delay p50", "End-to-end delay p99", "Upstream status requests (", "Upstream status requests per task",
+        "Server CPU over the run", "Server CPU per task", "Server CPU per upstream status request", "Server peak RSS",
     ];
 
     [Fact]

@@ -15,6 +15,7 @@ public static class Program
         var root = new RootCommand("Seedance benchmarks. Each command prints a Markdown table and writes it to bench/results/.");
         root.Subcommands.Add(Bar.BarCommand.Create());
         root.Subcommands.Add(ArkPollingCommand.Create());
+        root.Subcommands.Add(ArkPollingCommand.Create("tracking"));
         root.Subcommands.Add(Watching.WatchingBenchmark.Create());
         root.Subcommands.Add(Nodes.NodesCommand.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });

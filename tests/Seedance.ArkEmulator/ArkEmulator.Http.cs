@@ -115,7 +115,7 @@ public sealed partial class ArkEmulator
         {
             var task = _tasks.GetValueOrDefault(id) ?? throw NotFound(id);
             task.GetCalls++;
-            if (task.FinishedAt is not null) task.FirstGetAfterFinish ??= now;
+            if (task.FinishedAt is not null) task.FirstReadAfterFinish ??= now;
             json = task.ToJson();
         }
         await WriteJsonAsync(ctx, 200, json);
@@ -141,11 +141,13 @@ public sealed partial class ArkEmulator
                 .Where(t => ids.Count == 0 || ids.Contains(t.Id))
                 .OrderByDescending(t => t.Sequence)
                 .ToList();
+            var page = matching.Skip((pageNum - 1) * pageSize).Take(pageSize).ToList();
+            var now = DateTimeOffset.UtcNow;
+            foreach (var task in page.Where(t => t.FinishedAt is not null)) task.FirstReadAfterFinish ??= now;
             json = new JsonObject
             {
                 ["total"] = matching.Count,
-                ["items"] = new JsonArray(matching.Skip((pageNum - 1) * pageSize).Take(pageSize)
-                    .Select(t => (JsonNode)t.ToJson(ListErrorAsFailureReason)).ToArray()),
+                ["items"] = new JsonArray(page.Select(t => (JsonNode)t.ToJson(ListErrorAsFailureReason)).ToArray()),
             };
         }
         await WriteJsonAsync(ctx, 200, json);

@@ -54,8 +54,8 @@ public sealed class EmulatedTask
     public string? LastFrameUrl { get; internal set; }
     /// <summary>When it reached a terminal status (succeeded, failed, expired or cancelled).</summary>
     public DateTimeOffset? FinishedAt { get; internal set; }
-    /// <summary>When a GET of it first arrived after <see cref="FinishedAt"/>: the moment a client could first see the outcome.</summary>
-    public DateTimeOffset? FirstGetAfterFinish { get; internal set; }
+    /// <summary>When a read of it (a GET, or a list that returned it) first arrived after <see cref="FinishedAt"/>: the moment a client could first see the outcome.</summary>
+    public DateTimeOffset? FirstReadAfterFinish { get; internal set; }
     /// <summary>GETs of this task answered.</summary>
     public int GetCalls { get; internal set; }
     public long CompletionTokens => ArkCreateRequest.TokensOf(Width, Height, Duration);

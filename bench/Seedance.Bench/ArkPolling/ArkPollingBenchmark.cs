@@ -33,7 +33,7 @@ public static class ArkPollingBenchmark
         await using var server = await ServerUnderTest.StartAsync(s.ServerDll, _ => ChannelConfiguration(ark, s), ct);
         var key = await server.CreateKeyAsync(new JsonObject
         {
-            ["name"] = "bench", ["credits"] = 100_000, ["max_concurrent"] = 5000, ["max_pending"] = 5000, ["rate_limit_per_second"] = 100_000,
+            ["name"] = "bench", ["credits"] = 1_000_000, ["max_concurrent"] = InFlight(s), ["max_pending"] = InFlight(s), ["rate_limit_per_second"] = 100_000,
         }, ct);
         using var api = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = s.SubmitParallelism + 2 })
         {
@@ -49,6 +49,20 @@ public static class ArkPollingBenchmark
             async (i, token) => taskIds[i] = await SubmitAsync(api, i, token));
         var submitTime = clock.Elapsed;
 
+        // Tracking alone: after the submissions and hand-overs, before the first task can finish upstream (the first was
+        // created at the start: queued + running seconds later), the server only checks tasks.
+        TimeSpan? trackingCpu = null, trackingWindow = null;
+        var quietFrom = submitTime + TimeSpan.FromSeconds(s.PollIntervalSeconds);
+        var quietUntil = TimeSpan.FromSeconds(s.QueuedSeconds + s.RunningSeconds - 1);
+        if (quietUntil - quietFrom >= TimeSpan.FromSeconds(2 * s.PollIntervalSeconds))
+        {
+            await Task.Delay(quietFrom - clock.Elapsed, ct);
+            var (cpuFrom, at) = (server.CpuTime, clock.Elapsed);
+            await log.WriteLineAsync($"==> Tracking alone: the server's CPU for {(quietUntil - at).TotalSeconds:0} s before the first task can finish");
+            await Task.Delay(quietUntil - at, ct);
+            (trackingCpu, trackingWindow) = (server.CpuTime - cpuFrom, clock.Elapsed - at);
+        }
+
         await log.WriteLineAsync("==> Waiting until the server has completed every task");
         var incomplete = await WaitUntilFinishedAsync(api, s, log, ct);
         var runTime = clock.Elapsed;
@@ -62,8 +76,11 @@ public static class ArkPollingBenchmark
         var onServer = server.ReadTasks();
 
         return new ArkPollingReport(s, startedAt, taskIds.Length, incomplete, submitTime, runTime, cpu, restCpuPerSecond, peakRss,
-            ark.GetCalls, ark.Tasks, onServer);
+            ark.GetCalls + ark.ListCalls, ark.Tasks, onServer) { TrackingCpu = trackingCpu, TrackingWindow = trackingWindow };
     }
+
+    /// <summary>The key's and the channel's concurrency: every task at once.</summary>
+    private static int InFlight(ArkPollingSettings s) => Math.Max(5000, s.Tasks);
 
     private static Dictionary<string, string> ChannelConfiguration(ArkEmulator ark, ArkPollingSettings s) => new()
     {
@@ -72,7 +89,7 @@ public static class ArkPollingBenchmark
         ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
         ["Seedance__Channels__0__ApiKey"] = ArkKey,
         ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
-        ["Seedance__Channels__0__MaxConcurrent"] = "5000",
+        ["Seedance__Channels__0__MaxConcurrent"] = InFlight(s).ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__PollIntervalSeconds"] = s.PollIntervalSeconds.ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__MaxParallelPolls"] = "32",
         ["Seedance__Channels__0__AllowPrivateNetworks"] = "true",

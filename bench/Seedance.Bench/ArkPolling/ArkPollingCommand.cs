@@ -5,9 +5,11 @@ namespace Seedance.Bench.ArkPolling;
 /// <summary><c>ark-polling</c>: how soon the server sees Ark tasks finish, and what polling 2,000 of them costs it.</summary>
 public static class ArkPollingCommand
 {
-    public static Command Create()
+    /// <param name="name"><c>ark-polling</c> (2,000 tasks for 20-30 s) or <c>tracking</c> (10,000 tasks for 60-90 s).</param>
+    public static Command Create(string name = "ark-polling")
     {
-        var tasks = new Option<int?>("--tasks") { Description = "Tasks in flight at once (default 2000; smoke 50)" };
+        var tracking = name == "tracking";
+        var tasks = new Option<int?>("--tasks") { Description = $"Tasks in flight at once (default {(tracking ? "10000" : "2000")}; smoke 50)" };
         var pollInterval = new Option<double?>("--poll-interval") { Description = "Seconds between checks of one task, the channel's PollIntervalSeconds (default 5; smoke 1)" };
         var queued = new Option<double?>("--queued-seconds") { Description = "How long each task stays queued upstream (default 2; smoke 0.5)" };
         var running = new Option<double?>("--running-seconds") { Description = "How long each task runs upstream at least (default 20; smoke 2)" };
@@ -18,7 +20,9 @@ public static class ArkPollingCommand
         var serverDll = new Option<string?>("--server-dll") { Description = "The server build to measure (default: src/Seedance.Server/bin/Release/net10.0/Seedance.Server.dll)" };
         var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
 
-        var command = new Command("ark-polling", "Submits many tasks to the server with one Ark channel on the emulator and measures the polling delay, upstream calls, CPU and memory")
+        var command = new Command(name, tracking
+            ? "Tracking at 10,000 tasks in flight on one node: the polling delay, upstream requests, the server's CPU while only tracking, memory"
+            : "Submits many tasks to the server with one Ark channel on the emulator and measures the polling delay, upstream calls, CPU and memory")
         {
             tasks, pollInterval, queued, running, spread, parallelism, callbacks, smoke, serverDll, resultsDir,
         };
@@ -32,7 +36,8 @@ public static class ArkPollingCommand
         {
             var dll = p.GetValue(serverDll) ?? BenchPaths.ServerDll;
             var results = p.GetValue(resultsDir) ?? BenchPaths.ResultsDir;
-            var d = p.GetValue(smoke) ? ArkPollingSettings.Smoke(dll, results) : ArkPollingSettings.Full(dll, results);
+            var d = p.GetValue(smoke) ? ArkPollingSettings.Smoke(dll, results)
+                : tracking ? ArkPollingSettings.Tracking(dll, results) : ArkPollingSettings.Full(dll, results);
             var settings = d with
             {
                 Tasks = p.GetValue(tasks) ?? d.Tasks,
@@ -48,7 +53,7 @@ public static class ArkPollingCommand
             var table = report.ToMarkdown();
             await output.WriteLineAsync(table);
             Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"ark-polling-{report.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(p.GetValue(smoke) ? "-smoke" : "")}.md");
+            var file = Path.Combine(settings.ResultsDir, $"{name}-{report.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(p.GetValue(smoke) ? "-smoke" : "")}.md");
             await File.WriteAllTextAsync(file, table, ct);
             await output.WriteLineAsync($"Written to {file}");
             return report.Incomplete == 0 ? Program.Ok : Program.Failed;

@@ -30,6 +30,16 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     private const int BatchLimit = 20_000;
     private static readonly TimeSpan ExpirySweepEvery = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The tasks this node tracks, as last read: re-read from the database only when something came in (a hand-over on
+    /// this node, tasks taken over from a dead one) and every <see cref="ResyncEvery"/> (what other nodes changed, leases
+    /// lost), not at every round. The checks keep it current in between (a task that started processing, a check that
+    /// failed, a task that ended).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, VideoTask> _tracked = new();
+    private volatile bool _resync = true;
+    private DateTime _lastResync = DateTime.MinValue;
+
     /// <summary>When each task is next due for a check. Lost on restart: then every task is due at once.</summary>
     private readonly ConcurrentDictionary<string, DateTime> _nextCheck = new();
     /// <summary>Tasks whose check is under way: a slow check never makes a second one start beside it.</summary>
@@ -48,6 +58,9 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
         })
         .Build();
+
+    /// <summary>At most this long between two reads of the tracked tasks: 2 s, or sooner than a lease runs out.</summary>
+    private TimeSpan ResyncEvery => node.HeartbeatInterval < TimeSpan.FromSeconds(2) ? node.HeartbeatInterval : TimeSpan.FromSeconds(2);
 
     /// <summary>How often the schedule is looked at; each task's own cadence is its channel's poll interval.</summary>
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.Tasks.PollIntervalSeconds);
@@ -70,31 +83,24 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     /// </summary>
     private async Task StartDueChecksAsync(CancellationToken ct)
     {
-        List<VideoTask> active;
-        await using (var scope = scopes.CreateAsyncScope())
+        if (Clock.GetUtcNow().UtcDateTime - _lastClaim >= ClaimEvery)
         {
-            var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
-            if (Clock.GetUtcNow().UtcDateTime - _lastClaim >= ClaimEvery)
+            var claimed = await leases.ClaimActiveAsync(BatchLimit, Clock.GetUtcNow().UtcDateTime, ct);
+            if (claimed.Count > 0)
             {
-                var claimed = await leases.ClaimActiveAsync(BatchLimit, Clock.GetUtcNow().UtcDateTime, ct);
-                if (claimed.Count > 0) Logger.LogInformation("Took over tracking {Count} tasks no live node held", claimed.Count);
-                _lastClaim = Clock.GetUtcNow().UtcDateTime;
+                Logger.LogInformation("Took over tracking {Count} tasks no live node held", claimed.Count);
+                _resync = true;
             }
-            // Only what tracking needs: the content of a task is not read here.
-            active = await db.Tasks.AsNoTracking()
-                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
-                .OrderBy(t => t.Seq).Take(BatchLimit)
-                .Select(t => new VideoTask
-                {
-                    Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
-                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, ChannelName = t.ChannelName,
-                    UpstreamTaskId = t.UpstreamTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
-                })
-                .ToListAsync(ct);
+            _lastClaim = Clock.GetUtcNow().UtcDateTime;
         }
+        if (_resync || Clock.GetUtcNow().UtcDateTime - _lastResync >= ResyncEvery)
+        {
+            _resync = false; // before the read: what comes in while it runs is read the next time
+            _lastResync = Clock.GetUtcNow().UtcDateTime;
+            await ResyncAsync(ct);
+        }
+        var active = _tracked.Values.OrderBy(t => t.Seq).ToList();
         var now = Clock.GetUtcNow().UtcDateTime;
-        var ids = active.Select(t => t.TaskId).ToHashSet();
-        foreach (var gone in _nextCheck.Keys.Where(id => !ids.Contains(id) && !_checking.ContainsKey(id))) _nextCheck.TryRemove(gone, out _);
 
         var dueByChannel = new Dictionary<UpstreamChannel, List<VideoTask>>();
         foreach (var task in active)
@@ -120,6 +126,48 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         foreach (var (channel, tasksDue) in dueByChannel)
             foreach (var batch in tasksDue.Chunk(Math.Max(1, channel.Provider.BatchSize)))
                 _ = CheckAsync(batch, channel, ct);
+    }
+
+    /// <summary>Reads the tasks this node holds at an upstream: the tracked set becomes exactly those.</summary>
+    private async Task ResyncAsync(CancellationToken ct)
+    {
+        List<VideoTask> held;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            // Only what tracking needs: the content of a task is not read here.
+            held = await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.AsNoTracking()
+                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
+                .OrderBy(t => t.Seq).Take(BatchLimit)
+                .Select(t => new VideoTask
+                {
+                    Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
+                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, ChannelName = t.ChannelName,
+                    UpstreamTaskId = t.UpstreamTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
+                })
+                .ToListAsync(ct);
+        }
+        var ids = held.Select(t => t.TaskId).ToHashSet();
+        foreach (var task in held) _tracked[task.TaskId] = task;
+        foreach (var gone in _tracked.Keys.Where(id => !ids.Contains(id)).ToList()) Forget(gone);
+    }
+
+    /// <summary>A task no longer tracked here (ended, or held by another node now); a check under way keeps its cadence entry until it ends.</summary>
+    private void Forget(string taskId)
+    {
+        _tracked.TryRemove(taskId, out _);
+        if (!_checking.ContainsKey(taskId)) _nextCheck.TryRemove(taskId, out _);
+    }
+
+    /// <summary>A hand-over (on this node) brings a task to track; an ended task leaves.</summary>
+    public ValueTask OnChangedAsync(TaskChanged change, CancellationToken ct)
+    {
+        if (change.Status == VideoTaskStatus.Queued)
+        {
+            _resync = true;
+            Wake();
+        }
+        else if (VideoTaskStatus.IsTerminal(change.Status)) Forget(change.TaskId);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -190,11 +238,15 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         try
         {
             var state = known ?? await provider.GetAsync(task.UpstreamTaskId!, ct);
-            if (task.FailedChecks > 0) await tasks.RecordChecksAsync(task.TaskId, task.Status, 0, null, ct);
+            if (task.FailedChecks > 0)
+            {
+                await tasks.RecordChecksAsync(task.TaskId, task.Status, 0, null, ct);
+                (task.FailedChecks, task.RetryAt) = (0, null);
+            }
             switch (state.State)
             {
                 case ProviderState.Running when task.Status == VideoTaskStatus.Queued:
-                    await tasks.StartProcessingAsync(task.TaskId, ct);
+                    if (await tasks.StartProcessingAsync(task.TaskId, ct)) task.Status = VideoTaskStatus.Processing;
                     break;
                 case ProviderState.Succeeded:
                     await CompleteAsync(task, state, provider, ct);
@@ -218,6 +270,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             var failures = task.FailedChecks + 1;
             var retryAt = tasks.Now.AddSeconds(Math.Min(60, Math.Pow(2, failures)));
             await tasks.RecordChecksAsync(task.TaskId, task.Status, failures, retryAt, CancellationToken.None);
+            (task.FailedChecks, task.RetryAt) = (failures, retryAt);
             Logger.LogWarning(e, "Tracking task {TaskId} failed; next check at {RetryAt}", task.TaskId, retryAt);
         }
     }
