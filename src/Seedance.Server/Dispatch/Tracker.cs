@@ -31,12 +31,14 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     private static readonly TimeSpan ExpirySweepEvery = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The tasks this node tracks, as last read: re-read from the database only when something came in (a hand-over on
-    /// this node, tasks taken over from a dead one) and every <see cref="ResyncEvery"/> (what other nodes changed, leases
-    /// lost), not at every round. The checks keep it current in between (a task that started processing, a check that
-    /// failed, a task that ended).
+    /// The tasks this node tracks, as last read. The database is asked only what changed: a task this node handed over
+    /// (read by its id), and every <see cref="ResyncEvery"/> or after a take-over from a dead node, which tasks it holds
+    /// (their ids: what other nodes changed, leases lost; only tasks not known yet are read in full). The checks keep it
+    /// current in between (a task that started processing, a check that failed, a task that ended).
     /// </summary>
     private readonly ConcurrentDictionary<string, VideoTask> _tracked = new();
+    /// <summary>Tasks this node handed over since the last round: read by id, not by reading the whole set again.</summary>
+    private readonly ConcurrentQueue<string> _arrived = new();
     private volatile bool _resync = true;
     private DateTime _lastResync = DateTime.MinValue;
 
@@ -97,13 +99,20 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         {
             _resync = false; // before the read: what comes in while it runs is read the next time
             _lastResync = Clock.GetUtcNow().UtcDateTime;
+            _arrived.Clear();
             await ResyncAsync(ct);
         }
-        var active = _tracked.Values.OrderBy(t => t.Seq).ToList();
+        else if (!_arrived.IsEmpty)
+        {
+            var arrived = new HashSet<string>();
+            while (_arrived.TryDequeue(out var id)) arrived.Add(id);
+            foreach (var task in await ReadAsync(arrived.ToList(), ct)) _tracked.TryAdd(task.TaskId, task);
+        }
         var now = Clock.GetUtcNow().UtcDateTime;
 
         var dueByChannel = new Dictionary<UpstreamChannel, List<VideoTask>>();
-        foreach (var task in active)
+        // Enumerating the dictionary takes no lock and copies nothing (its Values would, at every round).
+        foreach (var (_, task) in _tracked)
         {
             if (task.RetryAt > now || _checking.ContainsKey(task.TaskId)) continue;
             var due = _nextCheck.TryGetValue(task.TaskId, out var at) ? at : now;
@@ -128,27 +137,36 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
                 _ = CheckAsync(batch, channel, ct);
     }
 
-    /// <summary>Reads the tasks this node holds at an upstream: the tracked set becomes exactly those.</summary>
+    /// <summary>
+    /// Reads which tasks this node holds at an upstream (their ids only) and makes the tracked set exactly those, reading
+    /// in full only the ones it did not know.
+    /// </summary>
     private async Task ResyncAsync(CancellationToken ct)
     {
-        List<VideoTask> held;
+        List<string> held;
         await using (var scope = scopes.CreateAsyncScope())
-        {
-            // Only what tracking needs: the content of a task is not read here.
-            held = await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.AsNoTracking()
+            held = await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks
                 .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
-                .OrderBy(t => t.Seq).Take(BatchLimit)
-                .Select(t => new VideoTask
-                {
-                    Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
-                    Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, ChannelName = t.ChannelName,
-                    UpstreamTaskId = t.UpstreamTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
-                })
-                .ToListAsync(ct);
-        }
-        var ids = held.Select(t => t.TaskId).ToHashSet();
-        foreach (var task in held) _tracked[task.TaskId] = task;
+                .OrderBy(t => t.Seq).Take(BatchLimit).Select(t => t.TaskId).ToListAsync(ct);
+        var ids = held.ToHashSet();
         foreach (var gone in _tracked.Keys.Where(id => !ids.Contains(id)).ToList()) Forget(gone);
+        foreach (var chunk in held.Where(id => !_tracked.ContainsKey(id)).Chunk(500))
+            foreach (var task in await ReadAsync(chunk, ct)) _tracked.TryAdd(task.TaskId, task);
+    }
+
+    /// <summary>What tracking needs of the tasks among <paramref name="taskIds"/> this node holds at an upstream (not their content).</summary>
+    private async Task<List<VideoTask>> ReadAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.AsNoTracking()
+            .Where(t => taskIds.Contains(t.TaskId) && VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
+            .Select(t => new VideoTask
+            {
+                Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
+                Ratio = t.Ratio, Duration = t.Duration, Seed = t.Seed, CreditCost = t.CreditCost, ChannelName = t.ChannelName,
+                UpstreamTaskId = t.UpstreamTaskId, RetryAt = t.RetryAt, FailedChecks = t.FailedChecks, ContentJson = "",
+            })
+            .ToListAsync(ct);
     }
 
     /// <summary>A task no longer tracked here (ended, or held by another node now); a check under way keeps its cadence entry until it ends.</summary>
@@ -163,7 +181,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     {
         if (change.Status == VideoTaskStatus.Queued)
         {
-            _resync = true;
+            _arrived.Enqueue(change.TaskId);
             Wake();
         }
         else if (VideoTaskStatus.IsTerminal(change.Status)) Forget(change.TaskId);
