@@ -86,7 +86,8 @@ public sealed class BenchHarnessTests
             Assert.Contains("| Figure | Value | Baseline | Ratio | Bar | Holds |", table);
             foreach (var figure in new[]
                      {
-                         "1. GET task: requests/s", "1. GET task: p99 at 80 % of the maximum", "2. POST task: tasks/s", "3. Upload PUT of 4 MB: MB/s",
+                         "1. GET task: requests/s", "1. GET task: p99 at 80 % of the maximum", "2. POST task, durable (`synchronous=full`): tasks/s",
+                         "2. POST task, durable: p99", "3. Upload PUT of 4 MB: MB/s",
                          "3. Upload: peak memory growth", "4. List tasks: page 1 p99", "4. List tasks: page 500 p99", "5. Dispatch delay p99 at",
                          "6. Server RSS at rest", "6. Server peak RSS under load",
                      })
@@ -94,6 +95,7 @@ public sealed class BenchHarnessTests
                 var row = Assert.Single(table.Split('\n'), line => line.StartsWith($"| {figure}", StringComparison.Ordinal));
                 Assert.Matches(@"\| (yes|\*\*no\*\*) \|$", row.TrimEnd());
             }
+            Assert.Matches(@"\| 2\. POST task, `synchronous=normal`: tasks/s, p99 \| [\d,]+/s, [\d.]+ ms \|", table);
             Assert.Contains("Failed requests: 0.", table);
             Assert.DoesNotContain("n/a", table);
             var written = Assert.Single(Directory.GetFiles(results, "bar-*-smoke.md"));
