@@ -179,11 +179,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     /// <summary>A hand-over (on this node) brings a task to track; an ended task leaves.</summary>
     public ValueTask OnChangedAsync(TaskChanged change, CancellationToken ct)
     {
-        if (change.Status == VideoTaskStatus.Queued)
-        {
-            _arrived.Enqueue(change.TaskId);
-            Wake();
-        }
+        // Read at the next round (not at once: at hundreds of hand-overs a second, a round per hand-over would cost more than it brings).
+        if (change.Status == VideoTaskStatus.Queued) _arrived.Enqueue(change.TaskId);
         else if (VideoTaskStatus.IsTerminal(change.Status)) Forget(change.TaskId);
         return ValueTask.CompletedTask;
     }
