@@ -169,11 +169,14 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             .ToListAsync(ct);
     }
 
-    /// <summary>A task no longer tracked here (ended, or held by another node now); a check under way keeps its cadence entry until it ends.</summary>
+    /// <summary>
+    /// A task no longer tracked here (ended, or held by another node now), with its cadence. Most tasks end during their own
+    /// check, so the entry goes now, not when the check ends; a task read again later is simply due at once.
+    /// </summary>
     private void Forget(string taskId)
     {
         _tracked.TryRemove(taskId, out _);
-        if (!_checking.ContainsKey(taskId)) _nextCheck.TryRemove(taskId, out _);
+        _nextCheck.TryRemove(taskId, out _);
     }
 
     /// <summary>A hand-over (on this node) brings a task to track; an ended task leaves.</summary>
