@@ -24,12 +24,18 @@ public static class LoadGenerator
 
     private const int MinimumMeasured = 10, WarmupRequests = 20;
 
-    public static async Task<LoadResult> ClosedLoopAsync(Request request, int clients, TimeSpan warmup, TimeSpan duration, CancellationToken ct)
+    /// <param name="measuring">Called as the measured window opens (after the warm-up), e.g. to take a snapshot of CPU times.</param>
+    public static async Task<LoadResult> ClosedLoopAsync(Request request, int clients, TimeSpan warmup, TimeSpan duration, CancellationToken ct, Action? measuring = null)
     {
         // a first few one at a time, so that the first requests of a cold path do not hold every client through the warm-up
         for (var i = 0; i < WarmupRequests; i++) await Run(request, -1 - i, ct);
         var clock = Stopwatch.StartNew();
         var measureFrom = warmup;
+        var mark = measuring is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            await Task.Delay(warmup, ct);
+            measuring();
+        }, ct);
         var end = warmup + duration;
         long sequence = 0;
         var failed = 0;
@@ -51,6 +57,7 @@ public static class LoadGenerator
                 }
             }
         }));
+        await mark;
         var all = perClient.SelectMany(l => l).ToList();
         return new LoadResult(all.Count, failed, (clock.Elapsed - measureFrom).TotalSeconds, new Distribution(all), firstError);
     }

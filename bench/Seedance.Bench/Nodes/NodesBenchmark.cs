@@ -15,7 +15,14 @@ namespace Seedance.Bench.Nodes;
 public sealed record NodesSetup(string Name, bool Postgres, int Nodes);
 
 /// <summary>What one setup achieved: submissions and polls of completed tasks at the maximum rate.</summary>
-public sealed record NodesFigures(NodesSetup Setup, LoadResult Submit, LoadResult Poll);
+public sealed record NodesFigures(NodesSetup Setup, LoadResult Submit, LoadResult Poll, CpuUse SubmitCpu, CpuUse PollCpu);
+
+/// <summary>
+/// A burst on one key: <see cref="Clients"/> clients at once, each submitting <see cref="Each"/> tasks back to back
+/// to one key of a node whose PostgreSQL pool holds <see cref="Pool"/> connections, while another key submits one
+/// task at a time.
+/// </summary>
+public sealed record BurstFigures(int Clients, int Each, int Pool, LoadResult Burst, LoadResult Other, int ServerErrors, int Timeouts);
 
 /// <summary>One run of the nodes benchmark: how long each phase loads the nodes and how many clients, keys and tasks.</summary>
 public sealed record NodesSettings(
@@ -28,14 +35,18 @@ public sealed record NodesSettings(
     int SeededTasks,
     string Postgres,
     string ServerDll,
-    string ResultsDir)
+    string ResultsDir,
+    int BurstClients,
+    int BurstEach,
+    int BurstPool,
+    bool BurstOnly = false)
 {
     public static NodesSettings FullRun(string postgres, string serverDll, string resultsDir) =>
-        new(false, 3, 10, 32, 16, 16, 1000, postgres, serverDll, resultsDir);
+        new(false, 3, 10, 32, 16, 16, 1000, postgres, serverDll, resultsDir, BurstClients: 500, BurstEach: 4, BurstPool: 50);
 
     /// <summary>A few seconds' check that the harness works end to end; its figures mean nothing.</summary>
     public static NodesSettings SmokeRun(string postgres, string serverDll, string resultsDir) =>
-        new(true, 0.3, 0.7, 4, 4, 2, 20, postgres, serverDll, resultsDir);
+        new(true, 0.3, 0.7, 4, 4, 2, 20, postgres, serverDll, resultsDir, BurstClients: 20, BurstEach: 2, BurstPool: 5);
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
@@ -63,7 +74,9 @@ public static class NodesBenchmark
             await connection.OpenAsync(ct);
             report.PostgresVersion = connection.PostgreSqlVersion.ToString();
         }
-        foreach (var setup in NodesSettings.Setups) report.Figures.Add(await MeasureAsync(setup, s, log, ct));
+        if (!s.BurstOnly)
+            foreach (var setup in NodesSettings.Setups) report.Figures.Add(await MeasureAsync(setup, s, log, ct));
+        report.Burst = await MeasureBurstAsync(s, log, ct);
         report.LoadAverageAfter = LoadAverage();
         return report;
     }
@@ -115,15 +128,18 @@ public static class NodesBenchmark
                 }
 
                 await log.WriteLineAsync($"    GET task of {taskIds.Count:N0} completed ones: {s.GetClients} clients over {setup.Nodes} node(s), {s.DurationSeconds} s after {s.WarmupSeconds} s of warm-up");
+                CpuSnapshot? from = null;
                 var polled = await LoadGenerator.ClosedLoopAsync(
                     (seq, c) => LoadGenerator.Get(polls[Node(seq, polls.Count)], $"/api/v1/video/task/{taskIds[(int)((seq & long.MaxValue) % taskIds.Count)]}")(seq, c),
-                    s.GetClients, s.Warmup, s.Duration, ct);
+                    s.GetClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                var pollCpu = CpuSnapshot.Take(nodes).Since(from!, polled.Succeeded + polled.Failed);
                 await log.WriteLineAsync($"    {polled.PerSecond:N0}/s; now POST task: {s.SubmitClients} clients over {submitKeys.Count} keys, dispatch off");
                 var submitted = await LoadGenerator.ClosedLoopAsync(
                     (seq, c) => PostAsync(submits[Node(seq, submits.Count)], submitKeys[(int)((seq & long.MaxValue) % submitKeys.Count)], c),
-                    s.SubmitClients, s.Warmup, s.Duration, ct);
+                    s.SubmitClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                var submitCpu = CpuSnapshot.Take(nodes).Since(from!, submitted.Succeeded + submitted.Failed);
                 await log.WriteLineAsync($"    {submitted.PerSecond:N0}/s");
-                return new NodesFigures(setup, submitted, polled);
+                return new NodesFigures(setup, submitted, polled, submitCpu, pollCpu);
             }
             finally
             {
@@ -134,6 +150,103 @@ public static class NodesBenchmark
         {
             for (var i = nodes.Count - 1; i >= 0; i--) await nodes[i].DisposeAsync();
             if (database is not null) await DropDatabaseAsync(s.Postgres, database);
+        }
+    }
+
+    /// <summary>
+    /// The burst on one key: every client starts at once and sends its submissions back to back, all to one key, on a node
+    /// whose pool holds <see cref="NodesSettings.BurstPool"/> connections; meanwhile another key submits one task at a time,
+    /// which shows whether the burst starves everyone else of connections.
+    /// </summary>
+    private static async Task<BurstFigures> MeasureBurstAsync(NodesSettings s, TextWriter log, CancellationToken ct)
+    {
+        await log.WriteLineAsync($"==> A burst on one key: PostgreSQL, 1 node with a pool of {s.BurstPool}; {s.BurstClients} clients at once, {s.BurstEach} submissions each");
+        var database = await CreateDatabaseAsync(s.Postgres, ct);
+        var pooled = new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = s.BurstPool }.ConnectionString;
+        ServerUnderTest? node = null;
+        try
+        {
+            node = await ServerUnderTest.StartAsync(s.ServerDll, _ => new Dictionary<string, string>
+            {
+                ["Seedance__Tasks__Dispatch"] = "false",
+                ["Seedance__Database__Provider"] = "postgres",
+                ["ConnectionStrings__Seedance"] = pooled,
+            }, ct);
+            var burstKey = await node.CreateKeyAsync(BarBenchmark.Unlimited("burst"), ct);
+            var otherKey = await node.CreateKeyAsync(BarBenchmark.Unlimited("other"), ct);
+            using var http = LoadGenerator.Client(node.BaseUrl, s.BurstClients + 8);
+            // warm: the first submission of each key on its own, then every client's connection opened before the burst
+            if (await PostAsync(http, burstKey, ct) is { } cold) throw new InvalidOperationException("The first submission failed: " + cold);
+            if (await PostAsync(http, otherKey, ct) is { } coldOther) throw new InvalidOperationException("The first submission failed: " + coldOther);
+            foreach (var opened in await Task.WhenAll(Enumerable.Range(0, s.BurstClients).Select(_ => http.GetAsync("/healthz", ct)))) opened.Dispose();
+
+            using var burstDone = new CancellationTokenSource();
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var latencies = new List<double>[s.BurstClients];
+            var errors = new List<string>[s.BurstClients];
+            var clients = Enumerable.Range(0, s.BurstClients).Select(async c =>
+            {
+                var mine = latencies[c] = new List<double>(s.BurstEach);
+                var failed = errors[c] = [];
+                await start.Task;
+                for (var i = 0; i < s.BurstEach; i++)
+                {
+                    var started = clock.Elapsed;
+                    var error = await PostOrErrorAsync(http, burstKey, ct);
+                    if (error is null) mine.Add((clock.Elapsed - started).TotalSeconds);
+                    else failed.Add(error);
+                }
+            }).ToList();
+            var other = Task.Run(async () =>
+            {
+                var mine = new List<double>();
+                var failed = new List<string>();
+                await start.Task;
+                var began = clock.Elapsed;
+                while (!burstDone.IsCancellationRequested)
+                {
+                    var started = clock.Elapsed;
+                    var error = await PostOrErrorAsync(http, otherKey, ct);
+                    if (error is null) mine.Add((clock.Elapsed - started).TotalSeconds);
+                    else failed.Add(error);
+                }
+                return new LoadResult(mine.Count, failed.Count, (clock.Elapsed - began).TotalSeconds, new Distribution(mine), failed.FirstOrDefault());
+            }, ct);
+            clock.Restart();
+            start.SetResult();
+            await Task.WhenAll(clients);
+            var seconds = clock.Elapsed.TotalSeconds;
+            await burstDone.CancelAsync();
+            var otherResult = await other;
+            var allErrors = errors.SelectMany(e => e).ToList();
+            var burst = new LoadResult(latencies.Sum(l => l.Count), allErrors.Count, seconds, new Distribution(latencies.SelectMany(l => l).ToList()), allErrors.FirstOrDefault());
+            var serverErrors = allErrors.Count(e => e.StartsWith('5'));
+            var timeouts = allErrors.Count(e => e.StartsWith("timeout", StringComparison.Ordinal) || e.Contains("TIMEOUT", StringComparison.Ordinal));
+            await log.WriteLineAsync($"    {burst.Succeeded:N0} accepted, {burst.Failed:N0} failed in {seconds:0.00} s; the other key meanwhile: {otherResult.Succeeded:N0} accepted, {otherResult.Failed:N0} failed");
+            return new BurstFigures(s.BurstClients, s.BurstEach, s.BurstPool, burst, otherResult, serverErrors, timeouts);
+        }
+        finally
+        {
+            if (node is not null) await node.DisposeAsync();
+            await DropDatabaseAsync(s.Postgres, database);
+        }
+    }
+
+    /// <summary>A submission; null when accepted, else its status and body, or <c>timeout</c> when no answer came within the client's time.</summary>
+    private static async Task<string?> PostOrErrorAsync(HttpClient http, string key, CancellationToken ct)
+    {
+        try
+        {
+            return await PostAsync(http, key, ct);
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return "timeout: no answer within " + http.Timeout.TotalSeconds + " s";
+        }
+        catch (HttpRequestException e)
+        {
+            return "connection: " + e.Message;
         }
     }
 
@@ -239,8 +352,9 @@ public sealed class NodesReport
     public string LoadAverageAfter { get; set; } = "";
     public string PostgresVersion { get; set; } = "";
     public List<NodesFigures> Figures { get; } = [];
+    public BurstFigures? Burst { get; set; }
 
-    public int Failures => Figures.Sum(f => f.Submit.Failed + f.Poll.Failed);
+    public int Failures => Figures.Sum(f => f.Submit.Failed + f.Poll.Failed) + (Burst is { } b ? b.Burst.Failed + b.Other.Failed : 0);
 
     public string ToMarkdown()
     {
@@ -266,12 +380,49 @@ public sealed class NodesReport
             md.AppendLine($"| {f.Setup.Name} | {Rate(f.Submit)} | {Ms(f.Submit.Latency.Percentile(50))} | {Ms(f.Submit.Latency.Percentile(99))} | " +
                           $"{Rate(f.Poll)} | {Ms(f.Poll.Latency.Percentile(50))} | {Ms(f.Poll.Latency.Percentile(99))} |");
         md.AppendLine();
-        var errors = Figures.SelectMany(f => new[] { f.Submit.FirstError, f.Poll.FirstError }).Where(e => e is not null).Distinct().ToList();
+        if (Figures.Count > 0)
+        {
+            md.AppendLine("### Where the CPU goes");
+            md.AppendLine();
+            md.AppendLine("CPU time per request over each measured window, as Linux counts it (`/proc`): the server nodes together, every PostgreSQL " +
+                          "process, and this harness (the load generator); and how busy the machine's cores were. When the machine is busy throughout, " +
+                          "requests per second can only be its cores' time divided by the CPU a request costs in all three.");
+            md.AppendLine();
+            md.AppendLine("| Setup | Load | Nodes CPU per request | PostgreSQL CPU per request | Harness CPU per request | All of them | Machine busy |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+            foreach (var f in Figures)
+                foreach (var (load, cpu) in new[] { ("POST task", f.SubmitCpu), ("GET task", f.PollCpu) })
+                    md.AppendLine($"| {f.Setup.Name} | {load} | {CpuMs(cpu.NodesMs)} | {CpuMs(cpu.PostgresMs)} | {CpuMs(cpu.HarnessMs)} | " +
+                                  $"{CpuMs(cpu.NodesMs + cpu.PostgresMs + cpu.HarnessMs)} | {(double.IsNaN(cpu.MachineBusy) ? "n/a" : $"{cpu.MachineBusy:P0}")} |");
+            md.AppendLine();
+        }
+        if (Burst is { } b)
+        {
+            md.AppendLine();
+            md.AppendLine($"### A burst on one key: {b.Clients} submissions at once on PostgreSQL with a pool of {b.Pool}");
+            md.AppendLine();
+            md.AppendLine($"One node, dispatch off, its connection string's `Maximum Pool Size={b.Pool}`. {b.Clients} clients start at the same instant " +
+                          $"and each submits {b.Each} tasks back to back, all to one key ({b.Clients * b.Each:N0} in all); meanwhile another key submits " +
+                          "one task at a time until the burst is over. HTTP client timeout: 120 s.");
+            md.AppendLine();
+            md.AppendLine("| Who | Accepted | 5xx | Timeouts | Other failures | p50 | p99 | Max | Rate |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine($"| The burst's key | {b.Burst.Succeeded:N0} | {b.ServerErrors} | {b.Timeouts} | {b.Burst.Failed - b.ServerErrors - b.Timeouts} | " +
+                          $"{Ms(b.Burst.Latency.Percentile(50))} | {Ms(b.Burst.Latency.Percentile(99))} | {Ms(b.Burst.Latency.Percentile(100))} | {Rate(b.Burst)} |");
+            md.AppendLine($"| Another key, meanwhile | {b.Other.Succeeded:N0} | | | {b.Other.Failed} | " +
+                          $"{Ms(b.Other.Latency.Percentile(50))} | {Ms(b.Other.Latency.Percentile(99))} | {Ms(b.Other.Latency.Percentile(100))} | {Rate(b.Other)} |");
+            md.AppendLine();
+            md.AppendLine($"The bar: no timeouts and no 5xx. {(b.Burst.Failed + b.Other.Failed == 0 ? "Holds" : "**Does not hold**")}.");
+            md.AppendLine();
+        }
+        var errors = Figures.SelectMany(f => new[] { f.Submit.FirstError, f.Poll.FirstError })
+            .Concat(Burst is { } bb ? [bb.Burst.FirstError, bb.Other.FirstError] : []).Where(e => e is not null).Distinct().ToList();
         md.AppendLine($"Failed requests: {Failures}" +
                       (errors.Count == 0 ? "" : " (first: " + string.Join("; ", errors.Select(e => e!.Length > 200 ? e[..200] : e)) + ")") + ".");
         return md.ToString();
     }
 
+    private static string CpuMs(double ms) => double.IsNaN(ms) ? "n/a" : ms.ToString("0.000", CultureInfo.InvariantCulture) + " ms";
     private static string Num(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
     private static string Rate(LoadResult r) => double.IsNaN(r.PerSecond) ? "n/a" : $"{r.PerSecond:N0}/s";
     private static string Ms(double seconds) => double.IsNaN(seconds) ? "n/a" : (seconds * 1000).ToString("0.00", CultureInfo.InvariantCulture) + " ms";

@@ -21,11 +21,12 @@ public static class NodesCommand
         {
             Description = $"Connection string of a PostgreSQL maintenance database; a fresh database is created on it for each setup (default: ${PostgresVariable}, which ./bench/run sets)",
         };
+        var burstOnly = new Option<bool>("--burst-only") { Description = "Only the burst on one key (500 submissions at once on PostgreSQL with a pool of 50)" };
         var serverDll = new Option<string?>("--server-dll") { Description = "The server build to measure (default: src/Seedance.Server/bin/Release/net10.0/Seedance.Server.dll)" };
         var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
-        var command = new Command("nodes", "Measures submissions and polls on SQLite with one node, on PostgreSQL with one node and with three")
+        var command = new Command("nodes", "Measures submissions and polls on SQLite with one node, on PostgreSQL with one node and with three, and a burst of submissions on one key")
         {
-            smoke, duration, warmup, getClients, submitClients, keys, tasks, postgres, serverDll, resultsDir,
+            smoke, duration, warmup, getClients, submitClients, keys, tasks, postgres, burstOnly, serverDll, resultsDir,
         };
         command.Validators.Add(r =>
         {
@@ -55,6 +56,7 @@ public static class NodesCommand
                 SubmitClients = p.GetValue(submitClients) ?? d.SubmitClients,
                 SubmitKeys = p.GetValue(keys) ?? d.SubmitKeys,
                 SeededTasks = p.GetValue(tasks) ?? d.SeededTasks,
+                BurstOnly = p.GetValue(burstOnly),
             };
             var report = await NodesBenchmark.RunAsync(settings, p.InvocationConfiguration.Error, ct);
             var table = report.ToMarkdown();

@@ -16,7 +16,11 @@ namespace Seedance.Server.Data;
 /// </para>
 /// <para>
 /// On PostgreSQL each item runs in a transaction of its own, on a writable context of its own: concurrent
-/// transactions there wait on row locks, not on the whole database.
+/// transactions there wait on row locks, not on the whole database. The writes of one API key that lock its row
+/// (<see cref="RunForKeyAsync"/>) queue in a lane of that key instead and commit in batches as above: a burst on one
+/// key then takes one pooled connection and one commit per batch, where it would hold a connection per request, each
+/// waiting on the key's row, and starve every other key of the pool. A batch that fails (a deadlock with another
+/// node, say) runs again item by item, each in a transaction of its own.
 /// </para>
 /// </summary>
 public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
@@ -32,6 +36,9 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
     private readonly Lock _startLock = new();
     private Task? _loop;
     private SeedanceDb? _batchContext;
+    /// <summary>PostgreSQL: the queued writes of each key with a lane running, and that lane's loop. Guarded by itself.</summary>
+    private readonly Dictionary<long, KeyLane> _keyLanes = new();
+    private bool _lanesClosed;
 
     public DatabaseWriter(SqlDialect dialect, ILogger<DatabaseWriter> logger)
     {
@@ -59,6 +66,56 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         return (T)(await item.Done.Task)!;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>, which locks the row of API key <paramref name="keyId"/>, as <see cref="RunAsync{T}"/>
+    /// does; on PostgreSQL in the key's lane, batched with the key's other such writes.
+    /// </summary>
+    internal async Task<T> RunForKeyAsync<T>(long keyId, Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        if (_dialect.SingleWriter) return await RunAsync(work, ct);
+        var item = new Item(async (db, token) => await work(db, token), ct);
+        KeyLane? started = null;
+        lock (_keyLanes)
+        {
+            if (_lanesClosed) throw new InvalidOperationException("The server is stopping");
+            if (!_keyLanes.TryGetValue(keyId, out var lane)) _keyLanes[keyId] = started = lane = new KeyLane();
+            lane.Items.Enqueue(item);
+        }
+        if (started is not null)
+            using (ExecutionContext.SuppressFlow()) started.Loop = Task.Run(() => KeyLaneAsync(keyId, started));
+        return (T)(await item.Done.Task)!;
+    }
+
+    /// <summary>A key's lane: takes up to a batch of its queued writes at a time, and ends (leaving the map) when none are left.</summary>
+    private async Task KeyLaneAsync(long keyId, KeyLane lane)
+    {
+        var batch = new List<Item>(MaxBatch);
+        while (true)
+        {
+            batch.Clear();
+            lock (_keyLanes)
+            {
+                while (batch.Count < MaxBatch && lane.Items.TryDequeue(out var item))
+                    if (item.Cancellation.IsCancellationRequested) item.Done.TrySetCanceled(item.Cancellation);
+                    else batch.Add(item);
+                if (batch.Count == 0 && lane.Items.Count == 0)
+                {
+                    _keyLanes.Remove(keyId);
+                    return;
+                }
+            }
+            if (batch.Count == 0) continue;
+            await using (var db = BatchContext())
+                if (await RunBatchAsync(_ => Task.FromResult(db), batch, _stopping.Token) is null) continue;
+            // Failed as a whole: each again alone, so that one item (or a deadlock of the batch) costs no other its write.
+            foreach (var item in batch)
+            {
+                if (_stopping.IsCancellationRequested) item.Done.TrySetException(new InvalidOperationException("The server is stopping"));
+                else await using (var db = BatchContext()) await RunBatchAsync(_ => Task.FromResult(db), [item], _stopping.Token);
+            }
+        }
+    }
+
     /// <summary>A writable context outside the writer's transactions, for tests that arrange rows the API cannot make. Server code writes through a store.</summary>
     internal SeedanceDb CreateWritableContextForTests() => _contexts();
 
@@ -77,9 +134,15 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
-        if (_loop is not { } loop) return;
+        Task[] lanes;
+        lock (_keyLanes)
+        {
+            _lanesClosed = true;
+            lanes = _keyLanes.Values.Select(l => l.Loop).OfType<Task>().ToArray();
+        }
         await using var _ = cancellationToken.Register(_stopping.Cancel);
-        await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(lanes).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_loop is { } loop) await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     // Disposed once per registration that hands it out (itself, and as a hosted service): stopping twice is harmless.
@@ -107,7 +170,8 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
                     if (item.Cancellation.IsCancellationRequested) item.Done.TrySetCanceled(item.Cancellation);
                     else batch.Add(item);
-                if (batch.Count > 0) await RunBatchAsync(batch, stoppingToken);
+                if (batch.Count > 0 && await RunBatchAsync(BatchContextAsync, batch, stoppingToken) is not null)
+                    await DropBatchContextAsync(); // the next batch starts on a new connection
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
@@ -119,27 +183,39 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task RunBatchAsync(List<Item> batch, CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs <paramref name="batch"/> in one transaction on the context <paramref name="context"/> gives, each item in a savepoint of its own (a lone
+    /// item needs none: its failure rolls the transaction back), and answers each item once it committed. Returns null,
+    /// or what failed the batch as a whole, which every item then got as its answer.
+    /// </summary>
+    private async Task<Exception?> RunBatchAsync(Func<CancellationToken, Task<SeedanceDb>> context, List<Item> batch, CancellationToken stoppingToken)
     {
         var outcomes = new (object? Result, Exception? Error)[batch.Count];
+        var savepoints = batch.Count > 1;
         try
         {
-            var db = await BatchContextAsync(stoppingToken);
+            var db = await context(stoppingToken);
             await using var tx = await db.Database.BeginTransactionAsync(stoppingToken);
             for (var i = 0; i < batch.Count; i++)
             {
-                await PreparedCommands.ExecuteAsync(db, "SAVEPOINT item", stoppingToken);
+                if (savepoints) await PreparedCommands.ExecuteAsync(db, "SAVEPOINT item", stoppingToken);
                 try
                 {
                     outcomes[i] = (await batch[i].Work(db, stoppingToken), null);
-                    await PreparedCommands.ExecuteAsync(db, "RELEASE item", stoppingToken);
+                    if (savepoints) await PreparedCommands.ExecuteAsync(db, _dialect.EndBatchItem, stoppingToken);
                     db.ChangeTracker.Clear(); // what it saved is written: the next item's save need not look at it
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
+                    db.ChangeTracker.Clear();
+                    if (!savepoints)
+                    {
+                        await tx.RollbackAsync(stoppingToken);
+                        batch[i].Done.TrySetException(e);
+                        return null;
+                    }
                     await PreparedCommands.ExecuteAsync(db, "ROLLBACK TO item", stoppingToken);
                     await PreparedCommands.ExecuteAsync(db, "RELEASE item", stoppingToken);
-                    db.ChangeTracker.Clear();
                     outcomes[i] = (null, e);
                 }
             }
@@ -148,13 +224,13 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         catch (Exception e)
         {
             if (e is not OperationCanceledException) _logger.LogError(e, "A batch of {Count} writes failed to commit", batch.Count);
-            foreach (var item in batch) item.Done.TrySetException(e);
-            await DropBatchContextAsync();
-            return;
+            if (batch.Count == 1 || _dialect.SingleWriter) foreach (var item in batch) item.Done.TrySetException(e);
+            return e;
         }
         for (var i = 0; i < batch.Count; i++)
             if (outcomes[i].Error is { } error) batch[i].Done.TrySetException(error);
             else batch[i].Done.TrySetResult(outcomes[i].Result);
+        return null;
     }
 
     /// <summary>
@@ -170,10 +246,24 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         return _batchContext = db;
     }
 
+    /// <summary>A context for one batch of a key's lane, its connection from the pool for the batch's transaction only.</summary>
+    private SeedanceDb BatchContext()
+    {
+        var db = _contexts();
+        db.Database.AutoSavepointsEnabled = false;
+        return db;
+    }
+
     private async Task DropBatchContextAsync()
     {
         if (_batchContext is { } db) await db.DisposeAsync();
         _batchContext = null;
+    }
+
+    private sealed class KeyLane
+    {
+        public Queue<Item> Items { get; } = new();
+        public Task? Loop { get; set; }
     }
 
     private sealed record Item(Func<SeedanceDb, CancellationToken, Task<object?>> Work, CancellationToken Cancellation)
@@ -191,4 +281,8 @@ public abstract class Store(DatabaseWriter writer)
     protected SqlDialect Dialect => writer.Dialect;
 
     protected Task<T> WriteAsync<T>(Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct) => writer.RunAsync(work, ct);
+
+    /// <summary>A write that locks the row of API key <paramref name="keyId"/>: on PostgreSQL it commits in a batch with that key's others.</summary>
+    protected Task<T> WriteForKeyAsync<T>(long keyId, Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct) =>
+        writer.RunForKeyAsync(keyId, work, ct);
 }

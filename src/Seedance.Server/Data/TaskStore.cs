@@ -37,7 +37,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         var reserveLast = Dialect.CountsTasksAtCommit;
         try
         {
-            await WriteAsync(async (db, token) =>
+            await WriteForKeyAsync(task.KeyId, async (db, token) =>
             {
                 if (!reserveLast) await CreditLedger.ReserveIn(db, task.KeyId, task.TaskId, task.CreditCost, task.CreatedAt, token);
                 await PreparedCommands.InsertAsync(db, task, token);

@@ -117,6 +117,36 @@ public sealed class TaskStoreTests
         await AssertFiguresAsync(host, keyId, total: 100m, used: 0m, reserved: 1.8m, ledgerEntries: 3);
     }
 
+    [PostgresPassFact]
+    public async Task OnPostgresqlABurstOnOneKeyWaitsForItsRowOnOneConnectionSoAnotherKeysSubmissionStillGetsOneFromThePoolAndTheBacklogHolds()
+    {
+        // Three connections: the holder below, the burst's key, and the other key; without the key's lane the burst
+        // would take every free connection, each waiting on the key's row, and the other key would wait for the pool.
+        await using var host = await StoreHost.StartAsync(maxPoolSize: 3);
+        var busy = await NewKeyAsync(host, credits: 1000m, maxConcurrent: 1, maxPending: 10);
+        var other = await NewKeyAsync(host, credits: 10m);
+        var tasks = host.Get<TaskStore>();
+
+        // Another node's transaction holds the busy key's row (as its own submission on the key does until it commits).
+        var writer = host.Get<DatabaseWriter>();
+        await using var holder = writer.CreateWritableContextForTests();
+        await using var hold = await holder.Database.BeginTransactionAsync();
+        Assert.Equal(1, await holder.Database.SqlQuery<long>($"SELECT id AS \"Value\" FROM api_keys WHERE id = {busy} FOR UPDATE").CountAsync());
+
+        var burst = Enumerable.Range(0, 20).Select(_ => tasks.SubmitAsync(NewTask(host, busy, 0.9m), [], null, default)).ToList();
+        // Npgsql gives up on a full pool after 15 s; well before that, the other key's submission has committed.
+        Assert.True((await tasks.SubmitAsync(NewTask(host, other, 0.9m), [], null, default).WaitAsync(TimeSpan.FromSeconds(60))).Accepted);
+        Assert.DoesNotContain(burst, b => b.IsCompleted);
+
+        // Then they commit together, and each counts against the backlog for the next: room for 10 pending tasks, and
+        // one more while the key runs fewer than max_concurrent.
+        await hold.RollbackAsync();
+        Assert.Equal(11, (await Task.WhenAll(burst)).Count(s => s.Accepted));
+        await AssertFiguresAsync(host, busy, total: 1000m, used: 0m, reserved: 9.9m, ledgerEntries: 12);
+        Assert.Equal(11, (await host.ReadAsync(db => db.ApiKeys.SingleAsync(k => k.Id == busy))).TasksPending);
+        await AssertFiguresAsync(host, other, total: 10m, used: 0m, reserved: 0.9m, ledgerEntries: 2);
+    }
+
     [Fact]
     public async Task AnOperatorAdjustmentNeverTakesTheTotalBelowWhatIsUsedAndReserved()
     {

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+
+namespace Seedance.Bench.Nodes;
+
+/// <summary>
+/// CPU time used so far by each part of a setup, as Linux counts it: the server nodes, every PostgreSQL process
+/// (the server's connections and PostgreSQL's own workers), this harness, and the whole machine.
+/// </summary>
+public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Harness, long MachineBusyTicks, long MachineTicks)
+{
+    /// <summary>Clock ticks per second of <c>/proc</c>'s CPU times (USER_HZ, 100 on every Linux this runs on).</summary>
+    private const double TicksPerSecond = 100;
+
+    public static CpuSnapshot Take(IEnumerable<ServerUnderTest> nodes)
+    {
+        var (busy, all) = Machine();
+        return new CpuSnapshot(
+            nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime),
+            TimeSpan.FromSeconds(ProcessTicks("postgres") / TicksPerSecond),
+            Process.GetCurrentProcess().TotalProcessorTime,
+            busy, all);
+    }
+
+    /// <summary>What each part used from <paramref name="start"/> to this snapshot, per request of <paramref name="requests"/>.</summary>
+    public CpuUse Since(CpuSnapshot start, int requests) => new(
+        PerRequest(Nodes - start.Nodes, requests),
+        PerRequest(Postgres - start.Postgres, requests),
+        PerRequest(Harness - start.Harness, requests),
+        MachineTicks == start.MachineTicks ? double.NaN : (double)(MachineBusyTicks - start.MachineBusyTicks) / (MachineTicks - start.MachineTicks));
+
+    private static double PerRequest(TimeSpan used, int requests) => requests == 0 ? double.NaN : used.TotalMilliseconds / requests;
+
+    /// <summary>utime + stime of every process whose name is <paramref name="name"/> (fields 14 and 15 of <c>/proc/{pid}/stat</c>).</summary>
+    private static long ProcessTicks(string name)
+    {
+        long sum = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!char.IsAsciiDigit(Path.GetFileName(dir)[0])) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; } // ended meanwhile
+            catch (UnauthorizedAccessException) { continue; }
+            var open = stat.IndexOf('(');
+            var close = stat.LastIndexOf(')');
+            if (open < 0 || close < open || stat[(open + 1)..close] != name) continue;
+            // after the name: state is field 3, so utime (14) and stime (15) are the 12th and 13th after it
+            var fields = stat[(close + 2)..].Split(' ');
+            sum += long.Parse(fields[11]) + long.Parse(fields[12]);
+        }
+        return sum;
+    }
+
+    /// <summary>The machine's busy and total ticks over all cores, from the first line of <c>/proc/stat</c> (idle and iowait are not busy).</summary>
+    private static (long Busy, long All) Machine()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+        var all = fields.Sum();
+        return (all - fields[3] - fields[4], all);
+    }
+}
+
+/// <summary>CPU milliseconds per request of the nodes, PostgreSQL and the harness, and the share of all cores the machine was busy.</summary>
+public sealed record CpuUse(double NodesMs, double PostgresMs, double HarnessMs, double MachineBusy);
