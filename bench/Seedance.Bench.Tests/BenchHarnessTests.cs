@@ -123,11 +123,23 @@ public sealed class BenchHarnessTests
             var table = output.ToString();
             Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
             Assert.Contains("| Setup | Submissions/s | Submission p50 | Submission p99 | Polls/s | Poll p50 | Poll p99 |", table);
+            var rates = table.Split("### Where the CPU goes")[0].Split('\n');
+            var cpu = table.Split("### Where the CPU goes")[1].Split("### A burst")[0].Split('\n');
             foreach (var setup in new[] { "SQLite, 1 node", "PostgreSQL, 1 node", "PostgreSQL, 3 nodes" })
             {
-                var row = Assert.Single(table.Split('\n'), line => line.StartsWith($"| {setup} |", StringComparison.Ordinal));
+                var row = Assert.Single(rates, line => line.StartsWith($"| {setup} |", StringComparison.Ordinal));
                 Assert.Matches(@"^\| [^|]+ \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \|$", row.TrimEnd());
+                // the CPU of each load, per request, from the nodes, PostgreSQL and the harness
+                foreach (var load in new[] { "POST task", "GET task" })
+                    Assert.Matches(@"^\| [^|]+ \| [A-Z]+ task \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| \d+ % \| [\d.]+ \|$",
+                        Assert.Single(cpu, line => line.StartsWith($"| {setup} | {load} |", StringComparison.Ordinal)).TrimEnd());
+                Assert.Single(cpu, line => line.StartsWith($"| {setup} | none (the nodes at rest", StringComparison.Ordinal));
             }
+            Assert.Equal(2, cpu.Count(line => line.StartsWith("| PostgreSQL, 1 node at a third of its rate |", StringComparison.Ordinal)));
+            // the burst on one key: 20 clients with 2 submissions each in the smoke run, every one accepted
+            Assert.Matches(@"\| The burst's key \| 40 \| 0 \| 0 \| 0 \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| [\d,]+/s \|", table);
+            Assert.Matches(@"\| Another key, meanwhile \| [\d,]+ \| \| \| 0 \|", table);
+            Assert.Contains("The bar: no timeouts and no 5xx. Holds.", table);
             Assert.Contains("Failed requests: 0.", table);
             var written = Assert.Single(Directory.GetFiles(results, "nodes-*-smoke.md"));
             Assert.Equal(table.Split("Written to")[0].TrimEnd(), (await File.ReadAllTextAsync(written)).TrimEnd());

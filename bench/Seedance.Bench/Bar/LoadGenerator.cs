@@ -70,7 +70,9 @@ public static class LoadGenerator
     /// instead of opening new connections. For requests that need HttpClient (submissions); the polls of the
     /// GET figure go through <see cref="RawPoller"/>, which costs far less per request.
     /// </summary>
-    public static async Task<LoadResult> FixedRateAsync(Request request, double perSecond, int clients, TimeSpan warmup, TimeSpan duration, CancellationToken ct)
+    /// <param name="measuring">Called as the measured window opens (after the warm-up), e.g. to take a snapshot of CPU times.</param>
+    public static async Task<LoadResult> FixedRateAsync(
+        Request request, double perSecond, int clients, TimeSpan warmup, TimeSpan duration, CancellationToken ct, Action? measuring = null)
     {
         // at least a few measured requests, even at a very low rate
         var firstMeasured = (long)(warmup.TotalSeconds * perSecond);
@@ -78,6 +80,11 @@ public static class LoadGenerator
         var latencies = new double[total];
         var outcome = new string?[total];
         var clock = Stopwatch.StartNew();
+        var mark = measuring is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(firstMeasured / perSecond), ct);
+            measuring();
+        }, ct);
         await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(clients, total)).Select(async c =>
         {
             for (long i = c; i < total; i += clients)
@@ -89,6 +96,7 @@ public static class LoadGenerator
                 latencies[i] = (clock.Elapsed - due).TotalSeconds;
             }
         }));
+        await mark;
         var measured = Enumerable.Range((int)firstMeasured, (int)(total - firstMeasured)).ToList();
         var ok = measured.Where(i => outcome[i] is null).Select(i => latencies[i]).ToList();
         var errors = measured.Where(i => outcome[i] is not null).ToList();

@@ -6,19 +6,19 @@ namespace Seedance.Bench.Nodes;
 /// CPU time used so far by each part of a setup, as Linux counts it: the server nodes, every PostgreSQL process
 /// (the server's connections and PostgreSQL's own workers), this harness, and the whole machine.
 /// </summary>
-public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Harness, long MachineBusyTicks, long MachineTicks)
+public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Harness, long MachineBusyTicks, long MachineTicks, long ContextSwitches)
 {
     /// <summary>Clock ticks per second of <c>/proc</c>'s CPU times (USER_HZ, 100 on every Linux this runs on).</summary>
     private const double TicksPerSecond = 100;
 
     public static CpuSnapshot Take(IEnumerable<ServerUnderTest> nodes)
     {
-        var (busy, all) = Machine();
+        var (busy, all, switches) = Machine();
         return new CpuSnapshot(
             nodes.Aggregate(TimeSpan.Zero, (sum, n) => sum + n.CpuTime),
             TimeSpan.FromSeconds(ProcessTicks("postgres") / TicksPerSecond),
             Process.GetCurrentProcess().TotalProcessorTime,
-            busy, all);
+            busy, all, switches);
     }
 
     /// <summary>What each part used from <paramref name="start"/> to this snapshot, per request of <paramref name="requests"/>.</summary>
@@ -26,7 +26,8 @@ public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Har
         PerRequest(Nodes - start.Nodes, requests),
         PerRequest(Postgres - start.Postgres, requests),
         PerRequest(Harness - start.Harness, requests),
-        MachineTicks == start.MachineTicks ? double.NaN : (double)(MachineBusyTicks - start.MachineBusyTicks) / (MachineTicks - start.MachineTicks));
+        MachineTicks == start.MachineTicks ? double.NaN : (double)(MachineBusyTicks - start.MachineBusyTicks) / (MachineTicks - start.MachineTicks),
+        requests == 0 ? double.NaN : (double)(ContextSwitches - start.ContextSwitches) / requests);
 
     private static double PerRequest(TimeSpan used, int requests) => requests == 0 ? double.NaN : used.TotalMilliseconds / requests;
 
@@ -51,14 +52,22 @@ public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Har
         return sum;
     }
 
-    /// <summary>The machine's busy and total ticks over all cores, from the first line of <c>/proc/stat</c> (idle and iowait are not busy).</summary>
-    private static (long Busy, long All) Machine()
+    /// <summary>
+    /// The machine's busy and total ticks over all cores, from the first line of <c>/proc/stat</c> (idle and iowait are not
+    /// busy), and its context switches so far (its <c>ctxt</c> line).
+    /// </summary>
+    private static (long Busy, long All, long Switches) Machine()
     {
-        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+        var lines = File.ReadAllLines("/proc/stat");
+        var fields = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
         var all = fields.Sum();
-        return (all - fields[3] - fields[4], all);
+        var switches = lines.First(l => l.StartsWith("ctxt ", StringComparison.Ordinal)).Split(' ')[1];
+        return (all - fields[3] - fields[4], all, long.Parse(switches));
     }
 }
 
-/// <summary>CPU milliseconds per request of the nodes, PostgreSQL and the harness, and the share of all cores the machine was busy.</summary>
-public sealed record CpuUse(double NodesMs, double PostgresMs, double HarnessMs, double MachineBusy);
+/// <summary>
+/// CPU milliseconds per request of the nodes, PostgreSQL and the harness, the share of all cores the machine was busy,
+/// and the machine's context switches per request.
+/// </summary>
+public sealed record CpuUse(double NodesMs, double PostgresMs, double HarnessMs, double MachineBusy, double SwitchesPerRequest);

@@ -15,7 +15,11 @@ namespace Seedance.Bench.Nodes;
 public sealed record NodesSetup(string Name, bool Postgres, int Nodes);
 
 /// <summary>What one setup achieved: submissions and polls of completed tasks at the maximum rate.</summary>
-public sealed record NodesFigures(NodesSetup Setup, LoadResult Submit, LoadResult Poll, CpuUse SubmitCpu, CpuUse PollCpu);
+public sealed record NodesFigures(NodesSetup Setup, LoadResult Submit, LoadResult Poll, CpuUse SubmitCpu, CpuUse PollCpu, double NodesAtRest)
+{
+    /// <summary>One node only: the CPU per request when it serves a third of its own maximum rate (what each of three would serve).</summary>
+    public (CpuUse Submit, CpuUse Poll)? AtAThird { get; init; }
+}
 
 /// <summary>
 /// A burst on one key: <see cref="Clients"/> clients at once, each submitting <see cref="Each"/> tasks back to back
@@ -49,6 +53,8 @@ public sealed record NodesSettings(
         new(true, 0.3, 0.7, 4, 4, 2, 20, postgres, serverDll, resultsDir, BurstClients: 20, BurstEach: 2, BurstPool: 5);
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
+    /// <summary>How long the nodes' CPU is measured at rest, before any load.</summary>
+    public TimeSpan Rest => TimeSpan.FromSeconds(IsSmoke ? 0.5 : 10);
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
 
     public static readonly NodesSetup[] Setups =
@@ -127,19 +133,44 @@ public static class NodesBenchmark
                         throw new InvalidOperationException($"A seeded task does not read as completed on {poll.BaseAddress}: {body}");
                 }
 
-                await log.WriteLineAsync($"    GET task of {taskIds.Count:N0} completed ones: {s.GetClients} clients over {setup.Nodes} node(s), {s.DurationSeconds} s after {s.WarmupSeconds} s of warm-up");
+                // Each node gets as many warm-up requests as one node alone does: a node compiles its hot paths (tiered JIT)
+                // as the requests come, so a node with a third of the load needs three times as long to get there.
+                var warmup = s.Warmup * setup.Nodes;
+                await log.WriteLineAsync($"    GET task of {taskIds.Count:N0} completed ones: {s.GetClients} clients over {setup.Nodes} node(s), {s.DurationSeconds} s after {warmup.TotalSeconds} s of warm-up");
                 CpuSnapshot? from = null;
                 var polled = await LoadGenerator.ClosedLoopAsync(
                     (seq, c) => LoadGenerator.Get(polls[Node(seq, polls.Count)], $"/api/v1/video/task/{taskIds[(int)((seq & long.MaxValue) % taskIds.Count)]}")(seq, c),
-                    s.GetClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                    s.GetClients, warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
                 var pollCpu = CpuSnapshot.Take(nodes).Since(from!, polled.Succeeded + polled.Failed);
                 await log.WriteLineAsync($"    {polled.PerSecond:N0}/s; now POST task: {s.SubmitClients} clients over {submitKeys.Count} keys, dispatch off");
                 var submitted = await LoadGenerator.ClosedLoopAsync(
                     (seq, c) => PostAsync(submits[Node(seq, submits.Count)], submitKeys[(int)((seq & long.MaxValue) % submitKeys.Count)], c),
-                    s.SubmitClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                    s.SubmitClients, warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
                 var submitCpu = CpuSnapshot.Take(nodes).Since(from!, submitted.Succeeded + submitted.Failed);
                 await log.WriteLineAsync($"    {submitted.PerSecond:N0}/s");
-                return new NodesFigures(setup, submitted, polled, submitCpu, pollCpu);
+                // One PostgreSQL node at a third of its own rates: the CPU a request costs a node that has a third of the load.
+                (CpuUse, CpuUse)? atAThird = null;
+                if (setup is { Postgres: true, Nodes: 1 })
+                {
+                    await log.WriteLineAsync($"    at a third of those rates: {polled.PerSecond / 3:N0} GETs/s, then {submitted.PerSecond / 3:N0} POSTs/s");
+                    var gets = await LoadGenerator.FixedRateAsync(
+                        (seq, c) => LoadGenerator.Get(polls[0], $"/api/v1/video/task/{taskIds[(int)(seq % taskIds.Count)]}")(seq, c),
+                        polled.PerSecond / 3, s.GetClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                    var thirdPoll = CpuSnapshot.Take(nodes).Since(from!, gets.Succeeded + gets.Failed);
+                    var posts = await LoadGenerator.FixedRateAsync(
+                        (seq, c) => PostAsync(submits[0], submitKeys[(int)(seq % submitKeys.Count)], c),
+                        submitted.PerSecond / 3, s.SubmitClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
+                    var thirdSubmit = CpuSnapshot.Take(nodes).Since(from!, posts.Succeeded + posts.Failed);
+                    if (gets.Failed + posts.Failed > 0) throw new InvalidOperationException($"Requests failed at a third of the rate: {gets.FirstError ?? posts.FirstError}");
+                    atAThird = (thirdSubmit, thirdPoll);
+                }
+
+                // At rest, after the load: what the nodes' own work costs (leases, the tracker's resync, the rounds of the
+                // dispatcher and housekeeping, the runtime's timers), once each is warm.
+                var rest = CpuSnapshot.Take(nodes);
+                await Task.Delay(s.Rest, ct);
+                var atRest = (CpuSnapshot.Take(nodes).Nodes - rest.Nodes) / s.Rest;
+                return new NodesFigures(setup, submitted, polled, submitCpu, pollCpu, atRest) { AtAThird = atAThird };
             }
             finally
             {
@@ -370,7 +401,8 @@ public sealed class NodesReport
                       "each request to the next node in turn (no load balancer). " +
                       $"Polls: `GET /api/v1/video/task/{{id}}` over {s.SeededTasks:N0} completed tasks seeded into the database, {s.GetClients} clients. " +
                       $"Submissions: `POST /api/v1/video/task`, {s.SubmitClients} clients over {s.SubmitKeys} keys. " +
-                      $"Each back to back for {Num(s.DurationSeconds)} s after {Num(s.WarmupSeconds)} s of warm-up. " +
+                      $"Each back to back for {Num(s.DurationSeconds)} s after {Num(s.WarmupSeconds)} s of warm-up per node " +
+                      "(each node gets as many warm-up requests as one alone: it compiles its hot paths as requests come). " +
                       "The nodes, PostgreSQL and the load generator share the machine's cores, so three nodes here show what sharing the work costs, " +
                       "not what three machines would gain.");
         md.AppendLine();
@@ -386,14 +418,21 @@ public sealed class NodesReport
             md.AppendLine();
             md.AppendLine("CPU time per request over each measured window, as Linux counts it (`/proc`): the server nodes together, every PostgreSQL " +
                           "process, and this harness (the load generator); and how busy the machine's cores were. When the machine is busy throughout, " +
-                          "requests per second can only be its cores' time divided by the CPU a request costs in all three.");
+                          "requests per second can only be its cores' time divided by the CPU a request costs in all three. Context switches: the whole " +
+                          "machine's (`ctxt` in `/proc/stat`), per request.");
             md.AppendLine();
-            md.AppendLine("| Setup | Load | Nodes CPU per request | PostgreSQL CPU per request | Harness CPU per request | All of them | Machine busy |");
-            md.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+            md.AppendLine("| Setup | Load | Nodes CPU per request | PostgreSQL CPU per request | Harness CPU per request | All of them | Machine busy | Context switches per request |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
             foreach (var f in Figures)
-                foreach (var (load, cpu) in new[] { ("POST task", f.SubmitCpu), ("GET task", f.PollCpu) })
-                    md.AppendLine($"| {f.Setup.Name} | {load} | {CpuMs(cpu.NodesMs)} | {CpuMs(cpu.PostgresMs)} | {CpuMs(cpu.HarnessMs)} | " +
-                                  $"{CpuMs(cpu.NodesMs + cpu.PostgresMs + cpu.HarnessMs)} | {(double.IsNaN(cpu.MachineBusy) ? "n/a" : $"{cpu.MachineBusy:P0}")} |");
+                md.AppendLine($"| {f.Setup.Name} | none (the nodes at rest for {s.Rest.TotalSeconds:0.#} s after the load) | {f.NodesAtRest:P1} of a core | | | | | |");
+            foreach (var f in Figures)
+                foreach (var (setupName, load, cpu) in new[] { (f.Setup.Name, "POST task", f.SubmitCpu), (f.Setup.Name, "GET task", f.PollCpu) }
+                             .Concat(f.AtAThird is { } third
+                                 ? [(f.Setup.Name + " at a third of its rate", "POST task", third.Submit), (f.Setup.Name + " at a third of its rate", "GET task", third.Poll)]
+                                 : []))
+                    md.AppendLine($"| {setupName} | {load} | {CpuMs(cpu.NodesMs)} | {CpuMs(cpu.PostgresMs)} | {CpuMs(cpu.HarnessMs)} | " +
+                                  $"{CpuMs(cpu.NodesMs + cpu.PostgresMs + cpu.HarnessMs)} | {(double.IsNaN(cpu.MachineBusy) ? "n/a" : $"{cpu.MachineBusy:P0}")} | " +
+                                  $"{(double.IsNaN(cpu.SwitchesPerRequest) ? "n/a" : cpu.SwitchesPerRequest.ToString("0.0", CultureInfo.InvariantCulture))} |");
             md.AppendLine();
         }
         if (Burst is { } b)
