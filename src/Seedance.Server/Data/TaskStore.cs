@@ -64,20 +64,35 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
 
     /// <summary>Handed over: pending to queued at <paramref name="channel"/>, which knows it as <paramref name="upstreamTaskId"/>.</summary>
     public Task<bool> QueueAsync(string taskId, string channel, string upstreamTaskId, CancellationToken ct) =>
-        MoveAsync(taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, s => s
-            .SetProperty(t => t.ChannelName, channel)
-            .SetProperty(t => t.UpstreamTaskId, upstreamTaskId)
-            .SetProperty(t => t.RetryAt, (DateTime?)null), ct);
+        MoveAsync(taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, QueueSql, ct,
+            db => [
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.ChannelName), channel),
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.UpstreamTaskId), upstreamTaskId),
+            ]);
 
     /// <summary>The upstream started generating: queued to processing.</summary>
     public Task<bool> StartProcessingAsync(string taskId, CancellationToken ct) =>
-        MoveAsync(taskId, VideoTaskStatus.Queued, VideoTaskStatus.Processing, null, ct);
+        MoveAsync(taskId, VideoTaskStatus.Queued, VideoTaskStatus.Processing, MoveSql, ct, null);
 
-    /// <summary>A change that moves no money (pending to queued, queued to processing).</summary>
-    private async Task<bool> MoveAsync(string taskId, string from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
+    // The moves every task makes (its hand-over, its start), as kept statements: run for every task in flight, they cost
+    // a fraction of ExecuteUpdate's work per call (building and reading the expression, its parameters).
+    private const string MoveSql = "UPDATE video_tasks SET status = @p0, updated_at = @p1 WHERE task_id = @p2 AND status = @p3";
+    private const string QueueSql =
+        "UPDATE video_tasks SET status = @p0, updated_at = @p1, channel_name = @p4, upstream_task_id = @p5, retry_at = NULL WHERE task_id = @p2 AND status = @p3";
+
+    /// <summary>A change that moves no money (pending to queued, queued to processing): <paramref name="sql"/> with the move's values and <paramref name="also"/>'s.</summary>
+    private async Task<bool> MoveAsync(string taskId, string from, string to, string sql, CancellationToken ct, Func<SeedanceDb, PreparedCommands.Arg[]>? also)
     {
         if (!VideoTaskStatus.CanMove(from, to) || VideoTaskStatus.IsTerminal(to)) throw new ArgumentException($"{from} to {to} is not a move", nameof(to));
-        var moved = await WriteAsync((db, token) => UpdateIn(db, taskId, [from], to, also, token), ct);
+        var now = Now;
+        var moved = await WriteAsync(async (db, token) => await PreparedCommands.ExecuteAsync(db, sql, token,
+            [
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.Status), to),
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.UpdatedAt), now),
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.TaskId), taskId),
+                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.Status), from),
+                .. also?.Invoke(db) ?? [],
+            ]) == 1, ct);
         if (moved) await feed.PublishAsync(new TaskChanged(taskId, to), CancellationToken.None);
         return moved;
     }
