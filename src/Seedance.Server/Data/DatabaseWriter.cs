@@ -70,19 +70,23 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
     /// Runs <paramref name="work"/>, which locks the row of API key <paramref name="keyId"/>, as <see cref="RunAsync{T}"/>
     /// does; on PostgreSQL in the key's lane, batched with the key's other such writes.
     /// </summary>
-    internal async Task<T> RunForKeyAsync<T>(long keyId, Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct)
+    internal Task<T> RunForKeyAsync<T>(long keyId, Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct) =>
+        _dialect.SingleWriter ? RunAsync(work, ct) : RunInKeyLaneAsync(keyId, work, ct);
+
+    private async Task<T> RunInKeyLaneAsync<T>(long keyId, Func<SeedanceDb, CancellationToken, Task<T>> work, CancellationToken ct)
     {
-        if (_dialect.SingleWriter) return await RunAsync(work, ct);
         var item = new Item(async (db, token) => await work(db, token), ct);
-        KeyLane? started = null;
         lock (_keyLanes)
         {
             if (_lanesClosed) throw new InvalidOperationException("The server is stopping");
-            if (!_keyLanes.TryGetValue(keyId, out var lane)) _keyLanes[keyId] = started = lane = new KeyLane();
+            if (!_keyLanes.TryGetValue(keyId, out var lane))
+            {
+                _keyLanes[keyId] = lane = new KeyLane();
+                // The lane serves every caller of the key: it must not carry the first one's trace activity and log scopes.
+                using (ExecutionContext.SuppressFlow()) lane.Loop = Task.Run(() => KeyLaneAsync(keyId, lane));
+            }
             lane.Items.Enqueue(item);
         }
-        if (started is not null)
-            using (ExecutionContext.SuppressFlow()) started.Loop = Task.Run(() => KeyLaneAsync(keyId, started));
         return (T)(await item.Done.Task)!;
     }
 
@@ -106,12 +110,12 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
             }
             if (batch.Count == 0) continue;
             await using (var db = BatchContext())
-                if (await RunBatchAsync(_ => Task.FromResult(db), batch, _stopping.Token) is null) continue;
-            // Failed as a whole: each again alone, so that one item (or a deadlock of the batch) costs no other its write.
+                if (await RunBatchAsync(_ => Task.FromResult(db), batch, mayRunAgain: true, _stopping.Token) != Batch.RunAgainAlone) continue;
+            // Failed before its commit: each again alone, so that one item (or a deadlock of the batch) costs no other its write.
             foreach (var item in batch)
             {
                 if (_stopping.IsCancellationRequested) item.Done.TrySetException(new InvalidOperationException("The server is stopping"));
-                else await using (var db = BatchContext()) await RunBatchAsync(_ => Task.FromResult(db), [item], _stopping.Token);
+                else await using (var db = BatchContext()) await RunBatchAsync(_ => Task.FromResult(db), [item], mayRunAgain: false, _stopping.Token);
             }
         }
     }
@@ -170,7 +174,7 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
                     if (item.Cancellation.IsCancellationRequested) item.Done.TrySetCanceled(item.Cancellation);
                     else batch.Add(item);
-                if (batch.Count > 0 && await RunBatchAsync(BatchContextAsync, batch, stoppingToken) is not null)
+                if (batch.Count > 0 && await RunBatchAsync(BatchContextAsync, batch, mayRunAgain: false, stoppingToken) == Batch.Failed)
                     await DropBatchContextAsync(); // the next batch starts on a new connection
             }
         }
@@ -183,15 +187,27 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         }
     }
 
+    private enum Batch
+    {
+        /// <summary>Committed (an item that failed was rolled back alone); every item has its answer.</summary>
+        Committed,
+        /// <summary>Failed as a whole; every item has that failure as its answer.</summary>
+        Failed,
+        /// <summary>Failed before its commit was sent (nothing of it is written), and its items are not answered yet.</summary>
+        RunAgainAlone,
+    }
+
     /// <summary>
-    /// Runs <paramref name="batch"/> in one transaction on the context <paramref name="context"/> gives, each item in a savepoint of its own (a lone
-    /// item needs none: its failure rolls the transaction back), and answers each item once it committed. Returns null,
-    /// or what failed the batch as a whole, which every item then got as its answer.
+    /// Runs <paramref name="batch"/> in one transaction on the context <paramref name="context"/> gives, each item in a
+    /// savepoint of its own (a lone item needs none: its failure rolls the transaction back), and answers each item once
+    /// it committed. A batch of several that fails before its commit is left unanswered when <paramref name="mayRunAgain"/>;
+    /// one that fails in its commit is never run again, as the commit may have happened.
     /// </summary>
-    private async Task<Exception?> RunBatchAsync(Func<CancellationToken, Task<SeedanceDb>> context, List<Item> batch, CancellationToken stoppingToken)
+    private async Task<Batch> RunBatchAsync(Func<CancellationToken, Task<SeedanceDb>> context, List<Item> batch, bool mayRunAgain, CancellationToken stoppingToken)
     {
         var outcomes = new (object? Result, Exception? Error)[batch.Count];
         var savepoints = batch.Count > 1;
+        var committing = false;
         try
         {
             var db = await context(stoppingToken);
@@ -212,25 +228,31 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
                     {
                         await tx.RollbackAsync(stoppingToken);
                         batch[i].Done.TrySetException(e);
-                        return null;
+                        return Batch.Committed;
                     }
                     await PreparedCommands.ExecuteAsync(db, "ROLLBACK TO item", stoppingToken);
                     await PreparedCommands.ExecuteAsync(db, "RELEASE item", stoppingToken);
                     outcomes[i] = (null, e);
                 }
             }
+            committing = true;
             await tx.CommitAsync(stoppingToken);
         }
         catch (Exception e)
         {
+            if (mayRunAgain && savepoints && !committing)
+            {
+                if (e is not OperationCanceledException) _logger.LogWarning(e, "A batch of {Count} writes failed; each runs again alone", batch.Count);
+                return Batch.RunAgainAlone;
+            }
             if (e is not OperationCanceledException) _logger.LogError(e, "A batch of {Count} writes failed to commit", batch.Count);
-            if (batch.Count == 1 || _dialect.SingleWriter) foreach (var item in batch) item.Done.TrySetException(e);
-            return e;
+            foreach (var item in batch) item.Done.TrySetException(e);
+            return Batch.Failed;
         }
         for (var i = 0; i < batch.Count; i++)
             if (outcomes[i].Error is { } error) batch[i].Done.TrySetException(error);
             else batch[i].Done.TrySetResult(outcomes[i].Result);
-        return null;
+        return Batch.Committed;
     }
 
     /// <summary>
