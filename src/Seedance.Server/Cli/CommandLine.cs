@@ -104,7 +104,7 @@ public static class CommandLine
     private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, Output output, IReadOnlyDictionary<string, string?>? settings,
         CancellationToken ct, Func<KeyAdministration, Task<T>> action)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         if (parse.GetValue(dataDir) is { } dir) builder.Configuration[$"{SeedanceOptions.Section}:DataDir"] = dir;
         builder.Logging.ClearProviders();

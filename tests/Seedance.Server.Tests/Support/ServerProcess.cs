@@ -41,8 +41,10 @@ public sealed class ServerProcess : IServerNode
     /// It runs on the database and the store of this test run that belong to its <c>Seedance__DataDir</c>
     /// (<see cref="TestDatabase"/>, <see cref="TestS3"/>).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IDictionary<string, string> environment, TimeSpan? readyWithin = null) =>
-        await StartAsync(StartInfo([], await WithTestStorage(await WithDatabaseAsync([], environment))), readyWithin ?? TimeSpan.FromSeconds(60));
+    /// <param name="workingDirectory">Where the process starts (default: beside the tests and the server's binary).</param>
+    public static async Task<ServerProcess> StartAsync(IDictionary<string, string> environment, TimeSpan? readyWithin = null, string? workingDirectory = null) =>
+        await StartAsync(StartInfo([], await WithTestStorage(await WithDatabaseAsync([], environment)), workingDirectory: workingDirectory),
+            readyWithin ?? TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// Starts the server through a launcher such as the README's <c>./run</c> (which builds first, so it may
