@@ -31,11 +31,7 @@ public static class LoadGenerator
         for (var i = 0; i < WarmupRequests; i++) await Run(request, -1 - i, ct);
         var clock = Stopwatch.StartNew();
         var measureFrom = warmup;
-        var mark = measuring is null ? Task.CompletedTask : Task.Run(async () =>
-        {
-            await Task.Delay(warmup, ct);
-            measuring();
-        }, ct);
+        var mark = MarkAfter(warmup, measuring, ct);
         var end = warmup + duration;
         long sequence = 0;
         var failed = 0;
@@ -80,11 +76,7 @@ public static class LoadGenerator
         var latencies = new double[total];
         var outcome = new string?[total];
         var clock = Stopwatch.StartNew();
-        var mark = measuring is null ? Task.CompletedTask : Task.Run(async () =>
-        {
-            await Task.Delay(TimeSpan.FromSeconds(firstMeasured / perSecond), ct);
-            measuring();
-        }, ct);
+        var mark = MarkAfter(TimeSpan.FromSeconds(firstMeasured / perSecond), measuring, ct);
         await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(clients, total)).Select(async c =>
         {
             for (long i = c; i < total; i += clients)
@@ -103,6 +95,14 @@ public static class LoadGenerator
         var seconds = (total - firstMeasured) / perSecond;
         return new LoadResult(ok.Count, errors.Count, seconds, new Distribution(ok), errors.Count > 0 ? outcome[errors[0]] : null);
     }
+
+    /// <summary>Calls <paramref name="measuring"/> (if any) once <paramref name="after"/> has passed: as the measured window opens.</summary>
+    private static Task MarkAfter(TimeSpan after, Action? measuring, CancellationToken ct) =>
+        measuring is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            await Task.Delay(after, ct);
+            measuring();
+        }, ct);
 
     private static async Task<string?> Run(Request request, long sequence, CancellationToken ct)
     {

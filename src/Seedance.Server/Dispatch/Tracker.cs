@@ -145,8 +145,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     {
         List<string> held;
         await using (var scope = scopes.CreateAsyncScope())
-            held = await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks
-                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
+            held = await Held(scope.ServiceProvider.GetRequiredService<SeedanceDb>())
                 .OrderBy(t => t.Seq).Take(BatchLimit).Select(t => t.TaskId).ToListAsync(ct);
         var ids = held.ToHashSet();
         foreach (var gone in _tracked.Keys.Where(id => !ids.Contains(id)).ToList()) Forget(gone);
@@ -154,12 +153,16 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             foreach (var task in await ReadAsync(chunk, ct)) _tracked.TryAdd(task.TaskId, task);
     }
 
+    /// <summary>The tasks this node holds at an upstream: the ones it tracks.</summary>
+    private IQueryable<VideoTask> Held(SeedanceDb db) =>
+        db.Tasks.Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id);
+
     /// <summary>What tracking needs of the tasks among <paramref name="taskIds"/> this node holds at an upstream (not their content).</summary>
     private async Task<List<VideoTask>> ReadAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<SeedanceDb>().Tasks.AsNoTracking()
-            .Where(t => taskIds.Contains(t.TaskId) && VideoTaskStatus.Active.Contains(t.Status) && t.UpstreamTaskId != null && t.LeaseOwner == node.Id)
+        return await Held(scope.ServiceProvider.GetRequiredService<SeedanceDb>()).AsNoTracking()
+            .Where(t => taskIds.Contains(t.TaskId))
             .Select(t => new VideoTask
             {
                 Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution,
@@ -225,12 +228,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested) { }
                     catch (Exception e) { Logger.LogError(e, "Checking task {TaskId} failed", task.TaskId); }
-                    finally { _checking.TryRemove(task.TaskId, out _); }
                 });
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         finally
         {
+            // Whatever became of the batch (a task's check is due again by its cadence, not before).
             foreach (var task in batch) _checking.TryRemove(task.TaskId, out _);
         }
     }

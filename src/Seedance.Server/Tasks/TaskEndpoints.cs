@@ -43,8 +43,7 @@ public static class TaskEndpoints
         if (task_ids is { Length: > 0 }) return await Batch(context, db, links, page, page_size, status, task_ids);
         var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
         var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
-        if (status is not null && !VideoTaskStatus.All.Contains(status))
-            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
+        CheckStatus(status);
 
         var keyId = context.Caller().KeyId;
         var ct = context.RequestAborted;
@@ -64,8 +63,7 @@ public static class TaskEndpoints
         string[] taskIds)
     {
         if (page is not null || page_size is not null) throw ApiError.InvalidParameter("task_ids cannot be combined with page or page_size");
-        if (status is not null && !VideoTaskStatus.All.Contains(status))
-            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
+        CheckStatus(status);
         var ids = TaskIdList.Parse(taskIds);
         var keyId = context.Caller().KeyId;
         var found = await db.Tasks.AsNoTracking()
@@ -98,6 +96,13 @@ public static class TaskEndpoints
     private static readonly Func<SeedanceDb, long, string, int, int, IAsyncEnumerable<VideoTask>> PageWithStatus =
         EF.CompileAsyncQuery((SeedanceDb db, long keyId, string status, int skip, int take) =>
             db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId && t.Status == status).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown));
+
+    /// <summary>A <c>status</c> filter, when given, names a status.</summary>
+    private static void CheckStatus(string? status)
+    {
+        if (status is not null && !VideoTaskStatus.All.Contains(status))
+            throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
+    }
 
     private static int PositiveInt(string? value, string name, int fallback, int max, string rule)
     {
