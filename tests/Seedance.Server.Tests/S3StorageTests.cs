@@ -231,6 +231,17 @@ public sealed class S3StorageTests
         }, CancellationToken.None));
         Assert.Equal("the upstream connection dropped", failure.Message);
         Assert.Null(await ObjectAsync(server.Bucket!, "results/broken/video.mp4"));
+
+        // Under one part the write is a single PUT, which must not start on what came before the failure.
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            await Assert.ThrowsAsync<IOException>(() => store.WriteAsync($"results/short-{attempt}/video.mp4", async (stream, ct) =>
+            {
+                await stream.WriteAsync(bytes.AsMemory(0, 1000), ct);
+                throw new IOException("the upstream connection dropped");
+            }, CancellationToken.None));
+        }
+        Assert.Empty(await TestS3.KeysAsync(server.Bucket!, "results/short-"));
     }
 
     [Fact]

@@ -115,11 +115,13 @@ public sealed class S3FileStore : FileStore, IDisposable
             finally { await pipe.Reader.CompleteAsync(); }
         }, CancellationToken.None);
 
+        // The writer is completed here, never by disposing its stream: a stream's dispose would end the pipe as if the
+        // write were whole, and the upload could store what came before a failure.
         Exception? writeError = null;
         try
         {
-            await using var stream = pipe.Writer.AsStream();
-            await write(stream, stop.Token);
+            await write(pipe.Writer.AsStream(leaveOpen: true), stop.Token);
+            await pipe.Writer.CompleteAsync();
         }
         catch (Exception e)
         {

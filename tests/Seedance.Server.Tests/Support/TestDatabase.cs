@@ -11,7 +11,7 @@ namespace Seedance.Server.Tests.Support;
 /// unset or <c>sqlite</c>, the SQLite file in each server's data directory; <c>postgres</c>, a fresh
 /// database of its own on the PostgreSQL that <c>./test</c> starts (<see cref="TestPostgres"/>), migrated from its template.
 /// A PostgreSQL database belongs to a data directory: a server started again on the same directory finds
-/// the same data, and <see cref="TempDir.Delete"/> drops it with the directory.
+/// the same data, and <see cref="TempDir.Delete"/> empties it with the directory, for the next test to take.
 /// </summary>
 public static class TestDatabase
 {
@@ -38,11 +38,11 @@ public static class TestDatabase
     public static async Task<Dictionary<string, string>> EnvironmentAsync(string dataDir) =>
         (await SettingsAsync(dataDir)).ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
 
-    /// <summary>Drops the PostgreSQL database of a data directory being deleted, if it has one.</summary>
+    /// <summary>Empties the PostgreSQL database of a data directory being deleted, if it has one, for another to use.</summary>
     internal static void Forget(string dataDir)
     {
         if (!Databases.TryRemove(Path.GetFullPath(dataDir), out var database) || !database.IsValueCreated) return;
-        TestPostgres.DropDatabaseAsync(database.Value.GetAwaiter().GetResult()).GetAwaiter().GetResult();
+        TestPostgres.RecycleAsync(database.Value.GetAwaiter().GetResult()).GetAwaiter().GetResult();
     }
 
     /// <summary>Runs a query on the server's database (parameters as <c>@name</c>) and returns its rows as column-name dictionaries.</summary>
@@ -124,5 +124,5 @@ public static class TestDatabase
     }
 
     private static Task<string> PostgresFor(string dataDir) =>
-        Databases.GetOrAdd(Path.GetFullPath(dataDir), _ => new Lazy<Task<string>>(() => TestPostgres.CreateDatabaseAsync("seedance_test", migrated: true))).Value;
+        Databases.GetOrAdd(Path.GetFullPath(dataDir), _ => new Lazy<Task<string>>(TestPostgres.TakeMigratedDatabaseAsync)).Value;
 }
