@@ -27,8 +27,8 @@ public sealed class ServerProcess : IServerNode
         process.BeginErrorReadLine();
     }
 
-    /// <summary>The server's dll: the test project references the server, so it sits beside the tests.</summary>
-    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "Seedance.Server.dll");
+    /// <summary>The server's dll as published for these processes, ahead-of-time compiled, beside the tests (the test project's build publishes it).</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "server", "Seedance.Server.dll");
 
     public string BaseUrl { get; }
     /// <summary>A client carrying the admin token.</summary>
@@ -121,6 +121,9 @@ public sealed class ServerProcess : IServerNode
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         if (launcher is null) info.ArgumentList.Add(ServerDll);
+        // Profile-guided tiering recompiles hot code once more, instrumented: a gain for a server that runs for days,
+        // a cost for one that runs seconds.
+        info.Environment["DOTNET_TieredPGO"] = "0";
         foreach (var arg in args) info.ArgumentList.Add(arg);
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)
                      || k.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)).ToList())
