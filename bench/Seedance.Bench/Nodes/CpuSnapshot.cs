@@ -31,7 +31,11 @@ public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Har
 
     private static double PerRequest(TimeSpan used, int requests) => requests == 0 ? double.NaN : used.TotalMilliseconds / requests;
 
-    /// <summary>utime + stime of every process whose name is <paramref name="name"/> (fields 14 and 15 of <c>/proc/{pid}/stat</c>).</summary>
+    /// <summary>
+    /// utime + stime of every process whose name is <paramref name="name"/>, plus cutime + cstime: the time of its children
+    /// that ended and were reaped (fields 14-17 of <c>/proc/{pid}/stat</c>). PostgreSQL's connections are processes that
+    /// end; their time then moves to the postmaster's cutime/cstime, so the sum never goes down as one ends.
+    /// </summary>
     private static long ProcessTicks(string name)
     {
         long sum = 0;
@@ -45,9 +49,9 @@ public sealed record CpuSnapshot(TimeSpan Nodes, TimeSpan Postgres, TimeSpan Har
             var open = stat.IndexOf('(');
             var close = stat.LastIndexOf(')');
             if (open < 0 || close < open || stat[(open + 1)..close] != name) continue;
-            // after the name: state is field 3, so utime (14) and stime (15) are the 12th and 13th after it
+            // after the name: state is field 3, so utime (14) to cstime (17) are the 12th to 15th after it
             var fields = stat[(close + 2)..].Split(' ');
-            sum += long.Parse(fields[11]) + long.Parse(fields[12]);
+            sum += long.Parse(fields[11]) + long.Parse(fields[12]) + long.Parse(fields[13]) + long.Parse(fields[14]);
         }
         return sum;
     }

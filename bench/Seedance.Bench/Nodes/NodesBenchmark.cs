@@ -137,30 +137,33 @@ public static class NodesBenchmark
                 // as the requests come, so a node with a third of the load needs three times as long to get there.
                 var warmup = s.Warmup * setup.Nodes;
                 await log.WriteLineAsync($"    GET task of {taskIds.Count:N0} completed ones: {s.GetClients} clients over {setup.Nodes} node(s), {s.DurationSeconds} s after {warmup.TotalSeconds} s of warm-up");
-                CpuSnapshot? from = null;
-                var polled = await LoadGenerator.ClosedLoopAsync(
+                // A load, and the CPU each of its requests cost from the moment its measured window opened.
+                async Task<(LoadResult Load, CpuUse Cpu)> WithCpu(Func<Action, Task<LoadResult>> load)
+                {
+                    CpuSnapshot? from = null;
+                    var result = await load(() => from = CpuSnapshot.Take(nodes));
+                    return (result, CpuSnapshot.Take(nodes).Since(from!, result.Succeeded + result.Failed));
+                }
+
+                var (polled, pollCpu) = await WithCpu(measuring => LoadGenerator.ClosedLoopAsync(
                     (seq, c) => LoadGenerator.Get(polls[Node(seq, polls.Count)], $"/api/v1/video/task/{taskIds[(int)((seq & long.MaxValue) % taskIds.Count)]}")(seq, c),
-                    s.GetClients, warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
-                var pollCpu = CpuSnapshot.Take(nodes).Since(from!, polled.Succeeded + polled.Failed);
+                    s.GetClients, warmup, s.Duration, ct, measuring));
                 await log.WriteLineAsync($"    {polled.PerSecond:N0}/s; now POST task: {s.SubmitClients} clients over {submitKeys.Count} keys, dispatch off");
-                var submitted = await LoadGenerator.ClosedLoopAsync(
+                var (submitted, submitCpu) = await WithCpu(measuring => LoadGenerator.ClosedLoopAsync(
                     (seq, c) => PostAsync(submits[Node(seq, submits.Count)], submitKeys[(int)((seq & long.MaxValue) % submitKeys.Count)], c),
-                    s.SubmitClients, warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
-                var submitCpu = CpuSnapshot.Take(nodes).Since(from!, submitted.Succeeded + submitted.Failed);
+                    s.SubmitClients, warmup, s.Duration, ct, measuring));
                 await log.WriteLineAsync($"    {submitted.PerSecond:N0}/s");
                 // One PostgreSQL node at a third of its own rates: the CPU a request costs a node that has a third of the load.
                 (CpuUse, CpuUse)? atAThird = null;
                 if (setup is { Postgres: true, Nodes: 1 })
                 {
                     await log.WriteLineAsync($"    at a third of those rates: {polled.PerSecond / 3:N0} GETs/s, then {submitted.PerSecond / 3:N0} POSTs/s");
-                    var gets = await LoadGenerator.FixedRateAsync(
+                    var (gets, thirdPoll) = await WithCpu(measuring => LoadGenerator.FixedRateAsync(
                         (seq, c) => LoadGenerator.Get(polls[0], $"/api/v1/video/task/{taskIds[(int)(seq % taskIds.Count)]}")(seq, c),
-                        polled.PerSecond / 3, s.GetClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
-                    var thirdPoll = CpuSnapshot.Take(nodes).Since(from!, gets.Succeeded + gets.Failed);
-                    var posts = await LoadGenerator.FixedRateAsync(
+                        polled.PerSecond / 3, s.GetClients, s.Warmup, s.Duration, ct, measuring));
+                    var (posts, thirdSubmit) = await WithCpu(measuring => LoadGenerator.FixedRateAsync(
                         (seq, c) => PostAsync(submits[0], submitKeys[(int)(seq % submitKeys.Count)], c),
-                        submitted.PerSecond / 3, s.SubmitClients, s.Warmup, s.Duration, ct, () => from = CpuSnapshot.Take(nodes));
-                    var thirdSubmit = CpuSnapshot.Take(nodes).Since(from!, posts.Succeeded + posts.Failed);
+                        submitted.PerSecond / 3, s.SubmitClients, s.Warmup, s.Duration, ct, measuring));
                     if (gets.Failed + posts.Failed > 0) throw new InvalidOperationException($"Requests failed at a third of the rate: {gets.FirstError ?? posts.FirstError}");
                     atAThird = (thirdSubmit, thirdPoll);
                 }

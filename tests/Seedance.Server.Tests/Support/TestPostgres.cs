@@ -63,18 +63,13 @@ public static class TestPostgres
         return new NpgsqlConnectionStringBuilder(connectionString).Database!;
     }
 
-    private static readonly ConcurrentBag<string> Emptied = CreateEmptied();
+    /// <summary>The emptied databases waiting for a test; dropped when the test process exits.</summary>
+    private static readonly ConcurrentBag<string> Emptied = [];
 
-    /// <summary>The emptied databases, dropped when the test process exits.</summary>
-    private static ConcurrentBag<string> CreateEmptied()
+    static TestPostgres() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
     {
-        var emptied = new ConcurrentBag<string>();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            while (emptied.TryTake(out var connectionString)) DropDatabaseAsync(connectionString).GetAwaiter().GetResult();
-        };
-        return emptied;
-    }
+        while (Emptied.TryTake(out var connectionString)) DropDatabaseAsync(connectionString).GetAwaiter().GetResult();
+    };
 
     /// <summary>
     /// A database with the server's migrations applied and no rows: one an earlier test finished with and
