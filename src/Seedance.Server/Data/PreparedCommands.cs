@@ -78,7 +78,6 @@ internal static class PreparedCommands
             kept.Commands[sql] = command;
         }
         command.Transaction = transaction;
-        command.Parameters.Clear();
         return command;
     }
 
@@ -103,8 +102,17 @@ internal static class PreparedCommands
         }
     }
 
-    private static void Bind(DbCommand command, int index, IProperty column, object? value) =>
-        command.Parameters.Add(column.GetRelationalTypeMapping().CreateParameter(command, "@p" + index, value, column.IsNullable));
+    /// <summary>
+    /// Binds the value of parameter <paramref name="index"/>. A kept command keeps its parameters and gets new values:
+    /// a command that is prepared (Npgsql prepares a statement it has run a few times) binds the parameters it was
+    /// prepared with, so new ones in their place would never be sent.
+    /// </summary>
+    private static void Bind(DbCommand command, int index, IProperty column, object? value)
+    {
+        var parameter = column.GetRelationalTypeMapping().CreateParameter(command, "@p" + index, value, column.IsNullable);
+        if (index < command.Parameters.Count) command.Parameters[index].Value = parameter.Value;
+        else command.Parameters.Add(parameter);
+    }
 
     private sealed record Insert(string Table, string Sql, IProperty[] Columns)
     {

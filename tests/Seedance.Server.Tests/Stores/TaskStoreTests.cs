@@ -122,7 +122,7 @@ public sealed class TaskStoreTests
     {
         // Three connections: the holder below, the burst's key, and the other key; without the key's lane the burst
         // would take every free connection, each waiting on the key's row, and the other key would wait for the pool.
-        await using var host = await StoreHost.StartAsync(maxPoolSize: 3);
+        await using var host = await StoreHost.StartAsync(postgres: c => c.MaxPoolSize = 3);
         var busy = await NewKeyAsync(host, credits: 1000m, maxConcurrent: 1, maxPending: 10);
         var other = await NewKeyAsync(host, credits: 10m);
         var tasks = host.Get<TaskStore>();
@@ -145,6 +145,30 @@ public sealed class TaskStoreTests
         await AssertFiguresAsync(host, busy, total: 1000m, used: 0m, reserved: 9.9m, ledgerEntries: 12);
         Assert.Equal(11, (await host.ReadAsync(db => db.ApiKeys.SingleAsync(k => k.Id == busy))).TasksPending);
         await AssertFiguresAsync(host, other, total: 10m, used: 0m, reserved: 0.9m, ledgerEntries: 2);
+    }
+
+    [PostgresPassFact]
+    public async Task OnPostgresqlWithNpgsqlPreparingRepeatedStatementsEverySubmissionStillWritesItsOwnValues()
+    {
+        // An operator may turn on Npgsql's automatic preparation in the connection string: a statement run twice on a
+        // connection is then prepared there, and a kept command must send each run's values, not those it was prepared with.
+        await using var host = await StoreHost.StartAsync(postgres: c => (c.MaxPoolSize, c.MaxAutoPrepare, c.AutoPrepareMinUsages) = (1, 20, 2));
+        var keyId = await NewKeyAsync(host, credits: 100m);
+        var tasks = host.Get<TaskStore>();
+
+        var submitted = new List<VideoTask>();
+        for (var i = 1; i <= 8; i++)
+        {
+            var task = NewTask(host, keyId, 0.01m * i);
+            Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
+            submitted.Add(task);
+        }
+
+        var stored = await host.ReadAsync(db => db.Tasks.Where(t => t.KeyId == keyId).ToDictionaryAsync(t => t.TaskId, t => t.CreditCost));
+        Assert.Equal(submitted.ToDictionary(t => t.TaskId, t => t.CreditCost), stored);
+        var reserved = await host.ReadAsync(db => db.Ledger.Where(l => l.KeyId == keyId && l.Kind == LedgerKind.Reserve).ToDictionaryAsync(l => l.TaskId!, l => l.Amount));
+        Assert.Equal(stored, reserved);
+        await AssertFiguresAsync(host, keyId, total: 100m, used: 0m, reserved: 0.36m, ledgerEntries: 9);
     }
 
     [Fact]

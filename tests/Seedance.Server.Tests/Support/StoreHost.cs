@@ -38,9 +38,10 @@ public sealed class StoreHost : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
-    /// <param name="maxPoolSize">On PostgreSQL, the most connections its pool opens (Npgsql's default otherwise).</param>
+    /// <param name="postgres">On PostgreSQL, changes to the connection string (its pool size, say); not applied on SQLite.</param>
     public static async Task<StoreHost> StartAsync(
-        string nodeId = "node-a", StoreHost? sameDatabaseAs = null, Dictionary<string, string?>? settings = null, int? maxPoolSize = null)
+        string nodeId = "node-a", StoreHost? sameDatabaseAs = null, Dictionary<string, string?>? settings = null,
+        Action<Npgsql.NpgsqlConnectionStringBuilder>? postgres = null)
     {
         var dataDir = sameDatabaseAs?._dataDir ?? TempDir.Create();
         var clock = sameDatabaseAs?.Clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
@@ -53,9 +54,12 @@ public sealed class StoreHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection((await TestDatabase.SettingsAsync(dataDir)).ToDictionary(kv => kv.Key, kv => (string?)kv.Value));
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-        if (maxPoolSize is { } size && builder.Configuration["Seedance:Database:Provider"] == "postgres")
-            builder.Configuration["ConnectionStrings:Seedance"] =
-                new Npgsql.NpgsqlConnectionStringBuilder(builder.Configuration["ConnectionStrings:Seedance"]) { MaxPoolSize = size }.ConnectionString;
+        if (postgres is not null && builder.Configuration["Seedance:Database:Provider"] == "postgres")
+        {
+            var connection = new Npgsql.NpgsqlConnectionStringBuilder(builder.Configuration["ConnectionStrings:Seedance"]);
+            postgres(connection);
+            builder.Configuration["ConnectionStrings:Seedance"] = connection.ConnectionString;
+        }
         builder.Services.AddSeedanceCore(builder.Configuration);
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton<ITaskObserver>(recorder);
