@@ -10,6 +10,7 @@ namespace Seedance.Server.Tests;
 /// <summary>
 /// The server started the README's way (<c>./run</c>), and the API document's examples run against it,
 /// copied verbatim into <c>examples/</c> and changed at run time only in base URL, key and sleep interval.
+/// <c>./run</c> starts on its embedded defaults (SQLite, local files) whatever the pass, so these run in the SQLite pass.
 /// </summary>
 public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer server) : IClassFixture<DocumentExamplesTests.ReadmeServer>
 {
@@ -46,7 +47,7 @@ public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer ser
         }
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ThePythonImageToVideoExampleRunsToAVideoUrl()
     {
         var workDir = TempDir.Create();
@@ -62,7 +63,7 @@ public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer ser
         TempDir.Delete(workDir);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ThePythonTextToVideoExampleRunsToAVideoUrl()
     {
         var script = Example("text_to_video.py", await server.CreateKeyAsync()).Replace("time.sleep(8)", "time.sleep(1)");
@@ -75,7 +76,7 @@ public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer ser
         Assert.NotNull(analysis.PrimaryAudioStream);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task TheCurlFullFlowExampleWorksStepByStep()
     {
         var key = await server.CreateKeyAsync();

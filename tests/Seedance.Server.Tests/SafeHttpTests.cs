@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Seedance.Server.Callbacks;
+using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
 
@@ -92,7 +93,7 @@ public sealed class SafeHttpTests
         { "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "loopback" },      // Teredo, client 127.0.0.1
     };
 
-    [Theory]
+    [SqlitePassTheory]
     [MemberData(nameof(LoopbackNotations))]
     public async Task LoopbackInAnyNotationNeverReachesTheCanaryUnlessPrivateNetworksAreAllowed(string template)
     {
@@ -115,7 +116,7 @@ public sealed class SafeHttpTests
         Assert.Equal(1, canary.Connections);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [MemberData(nameof(OtherRefusedDestinations))]
     public async Task EveryOtherPrivateOrSpecialDestinationIsRefusedBeforeConnecting(string url, string reason)
     {
@@ -129,7 +130,7 @@ public sealed class SafeHttpTests
         Assert.Contains(reason, check.Error);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AHostWhoseDnsAnswerIsPrivateIsRefusedAndReachedOnlyWhenPrivateNetworksAreAllowed()
     {
         await using var canary = await Canary.StartAsync();
@@ -153,7 +154,7 @@ public sealed class SafeHttpTests
         Assert.Equal(1, canary.Connections);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("127.0.0.1")]
     [InlineData("93.184.216.34,10.0.0.7")]
     [InlineData("::ffff:127.0.0.1")]
@@ -171,7 +172,7 @@ public sealed class SafeHttpTests
         Assert.Equal(0, canary.Connections);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task TheClientConnectsToTheAddressItCheckedWithoutASecondLookup()
     {
         await using var canary = await Canary.StartAsync();
@@ -185,7 +186,7 @@ public sealed class SafeHttpTests
         Assert.Equal($"hooks.example.test:{canary.V4Port}", Assert.Single(canary.Requests).Host);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData(301)]
     [InlineData(302)]
     [InlineData(303)]
@@ -210,7 +211,7 @@ public sealed class SafeHttpTests
         Assert.Equal(0, canary.Connections);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task CallbacksIdentifyThemselvesAndCarryNoCookies()
     {
         await using var canary = await Canary.StartAsync(ctx =>
@@ -230,7 +231,7 @@ public sealed class SafeHttpTests
         Assert.Equal(TimeSpan.FromSeconds(15), SafeHttp.DefaultTimeout);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AReceiverThatNeverAnswersEndsTheAttemptAtTheTimeout()
     {
         using var silent = new TcpListener(IPAddress.Loopback, 0);

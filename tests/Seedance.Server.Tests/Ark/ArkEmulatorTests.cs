@@ -16,7 +16,7 @@ public sealed class ArkEmulatorTests
 
     // ---- auth, ids, error body ----
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData(null)]
     [InlineData("Bearer wrong-key")]
     [InlineData("ark-test-key")]
@@ -34,7 +34,7 @@ public sealed class ArkEmulatorTests
         Assert.Empty(ark.Tasks);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ACreateAnswersAnIdInArksFormatAndKeepsTheBodyAsSent()
     {
         await using var ark = await StartAsync();
@@ -53,7 +53,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(json["id"]!.GetValue<string>(), ark.Tasks.Single().Id);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AQueuedTaskHasThePagesFieldsWithAConcreteSeedAndNoContentYet()
     {
         await using var ark = await StartAsync();
@@ -83,7 +83,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(1, ark.GetCalls);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AnUnknownTaskIs404WithTheErrorBody()
     {
         await using var ark = await StartAsync();
@@ -97,7 +97,7 @@ public sealed class ArkEmulatorTests
 
     // ---- life cycle, media, usage ----
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ATaskGoesQueuedRunningSucceededWithARealMp4AndLastFrameBehindItsLinks()
     {
         await using var ark = await StartAsync();
@@ -125,7 +125,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal("png", frame.PrimaryVideoStream!.CodecName);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task WithoutAudioOrLastFrameTheVideoIsSilentAndThereIsNoLastFrameUrl()
     {
         await using var ark = await StartAsync();
@@ -142,7 +142,7 @@ public sealed class ArkEmulatorTests
         Assert.Null(video.PrimaryAudioStream);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("720p", "16:9", 5, 1280, 720, 108900)]
     [InlineData("480p", "16:9", 4, 854, 480, 38830)]
     [InlineData("1080p", "9:16", 10, 1080, 1920, 488025)]
@@ -164,7 +164,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(tokens, (await GetAsync(http, id))["usage"]!["total_tokens"]!.GetValue<long>());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ModelChosenDurationAdaptiveRatioAndDefaultsBecomeConcreteValues()
     {
         await using var ark = await StartAsync();
@@ -186,7 +186,7 @@ public sealed class ArkEmulatorTests
 
     // ---- list ----
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ListFiltersByStatusModelAndIdsAndPagesNewestFirst()
     {
         await using var ark = await StartAsync();
@@ -219,7 +219,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(9, ark.ListCalls);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("?page_num=0", "page_num")]
     [InlineData("?page_num=501", "page_num")]
     [InlineData("?page_size=0", "page_size")]
@@ -237,7 +237,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(param, error["param"]!.GetValue<string>());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ListAcceptsTheLimitsOfPaging()
     {
         await using var ark = await StartAsync();
@@ -250,7 +250,7 @@ public sealed class ArkEmulatorTests
 
     // ---- delete ----
 
-    [Fact]
+    [SqlitePassFact]
     public async Task DeletingAQueuedTaskCancelsIt()
     {
         await using var ark = await StartAsync();
@@ -265,7 +265,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(1, ark.DeleteCalls);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("succeeded")]
     [InlineData("failed")]
     [InlineData("expired")]
@@ -284,7 +284,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(0, (await ListAsync(http, ""))["total"]!.GetValue<int>());
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("running")]
     [InlineData("cancelled")]
     public async Task DeletingARunningOrCancelledTaskIsRefused(string status)
@@ -302,7 +302,7 @@ public sealed class ArkEmulatorTests
 
     // ---- validation ----
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("{'model':'doubao-seedance-2-0-260128','content':[{'type':'text','text':'x'}],'camera_fixed':true}", "InvalidParameter", "camera_fixed")]
     [InlineData("{'content':[{'type':'text','text':'x'}]}", "MissingParameter", "model")]
     [InlineData("{'model':'doubao-seedance-2-0-260128'}", "MissingParameter", "content")]
@@ -350,7 +350,7 @@ public sealed class ArkEmulatorTests
         Assert.Single(ark.CreateBodies);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AnUnknownModelIs404InvalidEndpointOrModel()
     {
         await using var ark = await StartAsync();
@@ -361,7 +361,7 @@ public sealed class ArkEmulatorTests
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "InvalidEndpointOrModel.NotFound", "NotFound");
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData(200, 200)]
     [InlineData(640, 200)]
     [InlineData(1600, 600)]
@@ -381,7 +381,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal("content[0].image_url.url", error["param"]!.GetValue<string>());
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("jpeg", "mjpeg", 200, 200, false)]
     [InlineData("jpeg", "mjpeg", 640, 360, true)]
     [InlineData("webp", "libwebp", 6002, 3000, false)]
@@ -410,7 +410,7 @@ public sealed class ArkEmulatorTests
         else Assert.Equal("content[0].image_url.url", (await AssertErrorAsync(response, HttpStatusCode.BadRequest, "InvalidParameter", "BadRequest"))["param"]!.GetValue<string>());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task TheThreeModesAreAcceptedEachOnItsOwn()
     {
         await using var ark = await StartAsync();
@@ -436,7 +436,7 @@ public sealed class ArkEmulatorTests
 
     // ---- callbacks ----
 
-    [Fact]
+    [SqlitePassFact]
     public async Task CallbacksCarryTheTaskObjectOnEveryStatusChange()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
@@ -453,7 +453,7 @@ public sealed class ArkEmulatorTests
         Assert.All(ark.Callbacks, c => Assert.Equal("acknowledged", c.Outcome));
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ASucceededCallbackNotAcknowledgedIsRetriedUpToThreeTimes()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
@@ -471,7 +471,7 @@ public sealed class ArkEmulatorTests
         Assert.All(ark.Callbacks.Where(c => c.Status == "succeeded"), c => Assert.Equal(("rejected", 500), (c.Outcome, c.HttpStatus!.Value)));
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AFailedCallbackThatTimesOutIsRetriedUntilAcknowledgedButARunningOneIsNot()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
@@ -497,7 +497,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal("OutputVideoSensitiveContentDetected.PolicyViolation", failed["error"]!["code"]!.GetValue<string>());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task DroppedCallbacksAreRecordedButNeverSent()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
@@ -516,7 +516,7 @@ public sealed class ArkEmulatorTests
 
     // ---- faults ----
 
-    [Fact]
+    [SqlitePassFact]
     public async Task LatencyDelaysEveryRequest()
     {
         await using var ark = await StartAsync();
@@ -529,7 +529,7 @@ public sealed class ArkEmulatorTests
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(280), $"answered after {watch.Elapsed}");
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task RateLimitAndQuotaFaultsRefuseTheNextCreatesOnlyWith429()
     {
         await using var ark = await StartAsync();
@@ -551,7 +551,7 @@ public sealed class ArkEmulatorTests
         Assert.Single(ark.Tasks);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ServerErrorsHitOnlyTheCallsAimedAt()
     {
         await using var ark = await StartAsync();
@@ -568,7 +568,7 @@ public sealed class ArkEmulatorTests
         await GetAsync(http, id);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AnyErrorCanBeScriptedForTheNextCreate()
     {
         await using var ark = await StartAsync();
@@ -580,7 +580,7 @@ public sealed class ArkEmulatorTests
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "ModelNotOpen", "NotFound");
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("AccessDenied", HttpStatusCode.Forbidden, "Forbidden")]
     [InlineData("AccountOverdueError", HttpStatusCode.Forbidden, "Forbidden")]
     [InlineData("AuthenticationError", HttpStatusCode.Unauthorized, "Unauthorized")]
@@ -596,7 +596,7 @@ public sealed class ArkEmulatorTests
         await CreateAsync(http, Body());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ATimeoutHangsTheCallPastTheClientsPatience()
     {
         await using var ark = await StartAsync();
@@ -612,7 +612,7 @@ public sealed class ArkEmulatorTests
         Assert.Single(ark.Tasks);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ATimeoutAfterProcessingCreatesTheTaskButLosesTheAnswer()
     {
         await using var ark = await StartAsync();
@@ -624,7 +624,7 @@ public sealed class ArkEmulatorTests
         Assert.Single(ark.Tasks);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AHangEndsWithTheNormalAnswerWhenTheClientWaits()
     {
         await using var ark = await StartAsync();
@@ -637,7 +637,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal(id, ark.Tasks.Single().Id);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("InputTextSensitiveContentDetected")]
     [InlineData("InputImageSensitiveContentDetected.PrivacyInformation")]
     public async Task RefusedInputIsA400WithTheModerationCode(string code)
@@ -654,7 +654,7 @@ public sealed class ArkEmulatorTests
         await CreateAsync(http, Body());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task APromptDirectiveRefusesOnlyItsOwnCreate()
     {
         await using var ark = await StartAsync();
@@ -666,7 +666,7 @@ public sealed class ArkEmulatorTests
         await CreateAsync(http, Body());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task FailedOutputEndsTheTaskFailedWithTheCodeAndNoContent()
     {
         await using var ark = await StartAsync();
@@ -683,7 +683,7 @@ public sealed class ArkEmulatorTests
         Assert.False(task.ContainsKey("usage"));
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task StuckTasksStayRunningUntilTheFaultIsLifted()
     {
         await using var ark = await StartAsync();
@@ -699,7 +699,7 @@ public sealed class ArkEmulatorTests
         await ark.WaitForStatusAsync(id, "succeeded");
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task PromptDirectivesMakeOneTaskStuckFailedOrExpired()
     {
         await using var ark = await StartAsync();
@@ -716,7 +716,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal("running", ark.Find(stuck)!.Status);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ExpiringTasksEndExpiredAndSoDoesATaskPastItsExecutionLimit()
     {
         await using var ark = await StartAsync();
@@ -733,7 +733,7 @@ public sealed class ArkEmulatorTests
         Assert.Null((await GetAsync(http, expired))["content"]);
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task ResultLinksExpireAfterTheirLifetimeOrOnDemandAndNeedTheirSignature()
     {
         await using var ark = await StartAsync();
@@ -761,7 +761,7 @@ public sealed class ArkEmulatorTests
         Assert.Equal("AccessDenied", (await JsonAsync(expired))["Code"]!.GetValue<string>());
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AForcedStatusIsPinnedAnnouncedAndReleasable()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
