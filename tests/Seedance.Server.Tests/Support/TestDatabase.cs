@@ -42,7 +42,9 @@ public static class TestDatabase
     internal static void Forget(string dataDir)
     {
         if (!Databases.TryRemove(Path.GetFullPath(dataDir), out var database) || !database.IsValueCreated) return;
-        TestPostgres.RecycleAsync(database.Value.GetAwaiter().GetResult()).GetAwaiter().GetResult();
+        // Waited for on the pool, not on the caller's synchronization context: xUnit runs tests on a few threads of its
+        // own, and a wait there for work that must come back to one of them would deadlock once every one of them waits.
+        Task.Run(async () => await TestPostgres.RecycleAsync(await database.Value)).GetAwaiter().GetResult();
     }
 
     /// <summary>Runs a query on the server's database (parameters as <c>@name</c>) and returns its rows as column-name dictionaries.</summary>
