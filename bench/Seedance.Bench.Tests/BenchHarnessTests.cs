@@ -128,11 +128,11 @@ public sealed class BenchHarnessTests
             foreach (var setup in new[] { "SQLite, 1 node", "PostgreSQL, 1 node", "PostgreSQL, 3 nodes" })
             {
                 var row = Assert.Single(rates, line => line.StartsWith($"| {setup} |", StringComparison.Ordinal));
-                Assert.Matches(@"^\| [^|]+ \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \|$", row.TrimEnd());
+                AssertRow(@"^\| [^|]+ \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \| [\d,]+/s \| [\d.]+ ms \| [\d.]+ ms \|$", row, table);
                 // the CPU of each load, per request, from the nodes, PostgreSQL and the harness
                 foreach (var load in new[] { "POST task", "GET task" })
-                    Assert.Matches(@"^\| [^|]+ \| [A-Z]+ task \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| \d+ % \| [\d.]+ \|$",
-                        Assert.Single(cpu, line => line.StartsWith($"| {setup} | {load} |", StringComparison.Ordinal)).TrimEnd());
+                    AssertRow(@"^\| [^|]+ \| [A-Z]+ task \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| \d+ % \| [\d.]+ \|$",
+                        Assert.Single(cpu, line => line.StartsWith($"| {setup} | {load} |", StringComparison.Ordinal)), table);
                 Assert.Single(cpu, line => line.StartsWith($"| {setup} | none (the nodes at rest", StringComparison.Ordinal));
             }
             Assert.Equal(2, cpu.Count(line => line.StartsWith("| PostgreSQL, 1 node at a third of its rate |", StringComparison.Ordinal)));
@@ -149,4 +149,8 @@ public sealed class BenchHarnessTests
             if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
         }
     }
+
+    /// <summary>A row of the table in the form <paramref name="pattern"/> gives; a failure shows the whole row and the table.</summary>
+    private static void AssertRow(string pattern, string row, string table) =>
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(row.TrimEnd(), pattern), $"Row not in the expected form:\n{row}\nTable:\n{table}");
 }

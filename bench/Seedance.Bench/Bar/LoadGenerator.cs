@@ -35,16 +35,19 @@ public static class LoadGenerator
         var end = warmup + duration;
         long sequence = 0;
         var failed = 0;
+        var measured = 0;
         string? firstError = null;
         var perClient = new List<double>[clients];
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
         {
             var latencies = perClient[c] = new List<double>(1 << 14);
-            while (clock.Elapsed < end)
+            // at least a few measured requests, even when a stall of the machine outlasts the whole window
+            while (clock.Elapsed < end || Volatile.Read(ref measured) < MinimumMeasured)
             {
                 var started = clock.Elapsed;
                 var error = await Run(request, Interlocked.Increment(ref sequence), ct);
                 if (started < measureFrom) continue;
+                Interlocked.Increment(ref measured);
                 if (error is null) latencies.Add((clock.Elapsed - started).TotalSeconds);
                 else
                 {
