@@ -2,17 +2,20 @@ using System.Reflection;
 
 namespace Seedance.Bench.Tests;
 
-/// <summary>What the harness runs against: the server's own build output of the same configuration as these tests.</summary>
+/// <summary>
+/// What the harness runs against in these tests: the ReadyToRun publish of the server, of the same configuration, that
+/// the server tests' build makes (<c>./bench/run</c> itself runs the server's plain build output).
+/// </summary>
 public static class BuiltServer
 {
-    /// <summary>The server's dll in <c>src/Seedance.Server/bin/{Configuration}/{TargetFramework}</c>, as recorded at build time.</summary>
+    /// <summary>The server's dll in <c>tests/Seedance.Server.Tests/bin/{Configuration}/{TargetFramework}/server</c>, as recorded at build time.</summary>
     public static string Dll
     {
         get
         {
             var path = typeof(BuiltServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
                 .Single(a => a.Key == "ServerDll").Value!;
-            return File.Exists(path) ? path : throw new FileNotFoundException("The server is not built: build Seedance.slnx first.", path);
+            return File.Exists(path) ? path : throw new FileNotFoundException("The server is not published for the tests: build Seedance.slnx first.", path);
         }
     }
 
