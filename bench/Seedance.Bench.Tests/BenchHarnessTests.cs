@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Seedance.Bench.Tests;
 
 /// <summary>
@@ -152,5 +154,5 @@ public sealed class BenchHarnessTests
 
     /// <summary>A row of the table in the form <paramref name="pattern"/> gives; a failure shows the whole row and the table.</summary>
     private static void AssertRow(string pattern, string row, string table) =>
-        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(row.TrimEnd(), pattern), $"Row not in the expected form:\n{row}\nTable:\n{table}");
+        Assert.True(Regex.IsMatch(row.TrimEnd(), pattern), $"Row not in the expected form:\n{row}\nTable:\n{table}");
 }

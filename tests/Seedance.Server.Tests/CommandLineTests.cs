@@ -112,7 +112,8 @@ public sealed class CommandLineTests
         }
     }
 
-    [Theory]
+    // Settings are checked before any database is opened, whichever the pass gives: these two run in the SQLite pass.
+    [SqlitePassTheory]
     [InlineData("Seedance__Keys__MaxConcurrent", "0", "Seedance:Keys:MaxConcurrent")]
     [InlineData("Seedance__Keys__MaxConcurrent", "many", "Seedance:Keys:MaxConcurrent")]
     [InlineData("Seedance__Tasks__ResultLinkDays", "31", "Seedance:Tasks:ResultLinkDays")]
@@ -137,7 +138,7 @@ public sealed class CommandLineTests
         finally { TempDir.Delete(dataDir); }
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task AnInvalidSettingStopsACommandWithExitCode2AndAMessageNamingIt()
     {
         var dataDir = TempDir.Create();

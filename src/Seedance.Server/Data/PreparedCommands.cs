@@ -36,13 +36,12 @@ internal static class PreparedCommands
     public static Arg Value<TEntity>(SeedanceDb db, string property, object? value) =>
         new(db.Model.FindEntityType(typeof(TEntity))!.FindProperty(property)!, value);
 
-    /// <summary>Runs <paramref name="sql"/>, whose parameters are <c>@p0</c>, <c>@p1</c>, … in the order of <paramref name="args"/>; returns the rows it changed.</summary>
-    public static async Task<int> ExecuteAsync(SeedanceDb db, string sql, CancellationToken ct, params Arg[] args)
-    {
-        var command = Command(db, sql);
-        for (var i = 0; i < args.Length; i++) Bind(command, i, args[i].Column, args[i].Value);
-        return await command.ExecuteNonQueryAsync(ct);
-    }
+    /// <summary>
+    /// Runs <paramref name="sql"/>, whose parameters are <c>@p0</c>, <c>@p1</c>, … in the order of <paramref name="args"/>;
+    /// returns the rows it changed. One SQL text always takes the same columns, in the same order.
+    /// </summary>
+    public static async Task<int> ExecuteAsync(SeedanceDb db, string sql, CancellationToken ct, params Arg[] args) =>
+        await Command(db, sql, args).ExecuteNonQueryAsync(ct);
 
     /// <summary>
     /// Inserts <paramref name="row"/> as <c>SaveChanges</c> would, without tracking it. A refused insert (a
@@ -52,8 +51,7 @@ internal static class PreparedCommands
     {
         var insert = Inserts.GetValue(db.Model, _ => new ConcurrentDictionary<Type, Insert>())
             .GetOrAdd(typeof(T), static (type, db) => Insert.Of(db, type), db);
-        var command = Command(db, insert.Sql);
-        for (var i = 0; i < insert.Columns.Length; i++) Bind(command, i, insert.Columns[i], insert.Columns[i].GetGetter().GetClrValue(row));
+        var command = Command(db, insert.Sql, [.. insert.Columns.Select(c => new Arg(c, c.GetGetter().GetClrValue(row)))]);
         try
         {
             await command.ExecuteNonQueryAsync(ct);
@@ -64,7 +62,14 @@ internal static class PreparedCommands
         }
     }
 
-    private static DbCommand Command(SeedanceDb db, string sql)
+    /// <summary>
+    /// The connection's kept command for <paramref name="sql"/>, in the context's transaction, with <paramref name="args"/>
+    /// bound. A kept command keeps its parameters and gets new values: once it is prepared (Npgsql prepares a statement
+    /// it has run a few times when the connection string turns on automatic preparation, <c>Max Auto Prepare</c>), it
+    /// sends the parameters it was prepared with, so new ones in their place would never be sent (npgsql/npgsql#3850).
+    /// That is also why one SQL text must always come with the same columns.
+    /// </summary>
+    private static DbCommand Command(SeedanceDb db, string sql, ReadOnlySpan<Arg> args)
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("A statement runs inside a transaction");
@@ -73,13 +78,32 @@ internal static class PreparedCommands
         kept.FitTo(connection);
         if (!kept.Commands.TryGetValue(sql, out var command))
         {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            kept.Commands[sql] = command;
+            var made = connection.CreateCommand();
+            made.CommandText = sql;
+            var columns = new IProperty[args.Length];
+            for (var i = 0; i < args.Length; i++)
+            {
+                columns[i] = args[i].Column;
+                made.Parameters.Add(columns[i].GetRelationalTypeMapping().CreateParameter(made, "@p" + i, null, columns[i].IsNullable));
+            }
+            kept.Commands[sql] = command = new KeptCommand(made, columns);
         }
-        command.Transaction = transaction;
-        return command;
+        if (args.Length != command.Columns.Length)
+            throw new InvalidOperationException($"The statement takes {command.Columns.Length} values, {args.Length} given: {sql}");
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!ReferenceEquals(args[i].Column, command.Columns[i]))
+                throw new InvalidOperationException($"Value {i} of the statement is for {command.Columns[i].Name}, {args[i].Column.Name} given: {sql}");
+            // Converted as the column converts its values (an enum to its text, a decimal to its integer cents, ...).
+            command.Command.Parameters[i].Value = args[i].Column.GetRelationalTypeMapping()
+                .CreateParameter(command.Command, "@p" + i, args[i].Value, args[i].Column.IsNullable).Value;
+        }
+        command.Command.Transaction = transaction;
+        return command.Command;
     }
+
+    /// <summary>A kept command and the columns its parameters bind, in order.</summary>
+    private sealed record KeptCommand(DbCommand Command, IProperty[] Columns);
 
     /// <summary>
     /// A connection's kept commands. A SQLite command stays prepared on the physical connection (the handle) it
@@ -90,28 +114,16 @@ internal static class PreparedCommands
     {
         private object? _handle;
 
-        public Dictionary<string, DbCommand> Commands { get; } = [];
+        public Dictionary<string, KeptCommand> Commands { get; } = [];
 
         public void FitTo(DbConnection connection)
         {
             var handle = (connection as SqliteConnection)?.Handle;
             if (ReferenceEquals(handle, _handle)) return;
-            foreach (var command in Commands.Values) command.Dispose();
+            foreach (var command in Commands.Values) command.Command.Dispose();
             Commands.Clear();
             _handle = handle;
         }
-    }
-
-    /// <summary>
-    /// Binds the value of parameter <paramref name="index"/>. A kept command keeps its parameters and gets new values:
-    /// a command that is prepared (Npgsql prepares a statement it has run a few times) binds the parameters it was
-    /// prepared with, so new ones in their place would never be sent.
-    /// </summary>
-    private static void Bind(DbCommand command, int index, IProperty column, object? value)
-    {
-        var parameter = column.GetRelationalTypeMapping().CreateParameter(command, "@p" + index, value, column.IsNullable);
-        if (index < command.Parameters.Count) command.Parameters[index].Value = parameter.Value;
-        else command.Parameters.Add(parameter);
     }
 
     private sealed record Insert(string Table, string Sql, IProperty[] Columns)
