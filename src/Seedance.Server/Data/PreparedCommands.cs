@@ -51,7 +51,9 @@ internal static class PreparedCommands
     {
         var insert = Inserts.GetValue(db.Model, _ => new ConcurrentDictionary<Type, Insert>())
             .GetOrAdd(typeof(T), static (type, db) => Insert.Of(db, type), db);
-        var command = Command(db, insert.Sql, [.. insert.Columns.Select(c => new Arg(c, c.GetGetter().GetClrValue(row)))]);
+        var args = new Arg[insert.Columns.Length];
+        for (var i = 0; i < args.Length; i++) args[i] = new Arg(insert.Columns[i], insert.Columns[i].GetGetter().GetClrValue(row));
+        var command = Command(db, insert.Sql, args);
         try
         {
             await command.ExecuteNonQueryAsync(ct);
