@@ -124,6 +124,7 @@ public sealed class ServerProcess : IServerNode
         // Profile-guided tiering recompiles hot code once more, instrumented: a gain for a server that runs for days,
         // a cost for one that runs seconds.
         info.Environment["DOTNET_TieredPGO"] = "0";
+        info.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
         foreach (var arg in args) info.ArgumentList.Add(arg);
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Seedance", StringComparison.OrdinalIgnoreCase)
                      || k.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)).ToList())
