@@ -122,7 +122,7 @@ public sealed class ServerProcess : IServerNode
         };
         if (launcher is null) info.ArgumentList.Add(ServerDll);
         // Profile-guided tiering recompiles hot code once more, instrumented: a gain for a server that runs for days,
-        // a cost for one that runs seconds.
+        // a cost for one that runs seconds. Idle thread-pool workers sleep at once instead of spinning (tests/Directory.Build.targets).
         info.Environment["DOTNET_TieredPGO"] = "0";
         info.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
         foreach (var arg in args) info.ArgumentList.Add(arg);
