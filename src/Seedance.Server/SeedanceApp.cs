@@ -75,6 +75,7 @@ public static class SeedanceApp
             .RequireRateLimiting(KeyRateLimiting.Policy);
         api.MapUploads();
         api.MapTasks();
+        api.MapModels();
         api.MapBalance();
         api.MapWebhooks();
         if (app.Services.GetRequiredService<FileStore>() is LocalFileStore) app.MapFileStore();
@@ -93,6 +94,8 @@ public static class SeedanceApp
         services.AddOptions<SeedanceOptions>().BindConfiguration(SeedanceOptions.Section)
             .Configure(o => o.Database.ConnectionString = SeedanceOptions.ConnectionString(configuration, o)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SeedanceOptions>, SeedanceOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SeedanceOptions>, ModelCatalogueValidator>();
+        services.AddSingleton(sp => ModelCatalogue.From(sp.GetRequiredService<IOptions<SeedanceOptions>>().Value));
         var options = SeedanceOptions.From(configuration);
         services.AddSeedanceDb(options);
         services.AddSingleton(TimeProvider.System);

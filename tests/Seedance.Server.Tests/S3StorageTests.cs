@@ -183,6 +183,7 @@ public sealed class S3StorageTests
             ["Seedance:Channels:0:Name"] = "ark", ["Seedance:Channels:0:Provider"] = "ark",
             ["Seedance:Channels:0:BaseUrl"] = ark.BaseUrl, ["Seedance:Channels:0:ApiKey"] = ark.ApiKey,
             ["Seedance:Channels:0:Models:seedance-2.0"] = "doubao-seedance-2-0-260128",
+            ["Seedance:Models:seedance-2.0-fast:Enabled"] = "false", // the one channel serves one model
             ["Seedance:Channels:0:PollIntervalSeconds"] = "0.2", ["Seedance:Channels:0:AllowPrivateNetworks"] = "true",
         });
         using var client = await server.CreateKeyAsync(credits: 100);

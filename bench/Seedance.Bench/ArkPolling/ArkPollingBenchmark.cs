@@ -89,6 +89,7 @@ public static class ArkPollingBenchmark
         ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
         ["Seedance__Channels__0__ApiKey"] = ArkKey,
         ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
+        ["Seedance__Models__seedance-2.0-fast__Enabled"] = "false", // the one channel serves one model
         ["Seedance__Channels__0__MaxConcurrent"] = InFlight(s).ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__PollIntervalSeconds"] = s.PollIntervalSeconds.ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__MaxParallelPolls"] = "32",

@@ -30,6 +30,10 @@ public sealed class SeedanceOptions
     public NodeOptions Node { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
+    /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = new();
+    /// <summary>The model of a submission that names none (the document's <c>seedance-2.0</c>).</summary>
+    public string DefaultModel { get; set; } = "seedance-2.0";
     /// <summary>The operator's upstream accounts; see <see cref="ChannelOptions"/>.</summary>
     public List<ChannelOptions> Channels { get; set; } = [];
 

@@ -12,37 +12,44 @@ public sealed record TaskRequest(
     string Model, IReadOnlyList<ContentItem> Content, string Resolution, string Ratio, int Duration,
     bool GenerateAudio, long? Seed, bool Watermark, string? CallbackUrl, bool ReturnLastFrame)
 {
-    public static readonly string[] Ratios = ["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"];
     private static readonly string[] Fields =
         ["model", "content", "resolution", "ratio", "duration", "generate_audio", "seed", "watermark", "callback_url", "return_last_frame"];
     private const int MaxText = 5000;
 
-    public static TaskRequest Parse(JsonElement body)
+    /// <summary>The body checked against <paramref name="catalogue"/>: the model, then what that model offers.</summary>
+    public static TaskRequest Parse(JsonElement body, ModelCatalogue catalogue)
     {
         if (body.ValueKind != JsonValueKind.Object) throw ApiError.InvalidParameter("body must be a JSON object");
         foreach (var property in body.EnumerateObject())
             if (!Fields.Contains(property.Name)) throw ApiError.InvalidParameter($"unknown field '{property.Name}'");
 
-        var model = OneOf(body, "model", Pricing.Models, Pricing.Standard);
-        var resolution = OneOf(body, "resolution", Pricing.Resolutions, "720p");
-        var ratio = OneOf(body, "ratio", Ratios, "16:9");
-        var duration = (int)(Integer(body, "duration", 4, 15, "must be 4-15") ?? 5);
+        var model = catalogue.Find(OneOf(body, "model", catalogue.Models.Select(m => m.Name).ToList(), catalogue.Default.Name, null))!;
+        var resolution = OneOf(body, "resolution", model.Resolutions, model.DefaultResolution,
+            asked => catalogue.Models.Any(m => m.Prices.ContainsKey(asked)) ? model.Name : null);
+        var ratio = OneOf(body, "ratio", model.Ratios, model.DefaultRatio, asked => catalogue.Models.Any(m => m.Ratios.Contains(asked)) ? model.Name : null);
+        var duration = (int)(Integer(body, "duration", model.MinDuration, model.MaxDuration, $"must be {model.MinDuration}-{model.MaxDuration}") ?? model.DefaultDuration);
         var seed = Integer(body, "seed", -1, int.MaxValue, $"must be an integer from -1 to {int.MaxValue}");
+        var audio = Boolean(body, "generate_audio");
+        if (audio && !model.Audio) throw ApiError.InvalidParameter($"generate_audio is not offered for {model.Name}");
         var callback = ParseCallbackUrl(body);
         var content = ParseContent(body);
 
-        return new TaskRequest(model, content, resolution, ratio, duration,
-            Boolean(body, "generate_audio"), seed, Boolean(body, "watermark"), callback, Boolean(body, "return_last_frame"));
+        return new TaskRequest(model.Name, content, resolution, ratio, duration,
+            audio, seed, Boolean(body, "watermark"), callback, Boolean(body, "return_last_frame"));
     }
 
     private static JsonElement? Optional(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
-    private static string OneOf(JsonElement body, string name, string[] allowed, string fallback)
+    /// <param name="forModel">Given a value that is not allowed, the model to name in the message (when another model offers it), or null.</param>
+    private static string OneOf(JsonElement body, string name, IReadOnlyList<string> allowed, string fallback, Func<string, string?>? forModel)
     {
         if (Optional(body, name) is not { } value) return fallback;
-        if (value.ValueKind != JsonValueKind.String || !allowed.Contains(value.GetString()))
-            throw ApiError.InvalidParameter($"{name} must be one of {string.Join(", ", allowed)}");
+        if (value.ValueKind != JsonValueKind.String || !allowed.Contains(value.GetString()!))
+        {
+            var model = value.ValueKind == JsonValueKind.String ? forModel?.Invoke(value.GetString()!) : null;
+            throw ApiError.InvalidParameter($"{name} must be one of {string.Join(", ", allowed)}{(model is null ? "" : $" for {model}")}");
+        }
         return value.GetString()!;
     }
 

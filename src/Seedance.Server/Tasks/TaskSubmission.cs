@@ -20,18 +20,12 @@ public static class TaskSubmission
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
-    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, TimeProvider clock, TaskStore tasks,
-        UploadStore uploads, FileStore store)
+    public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, ModelCatalogue catalogue,
+        TimeProvider clock, TaskStore tasks, UploadStore uploads, FileStore store)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
-        if (!context.Request.HasJsonContentType())
-            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
-        var body = await JsonBody.ReadAsync(context);
-        using var document = JsonBody.Parse(body) ?? throw ApiError.MissingParameter("content");
-        var request = TaskRequest.Parse(document.RootElement);
-        if (request.CallbackUrl is { } callback && SafeHttp.Check(callback, options.Value.Callbacks.AllowPrivateNetworks) is { IsAllowed: false } refused)
-            throw ApiError.InvalidParameter(refused.Error!);
+        var (body, request) = await ReadAsync(context, catalogue, options.Value);
 
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
         if (idempotencyKey.Length > 255) throw ApiError.InvalidParameter("Idempotency-Key must be at most 255 characters");
@@ -39,8 +33,8 @@ public static class TaskSubmission
         if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
             return replay;
 
-        var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, ct);
-        var cost = Pricing.Cost(request.Model, request.Resolution, request.Duration);
+        var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: true, ct);
+        var cost = catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration);
         var now = clock.GetUtcNow().UtcDateTime;
         var task = new VideoTask
         {
@@ -75,6 +69,38 @@ public static class TaskSubmission
         throw submission.RemainCredits < cost ? ApiError.InsufficientCredit(cost, submission.RemainCredits) : ApiError.ConcurrencyLimit(submission.MaxPending);
     }
 
+    /// <summary>
+    /// <c>POST /api/v1/video/quote</c>: a submission's body checked exactly as a submission checks it (the same refusals for
+    /// the same bodies, uploads and samples included), priced as a submission would reserve it. Nothing is written.
+    /// </summary>
+    public static async Task<IResult> QuoteAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, ModelCatalogue catalogue,
+        TimeProvider clock, UploadStore uploads, FileStore store)
+    {
+        var ct = context.RequestAborted;
+        var caller = context.Caller();
+        var (_, request) = await ReadAsync(context, catalogue, options.Value);
+        await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: false, ct);
+        var cost = catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration);
+        var remain = await db.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId)
+            .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
+        return Envelope.Ok(new Quote(request.Model, request.Resolution, request.Duration, cost, remain, cost <= remain));
+    }
+
+    public sealed record Quote(string Model, string Resolution, int Duration, decimal CreditCost, decimal RemainCredits, bool Affordable);
+
+    /// <summary>The body of a submission or a quote, read and checked: JSON, the fields and their rules, a callback address it may call.</summary>
+    private static async Task<(byte[] Body, TaskRequest Request)> ReadAsync(HttpContext context, ModelCatalogue catalogue, SeedanceOptions options)
+    {
+        if (!context.Request.HasJsonContentType())
+            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+        var body = await JsonBody.ReadAsync(context);
+        using var document = JsonBody.Parse(body) ?? throw ApiError.MissingParameter("content");
+        var request = TaskRequest.Parse(document.RootElement, catalogue);
+        if (request.CallbackUrl is { } callback && SafeHttp.Check(callback, options.Callbacks.AllowPrivateNetworks) is { IsAllowed: false } refused)
+            throw ApiError.InvalidParameter(refused.Error!);
+        return (body, request);
+    }
+
     private static string RequestBaseUrl(HttpContext context) =>
         $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
 
@@ -96,14 +122,14 @@ public static class TaskSubmission
 
     /// <summary>Checks each referenced upload belongs to the caller, has landed and fits its item; resolves samples.</summary>
     private static async Task<List<ContentItem>> ResolveContent(SeedanceDb db, FileStore store, UploadStore uploads, TimeProvider clock, long keyId,
-        IReadOnlyList<ContentItem> items, SeedanceOptions options, CancellationToken ct)
+        IReadOnlyList<ContentItem> items, SeedanceOptions options, bool record, CancellationToken ct)
     {
         var paths = items.Where(i => i.FilePath is not null).Select(i => i.FilePath!).Distinct().ToArray();
         var files = paths.Length == 0
             ? new Dictionary<string, UploadedFile>()
             : await db.Uploads.AsNoTracking().Where(f => f.KeyId == keyId && paths.Contains(f.FilePath)).ToDictionaryAsync(f => f.FilePath, ct);
         if (store.SignsOwnLinks)
-            foreach (var file in files.Values.Where(f => f.ReferencedAt is null)) await CheckStoredUpload(store, uploads, clock, file, ct);
+            foreach (var file in files.Values.Where(f => f.ReferencedAt is null)) await CheckStoredUpload(store, uploads, clock, file, record, ct);
 
         var resolved = new List<ContentItem>(items.Count);
         for (var i = 0; i < items.Count; i++)
@@ -133,9 +159,10 @@ public static class TaskSubmission
     /// <summary>
     /// An upload that went straight to the store (S3) is checked when a task first references it, as the
     /// server's own PUT route checks it on arrival: it must be there, within the size limit of its type,
-    /// and begin with that type's signature. A file that passes is recorded as uploaded.
+    /// and begin with that type's signature. A file that passes is recorded as uploaded when <paramref name="record"/> (a
+    /// submission; a quote writes nothing).
     /// </summary>
-    private static async Task CheckStoredUpload(FileStore store, UploadStore uploads, TimeProvider clock, UploadedFile file, CancellationToken ct)
+    private static async Task CheckStoredUpload(FileStore store, UploadStore uploads, TimeProvider clock, UploadedFile file, bool record, CancellationToken ct)
     {
         var stored = await store.InspectAsync(file.FilePath, MediaTypes.SniffLength, ct);
         if (stored is null)
@@ -148,6 +175,6 @@ public static class TaskSubmission
         if (!MediaTypes.Matches(file.ContentType, stored.Head)) throw ApiError.InvalidParameter($"file content is not {file.ContentType}");
         file.Size = stored.Size;
         file.UploadedAt ??= clock.GetUtcNow().UtcDateTime;
-        await uploads.RecordCheckedAsync(file.Id, stored.Size, file.UploadedAt.Value, ct);
+        if (record) await uploads.RecordCheckedAsync(file.Id, stored.Size, file.UploadedAt.Value, ct);
     }
 }

@@ -111,6 +111,7 @@ public sealed class CrossNodeTests
             ["Seedance__Channels__0__BaseUrl"] = ark.BaseUrl,
             ["Seedance__Channels__0__ApiKey"] = ark.ApiKey,
             ["Seedance__Channels__0__Models__seedance-2.0"] = "doubao-seedance-2-0-260128",
+            ["Seedance__Models__seedance-2.0-fast__Enabled"] = "false", // the one channel serves one model
             ["Seedance__Channels__0__InlineImages"] = "true",
             ["Seedance__Channels__0__TimeoutSeconds"] = "300",
             ["Seedance__Node__LeaseSeconds"] = "3", // the second server is a new node: it takes the task over when the lease runs out

@@ -3,9 +3,13 @@ using Seedance.Server.Tasks;
 
 namespace Seedance.Server.Tests.Unit;
 
-/// <summary>The document's price table: credits per second times duration, two decimals, half away from zero.</summary>
+/// <summary>The document's price table, as the catalogue holds it with nothing configured: credits per second times duration, two decimals, half away from zero.</summary>
 public sealed class PriceTableTests
 {
+    private static readonly ModelCatalogue Catalogue = ModelCatalogue.From(new SeedanceOptions());
+
+    private static decimal Cost(string model, string resolution, int duration) => Catalogue.Find(model)!.Cost(resolution, duration);
+
     /// <summary>The document's table, per second in thousandths of a credit, so the expectations below use integer arithmetic only.</summary>
     private static readonly Dictionary<(string Model, string Resolution), long> MilliCreditsPerSecond = new()
     {
@@ -35,7 +39,7 @@ public sealed class PriceTableTests
     [Theory]
     [MemberData(nameof(AllPairsAndDurations))]
     public void CostIsThePricePerSecondTimesDurationRoundedHalfAwayFromZeroToCents(string model, string resolution, int duration) =>
-        Assert.Equal(Expected(model, resolution, duration), Pricing.Cost(model, resolution, duration));
+        Assert.Equal(Expected(model, resolution, duration), Cost(model, resolution, duration));
 
     [Theory]
     [InlineData("seedance-2.0-fast", "1080p", 4, "13.25")]
@@ -47,7 +51,7 @@ public sealed class PriceTableTests
     [InlineData("seedance-2.0-fast", "480p", 5, "3.6")]
     public void ACostIsWrittenWithAtMostTwoDecimalsAndNoTrailingZeros(string model, string resolution, int duration, string written)
     {
-        var cost = Pricing.Cost(model, resolution, duration);
+        var cost = Cost(model, resolution, duration);
         Assert.True(Credits.HasAtMostTwoDecimals(cost));
         Assert.Equal(written, Credits.Format(cost));
     }
@@ -57,14 +61,14 @@ public sealed class PriceTableTests
     [InlineData("seedance-2.0", "4k")]
     [InlineData("seedance-2.0-fast", "720P")]
     public void AModelOrResolutionOutsideTheTableHasNoPrice(string model, string resolution) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.PerSecond(model, resolution));
+        Assert.False(Catalogue.Find(model) is { } offered && offered.Prices.ContainsKey(resolution));
 
     [Fact]
     public void EveryModelAndResolutionThatARequestMayNameHasAPrice()
     {
-        foreach (var model in Pricing.Models)
-            foreach (var resolution in Pricing.Resolutions)
-                Assert.Equal(MilliCreditsPerSecond[(model, resolution)] / 1000m, Pricing.PerSecond(model, resolution));
-        Assert.Equal(MilliCreditsPerSecond.Count, Pricing.Models.Length * Pricing.Resolutions.Length);
+        foreach (var model in Catalogue.Models)
+            foreach (var resolution in model.Resolutions)
+                Assert.Equal(MilliCreditsPerSecond[(model.Name, resolution)] / 1000m, model.Prices[resolution]);
+        Assert.Equal(MilliCreditsPerSecond.Count, Catalogue.Models.Sum(m => m.Resolutions.Count));
     }
 }

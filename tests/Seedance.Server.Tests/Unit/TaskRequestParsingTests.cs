@@ -22,10 +22,12 @@ public sealed class TaskRequestParsingTests
     private static string Repeat(string item, int times) => string.Join(",", Enumerable.Repeat(item, times));
     private static string ImageWithRole(string role) => $$"""{"type":"image_url","image_url":"https://example.com/{{role}}.png","role":"{{role}}"}""";
 
+    private static readonly ModelCatalogue Catalogue = ModelCatalogue.From(new SeedanceOptions());
+
     private static TaskRequest Parse(string json)
     {
         using var document = JsonDocument.Parse(json);
-        return TaskRequest.Parse(document.RootElement.Clone());
+        return TaskRequest.Parse(document.RootElement.Clone(), Catalogue);
     }
 
     private static ApiError Refused(string json, string code = "INVALID_PARAMETER")
@@ -339,7 +341,7 @@ public sealed class TaskRequestParsingTests
         Assert.Equal((false, false, false), (request.GenerateAudio, request.Watermark, request.ReturnLastFrame));
         Assert.Null(request.Seed);
         Assert.Null(request.CallbackUrl);
-        Assert.Equal(9m, Pricing.Cost(request.Model, request.Resolution, request.Duration));
+        Assert.Equal(9m, Catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration));
     }
 
     [Theory]

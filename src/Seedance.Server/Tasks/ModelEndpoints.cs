@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
+
+namespace Seedance.Server.Tasks;
+
+/// <summary>The catalogue as callers see it, and what a submission would cost before it is made.</summary>
+public static class ModelEndpoints
+{
+    public sealed record DurationRange(int Min, int Max, int Default);
+
+    public sealed record ModelView(
+        string Model, bool Default, IReadOnlyList<string> Resolutions, string DefaultResolution, IReadOnlyList<string> Ratios, string DefaultRatio,
+        DurationRange Duration, bool Audio, IReadOnlyDictionary<string, decimal> Prices);
+
+    public sealed record ModelList(IReadOnlyList<ModelView> Data);
+
+    public static void MapModels(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/models", (ModelCatalogue catalogue) => Envelope.Ok(List(catalogue)))
+            .WithSummary("The models offered: resolutions, ratios, durations, audio, and prices in credits per second of video")
+            .Produces<Envelope<ModelList>>();
+        api.MapPost("/quote", TaskSubmission.QuoteAsync)
+            .WithSummary("What a submission of this body would cost, checked as a submission is; nothing is created or reserved")
+            .Accepts<TaskEndpoints.TaskRequestDocument>("application/json")
+            .Produces<Envelope<TaskSubmission.Quote>>();
+    }
+
+    private static ModelList List(ModelCatalogue catalogue) => new(catalogue.Models.Select(m => new ModelView(
+        m.Name, m == catalogue.Default, m.Resolutions, m.DefaultResolution, m.Ratios, m.DefaultRatio,
+        new DurationRange(m.MinDuration, m.MaxDuration, m.DefaultDuration), m.Audio,
+        m.Resolutions.ToDictionary(r => r, r => m.Prices[r]))).ToList());
+}
+
+/// <summary>The catalogue's settings (<c>Seedance:Models</c>, <c>Seedance:DefaultModel</c>) refused at start with each mistake named.</summary>
+public sealed class ModelCatalogueValidator : IValidateOptions<SeedanceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SeedanceOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var model in ModelCatalogue.Build(options, errors))
+            if (options.EffectiveChannels.All(c => c.UpstreamModel(model.Name) is null))
+                errors.Add($"Seedance:Models:{model.Name} is served by no channel: map it in a channel's Models (Seedance:Channels:N:Models:{model.Name}=<upstream model id>)");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
