@@ -30,6 +30,33 @@ public static class Json
             DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Prices in credits per second, per resolution, exactly as set (3.312 stays 3.312; the credit figures' two decimals
+    /// apply to what a task costs, not to its price per second), trailing zeros dropped.
+    /// </summary>
+    public sealed class ExactPricesConverter : JsonConverter<IReadOnlyDictionary<string, decimal>>
+    {
+        public override IReadOnlyDictionary<string, decimal> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("prices must be an object");
+            var prices = new Dictionary<string, decimal>();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var resolution = reader.GetString()!;
+                reader.Read();
+                prices[resolution] = reader.GetDecimal();
+            }
+            return prices;
+        }
+
+        public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, decimal> value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            foreach (var (resolution, price) in value) writer.WriteNumber(resolution, price / 1.000000000000000000000000000000000m);
+            writer.WriteEndObject();
+        }
+    }
+
     /// <summary>Credit figures as JSON numbers with at most two decimals.</summary>
     public sealed class CreditConverter : JsonConverter<decimal>
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Infrastructure;
 
@@ -10,7 +11,7 @@ public static class ModelEndpoints
 
     public sealed record ModelView(
         string Model, bool Default, IReadOnlyList<string> Resolutions, string DefaultResolution, IReadOnlyList<string> Ratios, string DefaultRatio,
-        DurationRange Duration, bool Audio, IReadOnlyDictionary<string, decimal> Prices);
+        DurationRange Duration, bool Audio, [property: JsonConverter(typeof(Json.ExactPricesConverter))] IReadOnlyDictionary<string, decimal> Prices);
 
     public sealed record ModelList(IReadOnlyList<ModelView> Data);
 
