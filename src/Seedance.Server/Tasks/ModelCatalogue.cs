@@ -41,12 +41,16 @@ public sealed partial class ModelCatalogue
     public ModelCatalogue(IReadOnlyList<ModelEntry> models, string defaultModel)
     {
         Models = models;
+        Names = models.Select(m => m.Name).ToList();
         _byName = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
         Default = _byName[defaultModel];
     }
 
     /// <summary>The models offered, in the order of the document, then the operator's in the order of their names.</summary>
     public IReadOnlyList<ModelEntry> Models { get; }
+
+    /// <summary>The names of <see cref="Models"/>, in their order.</summary>
+    public IReadOnlyList<string> Names { get; }
 
     /// <summary>The model of a submission that names none.</summary>
     public ModelEntry Default { get; }

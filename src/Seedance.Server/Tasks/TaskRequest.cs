@@ -23,7 +23,7 @@ public sealed record TaskRequest(
         foreach (var property in body.EnumerateObject())
             if (!Fields.Contains(property.Name)) throw ApiError.InvalidParameter($"unknown field '{property.Name}'");
 
-        var model = catalogue.Find(OneOf(body, "model", catalogue.Models.Select(m => m.Name).ToList(), catalogue.Default.Name, null))!;
+        var model = catalogue.Find(OneOf(body, "model", catalogue.Names, catalogue.Default.Name, null))!;
         var resolution = OneOf(body, "resolution", model.Resolutions, model.DefaultResolution,
             asked => catalogue.Models.Any(m => m.Prices.ContainsKey(asked)) ? model.Name : null);
         var ratio = OneOf(body, "ratio", model.Ratios, model.DefaultRatio, asked => catalogue.Models.Any(m => m.Ratios.Contains(asked)) ? model.Name : null);
