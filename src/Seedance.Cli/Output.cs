@@ -34,6 +34,9 @@ public static class Output
 
     public static string Credits(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
+    /// <summary>A price per second as set, at least two decimals (0.90, 3.312).</summary>
+    public static string Price(decimal value) => value.ToString("0.00##", CultureInfo.InvariantCulture);
+
     public static string Time(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     public static Table Task(VideoTask task)
@@ -42,9 +45,9 @@ public static class Output
         void Row(string name, string? value) => table.AddRow(name, Markup.Escape(value ?? "-"));
         Row("task_id", task.TaskId);
         Row("status", WireName.Of(task.Status));
-        Row("model", WireName.Of(task.Model));
-        Row("resolution", WireName.Of(task.Resolution));
-        Row("ratio", WireName.Of(task.Ratio));
+        Row("model", task.Model.Name);
+        Row("resolution", task.Resolution.Name);
+        Row("ratio", task.Ratio.Name);
         Row("duration", $"{task.Duration} s");
         Row("audio", task.GenerateAudio ? "yes" : "no");
         Row("seed", task.Seed?.ToString(CultureInfo.InvariantCulture));
@@ -61,7 +64,7 @@ public static class Output
     {
         var table = new Table().AddColumns("TASK ID", "STATUS", "MODEL", "RES", "RATIO", "SECONDS", "COST", "CREATED");
         foreach (var t in tasks)
-            table.AddRow(t.TaskId, WireName.Of(t.Status), WireName.Of(t.Model), WireName.Of(t.Resolution), WireName.Of(t.Ratio),
+            table.AddRow(t.TaskId, WireName.Of(t.Status), t.Model.Name, t.Resolution.Name, t.Ratio.Name,
                 t.Duration.ToString(CultureInfo.InvariantCulture), Credits(t.CreditCost), Time(t.CreatedAt));
         return table;
     }

@@ -85,6 +85,21 @@ public sealed class SeedanceClient : IDisposable
         return new UploadedFile(presigned.FilePath, contentType, size);
     }
 
+    /// <summary>The models the server offers: what each accepts (resolutions, ratios, durations, audio) and its prices in credits per second.</summary>
+    public async Task<IReadOnlyList<VideoModelInfo>> GetModelsAsync(CancellationToken cancellationToken = default) =>
+        (await Transport.SendAsync<ModelList>(HttpMethod.Get, "api/v1/video/models", null, cancellationToken)).Data;
+
+    /// <summary>
+    /// What the request would cost, from the server: it checks the request as it checks a submission (the same errors), and
+    /// creates or reserves nothing. <see cref="VideoQuote.Affordable"/> says whether the key's remaining credits cover it.
+    /// </summary>
+    public Task<VideoQuote> QuoteAsync(VideoGenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        return Transport.SendAsync<VideoQuote>(HttpMethod.Post, "api/v1/video/quote", request.ToJson(), cancellationToken);
+    }
+
     /// <summary>Submits a task after checking it (<see cref="VideoGenerationRequest.Validate"/>), with an Idempotency-Key so a retried submission never creates a second task.</summary>
     /// <returns>The operation, to wait for, cancel or download the task.</returns>
     public async Task<VideoTaskOperation> CreateTaskAsync(VideoGenerationRequest request, CancellationToken cancellationToken = default)

@@ -4,13 +4,15 @@ using Spectre.Console;
 
 namespace Seedance.Cli.Commands;
 
-/// <summary><c>login</c>, <c>balance</c> and <c>upload</c>.</summary>
+/// <summary><c>login</c>, <c>balance</c>, <c>models</c>, <c>quote</c> and <c>upload</c>.</summary>
 public static class AccountCommands
 {
     public static IEnumerable<Command> Create(CliContext context)
     {
         yield return Login(context);
         yield return Balance(context);
+        yield return Models(context);
+        yield return Quote(context);
         yield return Upload(context);
     }
 
@@ -53,6 +55,61 @@ public static class AccountCommands
                 context.Out.WriteLine($"{Output.Credits(balance.RemainCredits)} credits left (total {Output.Credits(balance.TotalCredits)}, used {Output.Credits(balance.UsedCredits)}" +
                     (balance.ReservedCredits is { } reserved ? $", reserved {Output.Credits(reserved)})" : ")"));
             return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Models(CliContext context)
+    {
+        var command = new Command("models", "Show the models the server offers, with their prices in credits per second.\n\nExample:\n  seedance models");
+        command.SetAction(async parse =>
+        {
+            using var client = CliConfig.Load(context).Client();
+            var models = await client.GetModelsAsync(context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, models);
+            else
+                foreach (var m in models)
+                    context.Out.WriteLine($"{m.Model}{(m.Default ? " (default)" : "")}: " +
+                        string.Join(", ", m.Resolutions.Select(r => $"{r} {Output.Price(m.Prices[r.Name])}/s")) +
+                        $"; {m.Duration.Min}-{m.Duration.Max} s (default {m.Duration.Default}); ratios {string.Join(" ", m.Ratios)}; audio {(m.Audio ? "yes" : "no")}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Quote(CliContext context)
+    {
+        var prompt = new Argument<string>("prompt") { Description = "What the video shows" };
+        var model = new Option<string?>("--model") { Description = "Model (default: the server's)" };
+        var resolution = new Option<string?>("--resolution") { Description = "Resolution (default: the model's)" };
+        var ratio = new Option<string?>("--ratio") { Description = "Aspect ratio (default: the model's)" };
+        var duration = new Option<int?>("--duration") { Description = "Length in seconds (default: the model's)" };
+        GenerateCommand.Shaped(resolution, @"^[1-9][0-9]{2,3}p$", "a resolution is written like 720p");
+        GenerateCommand.Shaped(ratio, @"^[1-9][0-9]?:[1-9][0-9]?$", "a ratio is written like 16:9");
+        var sound = new Option<bool>("--sound") { Description = "Generate an audio track" };
+        var command = new Command("quote",
+            "Ask the server what a video would cost and whether your credits cover it; nothing is submitted or reserved.\n\n" +
+            "Example:\n  seedance quote \"A fox in snow\" --model seedance-2.0-fast --resolution 1080p --duration 6")
+        {
+            prompt, model, resolution, ratio, duration, sound,
+        };
+        command.SetAction(async parse =>
+        {
+            var request = new VideoGenerationRequest(parse.GetValue(prompt)!)
+            {
+                Model = parse.GetValue(model) is { } m ? new VideoModel(m) : null,
+                Resolution = parse.GetValue(resolution) is { } r ? new VideoResolution(r) : null,
+                Ratio = parse.GetValue(ratio) is { } a ? new AspectRatio(a) : null,
+                Duration = parse.GetValue(duration),
+                GenerateAudio = parse.GetValue(sound) ? true : null,
+            };
+            using var client = CliConfig.Load(context).Client();
+            var quote = await client.QuoteAsync(request, context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, quote);
+            else
+                context.Out.WriteLine($"{quote.Model} {quote.Resolution} {quote.Duration} s: {Output.Credits(quote.CreditCost)} credits; " +
+                    $"{Output.Credits(quote.RemainCredits)} left{(quote.Affordable ? "" : " (not enough)")}");
+            return quote.Affordable ? ExitCodes.Ok : ExitCodes.Refused;
         });
         return command;
     }

@@ -14,10 +14,12 @@ public static class GenerateCommand
         var images = new Option<string[]>("--image") { Description = "A reference image: a local file (uploaded), an https:// URL or an uploaded file_path; repeatable" };
         var videos = new Option<string[]>("--video") { Description = "A reference video: a local file (uploaded), an https:// URL or an uploaded file_path; repeatable" };
         var audios = new Option<string[]>("--audio") { Description = "A reference audio clip (https:// URL; needs an image or video); repeatable" };
-        var model = Choice<VideoModel>("--model", "Model");
-        var resolution = Choice<VideoResolution>("--resolution", "Resolution");
-        var ratio = Choice<AspectRatio>("--ratio", "Aspect ratio");
-        var duration = new Option<int?>("--duration") { Description = "Length in seconds, 4-15 (default 5)" };
+        var model = new Option<string?>("--model") { Description = "Model: seedance-2.0 (default), seedance-2.0-fast, or another the server offers (seedance models)" };
+        var resolution = new Option<string?>("--resolution") { Description = "Resolution: 480p, 720p (default), 1080p, or another the model offers" };
+        var ratio = new Option<string?>("--ratio") { Description = "Aspect ratio: 16:9 (default), 9:16, 4:3, 3:4, 1:1, 21:9" };
+        Shaped(resolution, @"^[1-9][0-9]{2,3}p$", "a resolution is written like 720p (480p, 720p, 1080p, or another the model offers)");
+        Shaped(ratio, @"^[1-9][0-9]?:[1-9][0-9]?$", "a ratio is written like 16:9 (16:9, 9:16, 4:3, 3:4, 1:1, 21:9, or another the model offers)");
+        var duration = new Option<int?>("--duration") { Description = "Length in seconds (the document's models: 4-15, default 5)" };
         var sound = new Option<bool>("--sound") { Description = "Generate an audio track" };
         var seed = new Option<long?>("--seed") { Description = "Random seed (-1 or more)" };
         var lastFrame = new Option<bool>("--last-frame") { Description = "Also download the last frame as a PNG beside the video" };
@@ -41,16 +43,17 @@ public static class GenerateCommand
             var files = new List<(ContentKind Kind, string Source)>();
             files.AddRange((parse.GetValue(images) ?? []).Select(i => (ContentKind.Image, i)));
             files.AddRange((parse.GetValue(videos) ?? []).Select(v => (ContentKind.Video, v)));
-            var request = new VideoGenerationRequest(parse.GetValue(prompt)!)
+            VideoGenerationRequest Describe() => new(parse.GetValue(prompt)!)
             {
-                Model = Parse<VideoModel>(parse.GetValue(model)),
-                Resolution = Parse<VideoResolution>(parse.GetValue(resolution)),
-                Ratio = Parse<AspectRatio>(parse.GetValue(ratio)),
+                Model = parse.GetValue(model) is { } modelName ? new VideoModel(modelName) : null,
+                Resolution = parse.GetValue(resolution) is { } resolutionName ? new VideoResolution(resolutionName) : null,
+                Ratio = parse.GetValue(ratio) is { } ratioName ? new AspectRatio(ratioName) : null,
                 Duration = parse.GetValue(duration),
                 GenerateAudio = parse.GetValue(sound) ? true : null,
                 Seed = parse.GetValue(seed),
                 ReturnLastFrame = parse.GetValue(lastFrame) ? true : null,
             };
+            var request = Describe();
             // Placeholders keep the request's shape for validation; local files are uploaded only after the question.
             foreach (var (kind, source) in files) request.Content.Add(Reference(kind, IsLocal(source) ? "api/uploads/0/placeholder" : source));
             foreach (var audio in parse.GetValue(audios) ?? []) request.Content.Add(ContentItem.Audio(audio));
@@ -64,9 +67,9 @@ public static class GenerateCommand
 
             var ct = context.Interrupted;
             using var client = CliConfig.Load(context).Client();
-            var cost = request.EstimateCost();
-            var balance = await client.GetBalanceAsync(ct);
-            context.Error.WriteLine($"Cost: {Output.Credits(cost)} credits. Balance: {Output.Credits(balance.RemainCredits)}, {Output.Credits(balance.RemainCredits - cost)} after this task.");
+            // The server's quote: its catalogue and prices, and its checks of everything but the files not uploaded yet.
+            var quote = await client.QuoteAsync(Describe(), ct);
+            context.Error.WriteLine($"Cost: {Output.Credits(quote.CreditCost)} credits. Balance: {Output.Credits(quote.RemainCredits)}, {Output.Credits(quote.RemainCredits - quote.CreditCost)} after this task.");
             if (!parse.GetValue(yes) && context.Interactive && !await context.Console.ConfirmAsync("Submit?", defaultValue: true, ct))
             {
                 context.Error.WriteLine("Not submitted.");
@@ -129,6 +132,14 @@ public static class GenerateCommand
         else context.Error.WriteLine($"Task {taskId} goes on. Follow it with `seedance status {taskId} --wait`, or `seedance cancel {taskId}`.");
         return ExitCodes.Interrupted;
     }
+
+    /// <summary>Refuses a value that cannot be one of its kind; which values the model offers is the server's to say.</summary>
+    internal static void Shaped(Option<string?> option, string pattern, string rule) =>
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && !System.Text.RegularExpressions.Regex.IsMatch(value, pattern))
+                result.AddError($"{option.Name} {value}: {rule}");
+        });
 
     internal static Option<string?> Choice<T>(string name, string what) where T : struct, Enum
     {

@@ -4,7 +4,9 @@ namespace Seedance.Client;
 
 /// <summary>
 /// What to generate. Unset fields take the server's defaults (seedance-2.0, 720p, 16:9, 5 s, no audio).
-/// <see cref="Validate"/> checks the documented ranges; the client calls it before sending.
+/// <see cref="Validate"/> checks what does not depend on the server's catalogue; the client calls it before sending.
+/// What a model offers (resolutions, ratios, durations, prices) is the server's: <see cref="SeedanceClient.GetModelsAsync"/>,
+/// and <see cref="SeedanceClient.QuoteAsync"/> for the cost of a request.
 /// </summary>
 public sealed class VideoGenerationRequest
 {
@@ -22,7 +24,7 @@ public sealed class VideoGenerationRequest
     public VideoResolution? Resolution { get; set; }
     /// <summary>The aspect ratio (server default: <see cref="AspectRatio.Ratio16x9"/>).</summary>
     public AspectRatio? Ratio { get; set; }
-    /// <summary>The length in seconds, 4-15 (server default: 5).</summary>
+    /// <summary>The length in seconds (the document's models: 4-15, default 5; the server checks the range of the model).</summary>
     public int? Duration { get; set; }
     /// <summary>Whether to generate an audio track.</summary>
     public bool? GenerateAudio { get; set; }
@@ -40,14 +42,8 @@ public sealed class VideoGenerationRequest
     /// </summary>
     public string? IdempotencyKey { get; set; }
 
-    /// <summary>The shortest and longest durations, in seconds.</summary>
-    public const int MinDuration = 4, MaxDuration = 15;
     /// <summary>The longest prompt, in characters.</summary>
     public const int MaxTextLength = 5000;
-
-    /// <summary>What the task will cost in credits: the document's price per second times the duration, rounded to two decimals.</summary>
-    public decimal EstimateCost() =>
-        VideoPricing.Cost(Model ?? VideoModel.Seedance2, Resolution ?? VideoResolution.P720, Duration ?? 5);
 
     /// <summary>Throws a <see cref="SeedanceException"/> (INVALID_PARAMETER or MISSING_PARAMETER) naming the first rule the request breaks.</summary>
     public void Validate()
@@ -62,7 +58,7 @@ public sealed class VideoGenerationRequest
             throw SeedanceException.InvalidParameter("audio_url needs at least one image_url or video_url item");
         for (var i = 0; i < Content.Count; i++) CheckItem(Content[i], $"content[{i}]");
         CheckRoles();
-        if (Duration is < MinDuration or > MaxDuration) throw SeedanceException.InvalidParameter($"duration must be {MinDuration}-{MaxDuration}");
+        if (Duration is < 1) throw SeedanceException.InvalidParameter("duration must be a positive number of seconds");
         if (Seed is < -1 or > int.MaxValue) throw SeedanceException.InvalidParameter($"seed must be an integer from -1 to {int.MaxValue}");
         if (CallbackUrl is { } callback)
         {
@@ -112,10 +108,10 @@ public sealed class VideoGenerationRequest
     internal JsonObject ToJson()
     {
         var body = new JsonObject();
-        if (Model is { } model) body["model"] = WireName.Of(model);
+        if (Model is { } model) body["model"] = model.Name;
         body["content"] = new JsonArray(Content.Select(i => (JsonNode)i.ToJson()).ToArray());
-        if (Resolution is { } resolution) body["resolution"] = WireName.Of(resolution);
-        if (Ratio is { } ratio) body["ratio"] = WireName.Of(ratio);
+        if (Resolution is { } resolution) body["resolution"] = resolution.Name;
+        if (Ratio is { } ratio) body["ratio"] = ratio.Name;
         if (Duration is { } duration) body["duration"] = duration;
         if (GenerateAudio is { } audio) body["generate_audio"] = audio;
         if (Seed is { } seed) body["seed"] = seed;
@@ -124,24 +120,4 @@ public sealed class VideoGenerationRequest
         if (ReturnLastFrame is { } lastFrame) body["return_last_frame"] = lastFrame;
         return body;
     }
-}
-
-/// <summary>The document's price table: credits per second by model and resolution.</summary>
-public static class VideoPricing
-{
-    /// <summary>Credits per second of video.</summary>
-    public static decimal PerSecond(VideoModel model, VideoResolution resolution) => (model, resolution) switch
-    {
-        (VideoModel.Seedance2, VideoResolution.P1080) => 4.5m,
-        (VideoModel.Seedance2, VideoResolution.P720) => 1.8m,
-        (VideoModel.Seedance2, VideoResolution.P480) => 0.9m,
-        (VideoModel.Seedance2Fast, VideoResolution.P1080) => 3.312m,
-        (VideoModel.Seedance2Fast, VideoResolution.P720) => 1.44m,
-        (VideoModel.Seedance2Fast, VideoResolution.P480) => 0.72m,
-        _ => throw new ArgumentOutOfRangeException(nameof(model)),
-    };
-
-    /// <summary>The cost of a video: price per second times seconds, rounded to two decimals (half away from zero).</summary>
-    public static decimal Cost(VideoModel model, VideoResolution resolution, int durationSeconds) =>
-        Math.Round(PerSecond(model, resolution) * durationSeconds, 2, MidpointRounding.AwayFromZero);
 }

@@ -2,41 +2,109 @@ using System.Text.Json.Serialization;
 
 namespace Seedance.Client;
 
-/// <summary>The generation model.</summary>
-public enum VideoModel
+/// <summary>
+/// The generation model, by its API name. The document's two are given; a server may offer others
+/// (<see cref="SeedanceClient.GetModelsAsync"/>), and any name it answers with reads as a model.
+/// </summary>
+[JsonConverter(typeof(WireStringConverter<VideoModel>))]
+public readonly record struct VideoModel : IWireString<VideoModel>
 {
+    /// <summary>A model by its API name, e.g. <c>seedance-2.0</c>.</summary>
+    public VideoModel(string name) => Name = WireStrings.Check(name, nameof(name));
+
     /// <summary><c>seedance-2.0</c>, the standard model (the default).</summary>
-    [JsonStringEnumMemberName("seedance-2.0")] Seedance2,
+    public static VideoModel Seedance2 { get; } = new("seedance-2.0");
     /// <summary><c>seedance-2.0-fast</c>, the fast model.</summary>
-    [JsonStringEnumMemberName("seedance-2.0-fast")] Seedance2Fast,
+    public static VideoModel Seedance2Fast { get; } = new("seedance-2.0-fast");
+
+    /// <summary>The API name.</summary>
+    public string Name { get; }
+
+    static VideoModel IWireString<VideoModel>.From(string name) => new(name);
+
+    /// <summary>The API name.</summary>
+    public override string ToString() => Name;
 }
 
-/// <summary>The video resolution: the short side of the frame in pixels.</summary>
-public enum VideoResolution
+/// <summary>The video resolution by its API name (<c>720p</c>: the short side of the frame in pixels); a server may offer others.</summary>
+[JsonConverter(typeof(WireStringConverter<VideoResolution>))]
+public readonly record struct VideoResolution : IWireString<VideoResolution>
 {
+    /// <summary>A resolution by its API name, e.g. <c>720p</c>.</summary>
+    public VideoResolution(string name) => Name = WireStrings.Check(name, nameof(name));
+
     /// <summary><c>480p</c>.</summary>
-    [JsonStringEnumMemberName("480p")] P480,
+    public static VideoResolution P480 { get; } = new("480p");
     /// <summary><c>720p</c> (the default).</summary>
-    [JsonStringEnumMemberName("720p")] P720,
+    public static VideoResolution P720 { get; } = new("720p");
     /// <summary><c>1080p</c>.</summary>
-    [JsonStringEnumMemberName("1080p")] P1080,
+    public static VideoResolution P1080 { get; } = new("1080p");
+
+    /// <summary>The API name.</summary>
+    public string Name { get; }
+
+    static VideoResolution IWireString<VideoResolution>.From(string name) => new(name);
+
+    /// <summary>The API name.</summary>
+    public override string ToString() => Name;
 }
 
-/// <summary>The aspect ratio of the frame.</summary>
-public enum AspectRatio
+/// <summary>The aspect ratio of the frame by its API name (<c>16:9</c>); a server may offer others.</summary>
+[JsonConverter(typeof(WireStringConverter<AspectRatio>))]
+public readonly record struct AspectRatio : IWireString<AspectRatio>
 {
+    /// <summary>A ratio by its API name, e.g. <c>16:9</c>.</summary>
+    public AspectRatio(string name) => Name = WireStrings.Check(name, nameof(name));
+
     /// <summary><c>16:9</c> (the default).</summary>
-    [JsonStringEnumMemberName("16:9")] Ratio16x9,
+    public static AspectRatio Ratio16x9 { get; } = new("16:9");
     /// <summary><c>9:16</c>.</summary>
-    [JsonStringEnumMemberName("9:16")] Ratio9x16,
+    public static AspectRatio Ratio9x16 { get; } = new("9:16");
     /// <summary><c>4:3</c>.</summary>
-    [JsonStringEnumMemberName("4:3")] Ratio4x3,
+    public static AspectRatio Ratio4x3 { get; } = new("4:3");
     /// <summary><c>3:4</c>.</summary>
-    [JsonStringEnumMemberName("3:4")] Ratio3x4,
+    public static AspectRatio Ratio3x4 { get; } = new("3:4");
     /// <summary><c>1:1</c>.</summary>
-    [JsonStringEnumMemberName("1:1")] Ratio1x1,
+    public static AspectRatio Ratio1x1 { get; } = new("1:1");
     /// <summary><c>21:9</c>.</summary>
-    [JsonStringEnumMemberName("21:9")] Ratio21x9,
+    public static AspectRatio Ratio21x9 { get; } = new("21:9");
+
+    /// <summary>The API name.</summary>
+    public string Name { get; }
+
+    static AspectRatio IWireString<AspectRatio>.From(string name) => new(name);
+
+    /// <summary>The API name.</summary>
+    public override string ToString() => Name;
+}
+
+/// <summary>A value the API names with a string of its own choosing (a model, a resolution, a ratio).</summary>
+public interface IWireString<TSelf> where TSelf : struct, IWireString<TSelf>
+{
+    /// <summary>The API name.</summary>
+    string Name { get; }
+
+    /// <summary>The value of an API name.</summary>
+    static abstract TSelf From(string name);
+}
+
+/// <summary>Reads and writes an <see cref="IWireString{TSelf}"/> as its JSON string.</summary>
+public sealed class WireStringConverter<T> : JsonConverter<T> where T : struct, IWireString<T>
+{
+    /// <inheritdoc/>
+    public override T Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType == System.Text.Json.JsonTokenType.String && reader.GetString() is { Length: > 0 } name
+            ? T.From(name) : throw new System.Text.Json.JsonException($"expected a non-empty string for {typeof(T).Name}");
+
+    /// <inheritdoc/>
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, T value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.Name);
+}
+
+internal static class WireStrings
+{
+    public static string Check(string name, string parameter) =>
+        string.IsNullOrWhiteSpace(name) ? throw new ArgumentException("An API name must not be empty", parameter) : name;
 }
 
 /// <summary>A task's status. <see cref="Completed"/>, <see cref="Failed"/>, <see cref="Cancelled"/> and <see cref="Expired"/> are final.</summary>

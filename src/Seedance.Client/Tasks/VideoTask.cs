@@ -74,6 +74,44 @@ public sealed record TaskCancellation(string TaskId, VideoTaskStatus Status);
 /// <param name="ReservedCredits">Credits held by tasks still running (null from servers that do not report it).</param>
 public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal? ReservedCredits);
 
+/// <summary>A model the server offers, as <see cref="SeedanceClient.GetModelsAsync"/> reads it.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Default">Whether a request that names no model gets this one.</param>
+/// <param name="Resolutions">The resolutions offered, lowest first.</param>
+/// <param name="DefaultResolution">The resolution of a request that names none.</param>
+/// <param name="Ratios">The aspect ratios offered.</param>
+/// <param name="DefaultRatio">The ratio of a request that names none.</param>
+/// <param name="Duration">The durations allowed, in seconds, and the default.</param>
+/// <param name="Audio">Whether <see cref="VideoGenerationRequest.GenerateAudio"/> may be true.</param>
+/// <param name="Prices">Credits per second of video, per resolution (the key's own prices).</param>
+public sealed record VideoModelInfo(
+    VideoModel Model, bool Default, IReadOnlyList<VideoResolution> Resolutions, VideoResolution DefaultResolution, IReadOnlyList<AspectRatio> Ratios,
+    AspectRatio DefaultRatio, DurationRange Duration, bool Audio, IReadOnlyDictionary<string, decimal> Prices)
+{
+    /// <summary>What a video of <paramref name="durationSeconds"/> at <paramref name="resolution"/> costs: the price per second times the seconds, to the cent (as the server reserves it).</summary>
+    public decimal Cost(VideoResolution resolution, int durationSeconds) =>
+        Prices.TryGetValue(resolution.Name, out var price)
+            ? Math.Round(price * durationSeconds, 2, MidpointRounding.AwayFromZero)
+            : throw new ArgumentOutOfRangeException(nameof(resolution), $"{Model} is not offered at {resolution}");
+}
+
+/// <summary>The durations a model allows, in seconds.</summary>
+/// <param name="Min">The shortest.</param>
+/// <param name="Max">The longest.</param>
+/// <param name="Default">The duration of a request that names none.</param>
+public sealed record DurationRange(int Min, int Max, int Default);
+
+/// <summary>What a request would cost, as <see cref="SeedanceClient.QuoteAsync"/> reads it from the server.</summary>
+/// <param name="Model">The model, the request's or the server's default.</param>
+/// <param name="Resolution">The resolution, the request's or the model's default.</param>
+/// <param name="Duration">The duration in seconds, the request's or the model's default.</param>
+/// <param name="CreditCost">What a submission of the request would reserve, in credits.</param>
+/// <param name="RemainCredits">The key's credits available now.</param>
+/// <param name="Affordable">Whether <paramref name="RemainCredits"/> cover the cost.</param>
+public sealed record VideoQuote(VideoModel Model, VideoResolution Resolution, int Duration, decimal CreditCost, decimal RemainCredits, bool Affordable);
+
+internal sealed record ModelList(IReadOnlyList<VideoModelInfo> Data);
+
 /// <summary>How far a transfer has got.</summary>
 /// <param name="BytesTransferred">Bytes sent or received so far.</param>
 /// <param name="TotalBytes">The full size, when known.</param>
