@@ -15,6 +15,7 @@ public sealed class SdkCatalogueTests : IAsyncLifetime
     {
         ["Seedance:Models:seedance-lite:Prices:480p"] = "0.55", ["Seedance:Models:seedance-lite:Audio"] = "false",
         ["Seedance:Models:seedance-lite:Ratios:0"] = "2:1", ["Seedance:Models:seedance-lite:MinDuration"] = "2",
+        ["Seedance:PricePlans:partner:Multiplier"] = "0.5",
     });
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
@@ -91,6 +92,26 @@ public sealed class SdkCatalogueTests : IAsyncLifetime
             Assert.Equal((SeedanceErrorCodes.InvalidParameter, HttpStatusCode.BadRequest, "Invalid parameter: duration must be 4-15"), (error.Code, error.HttpStatus, error.Message));
         Assert.Equal((SeedanceErrorCodes.InvalidParameter, (HttpStatusCode?)null), (notPositive.Code, notPositive.HttpStatus)); // refused before sending
         Assert.Equal(0, (await client.GetTaskPageAsync()).Total);
+    }
+
+    [Fact]
+    public async Task AKeyTheAdminClientPutsOnAPlanSeesAndIsQuotedThePlansPricesAndTheCommandLineTakesItOff()
+    {
+        using var admin = new SeedanceAdminClient(RunningServer.AdminToken, new Uri(_server.BaseUrl));
+        var created = await admin.CreateKeyAsync(new NewApiKey("partner-customer", 100m, PricePlan: "partner"));
+        using var client = SdkServer.Client(created.ApiKey, _server.BaseUrl);
+        using var cli = new SeedanceCommand(new() { ["SEEDANCE_BASE_URL"] = _server.BaseUrl, ["SEEDANCE_ADMIN_TOKEN"] = RunningServer.AdminToken });
+
+        var models = await client.GetModelsAsync();
+        var quote = await client.QuoteAsync(new VideoGenerationRequest("A kite") { Resolution = VideoResolution.P1080, Duration = 4 });
+        var off = await cli.RunAsync("admin", "keys", "plan", created.Key.KeyId.ToString(), "");
+
+        Assert.Equal("partner", created.Key.PricePlan);
+        Assert.Equal(2.25m, models[0].Prices["1080p"]);
+        Assert.Equal(9m, quote.CreditCost);
+        Assert.True(off.ExitCode == 0, off.ToString());
+        Assert.Contains("on the list prices", off.Out);
+        Assert.Null((await admin.GetKeyAsync(created.Key.KeyId)).PricePlan);
     }
 
     [Fact]

@@ -21,14 +21,15 @@ public static class AdminCommands
         var maxConcurrent = new Option<int?>("--max-concurrent") { Description = "Tasks queued or processing at once (server default 5)" };
         var maxPending = new Option<int?>("--max-pending") { Description = "Tasks waiting as pending (server default 100)" };
         var rateLimit = new Option<int?>("--rate-limit") { Description = "Requests per second (server default 20)" };
+        var pricePlan = new Option<string?>("--price-plan") { Description = "A price plan the server configures (default: none, the list prices)" };
         var create = new Command("create", "Create a key; prints the key once.\n\nExample:\n  seedance admin keys create --name acme --credits 1000 --max-concurrent 5")
         {
-            name, credits, maxConcurrent, maxPending, rateLimit,
+            name, credits, maxConcurrent, maxPending, rateLimit, pricePlan,
         };
         create.SetAction(parse => Run(context, parse, token, async client =>
         {
             var created = await client.CreateKeyAsync(new NewApiKey(parse.GetValue(name)!, parse.GetValue(credits), parse.GetValue(maxConcurrent),
-                parse.GetValue(maxPending), parse.GetValue(rateLimit)), context.Interrupted);
+                parse.GetValue(maxPending), parse.GetValue(rateLimit), parse.GetValue(pricePlan)), context.Interrupted);
             if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, created);
             else
             {
@@ -49,6 +50,20 @@ public static class AdminCommands
 
         keys.Subcommands.Add(Toggle(context, token, "disable", false, "Disable a key (it stops working within a second).\n\nExample:\n  seedance admin keys disable 3"));
         keys.Subcommands.Add(Toggle(context, token, "enable", true, "Enable a disabled key.\n\nExample:\n  seedance admin keys enable 3"));
+
+        var planKey = KeyId();
+        var planName = new Argument<string>("plan") { Description = "A price plan the server configures, or \"\" for the list prices" };
+        var plan = new Command("plan", "Give a key a price plan; its next submissions pay the plan's prices.\n\nExamples:\n  seedance admin keys plan 3 partner\n  seedance admin keys plan 3 \"\"")
+        {
+            planKey, planName,
+        };
+        plan.SetAction(parse => Run(context, parse, token, async client =>
+        {
+            var key = await client.UpdateKeyAsync(parse.GetValue(planKey), new ApiKeyChange(PricePlan: parse.GetValue(planName) ?? ""), context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, key);
+            else context.Out.WriteLine($"Key {key.KeyId} ({key.Name}) {(key.PricePlan is { } p ? $"on price plan {p}" : "on the list prices")}");
+        }));
+        keys.Subcommands.Add(plan);
 
         var creditsCommand = new Command("credits", "Add credits to a key.\n\nExample:\n  seedance admin credits add 3 --amount 500 --note \"invoice 42\"");
         admin.Subcommands.Add(creditsCommand);

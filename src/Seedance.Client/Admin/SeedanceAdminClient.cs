@@ -38,6 +38,7 @@ public sealed class SeedanceAdminClient : IDisposable
         if (key.MaxConcurrent is { } concurrent) body["max_concurrent"] = concurrent;
         if (key.MaxPending is { } pending) body["max_pending"] = pending;
         if (key.RateLimitPerSecond is { } rate) body["rate_limit_per_second"] = rate;
+        if (key.PricePlan is { } plan) body["price_plan"] = plan;
         return _transport.SendAsync<CreatedApiKey>(HttpMethod.Post, "admin/v1/keys", body, cancellationToken);
     }
 
@@ -59,6 +60,7 @@ public sealed class SeedanceAdminClient : IDisposable
         if (change.MaxConcurrent is { } concurrent) body["max_concurrent"] = concurrent;
         if (change.MaxPending is { } pending) body["max_pending"] = pending;
         if (change.RateLimitPerSecond is { } rate) body["rate_limit_per_second"] = rate;
+        if (change.PricePlan is { } plan) body["price_plan"] = plan;
         return _transport.SendAsync<ApiKeyInfo>(HttpMethod.Patch, $"admin/v1/keys/{Id(keyId)}", body, cancellationToken);
     }
 
@@ -83,7 +85,9 @@ public sealed class SeedanceAdminClient : IDisposable
 /// <param name="MaxConcurrent">Tasks queued or processing at once (server default 5).</param>
 /// <param name="MaxPending">Tasks waiting as pending beyond that (server default 100).</param>
 /// <param name="RateLimitPerSecond">Requests per second (server default 20).</param>
-public sealed record NewApiKey(string Name, decimal Credits = 0, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null);
+/// <param name="PricePlan">A price plan the server's operator configured (server default: none, the list prices).</param>
+public sealed record NewApiKey(string Name, decimal Credits = 0, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null,
+    string? PricePlan = null);
 
 /// <summary>A change to a key; null fields stay as they are.</summary>
 /// <param name="Name">A new name.</param>
@@ -91,7 +95,9 @@ public sealed record NewApiKey(string Name, decimal Credits = 0, int? MaxConcurr
 /// <param name="MaxConcurrent">A new concurrency limit.</param>
 /// <param name="MaxPending">A new backlog limit.</param>
 /// <param name="RateLimitPerSecond">A new request rate.</param>
-public sealed record ApiKeyChange(string? Name = null, bool? Enabled = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null);
+/// <param name="PricePlan">A new price plan; an empty string takes the key back to the list prices.</param>
+public sealed record ApiKeyChange(string? Name = null, bool? Enabled = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null,
+    string? PricePlan = null);
 
 /// <summary>A created key: the plaintext <paramref name="ApiKey"/> appears here once and nowhere else.</summary>
 /// <param name="ApiKey">The key to hand to the customer (<c>sk-sd2-...</c>).</param>
@@ -112,6 +118,8 @@ public sealed record CreatedApiKey(string ApiKey, ApiKeyInfo Key);
 /// <param name="RateLimitPerSecond">Requests per second.</param>
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="UpdatedAt">When it last changed.</param>
+/// <param name="PricePlan">The key's price plan, or null for the list prices.</param>
 public sealed record ApiKeyInfo(
     long KeyId, string Name, string KeyPrefix, bool Enabled, decimal TotalCredits, decimal UsedCredits, decimal ReservedCredits,
-    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    string? PricePlan = null);

@@ -9,7 +9,8 @@ using Seedance.Server.Infrastructure;
 namespace Seedance.Server.Auth;
 
 /// <summary>The key a request was made with, as the rest of the request path sees it.</summary>
-public sealed record Caller(long KeyId, int RateLimitPerSecond);
+/// <param name="PricePlan">The key's price plan (Seedance:PricePlans), or null for the catalogue's list prices.</param>
+public sealed record Caller(long KeyId, int RateLimitPerSecond, string? PricePlan = null);
 
 public static class KeyHash
 {
@@ -39,10 +40,10 @@ public sealed class ApiKeyDirectory(IMemoryCache cache, IServiceScopeFactory sco
         var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
         var row = await db.ApiKeys.AsNoTracking()
             .Where(k => k.KeyHash == hash)
-            .Select(k => new { k.Id, k.KeyHash, k.Enabled, k.RateLimitPerSecond })
+            .Select(k => new { k.Id, k.KeyHash, k.Enabled, k.RateLimitPerSecond, k.PricePlan })
             .FirstOrDefaultAsync(ct);
         var caller = row is { Enabled: true } && CryptographicOperations.FixedTimeEquals(row.KeyHash, hash)
-            ? new Caller(row.Id, row.RateLimitPerSecond)
+            ? new Caller(row.Id, row.RateLimitPerSecond, row.PricePlan)
             : null;
         if (caller is null) cache.Set(cacheKey, caller, UnknownFor);
         else cache.Set(cacheKey, caller, new MemoryCacheEntryOptions { SlidingExpiration = KnownFor });

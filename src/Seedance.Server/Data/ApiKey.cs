@@ -16,6 +16,8 @@ public sealed class ApiKey
     public int MaxConcurrent { get; set; }
     public int MaxPending { get; set; }
     public int RateLimitPerSecond { get; set; }
+    /// <summary>The key's price plan (<c>Seedance:PricePlans:&lt;plan&gt;</c>); null: the catalogue's list prices.</summary>
+    public string? PricePlan { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     /// <summary>When what authentication depends on (enabled, rate limit) last changed: caches refresh from it.</summary>

@@ -2,8 +2,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Seedance.Server.Data;
 
-/// <summary>What an operator changes of a key: its name, whether it works, its limits; null leaves a setting as it is.</summary>
-public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
+/// <summary>What an operator changes of a key: its name, whether it works, its limits, its price plan (empty: none); null leaves a setting as it is.</summary>
+public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
 
 /// <summary>API keys: created with their first credits, their settings, their callback signing secrets. Credits move only through the <see cref="CreditLedger"/>.</summary>
 public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
@@ -30,6 +30,7 @@ public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
             if (settings.MaxConcurrent is { } maxConcurrent) s.SetProperty(k => k.MaxConcurrent, maxConcurrent);
             if (settings.MaxPending is { } maxPending) s.SetProperty(k => k.MaxPending, maxPending);
             if (settings.RateLimitPerSecond is { } rate) s.SetProperty(k => k.RateLimitPerSecond, rate);
+            if (settings.PricePlan is { } plan) s.SetProperty(k => k.PricePlan, plan.Length == 0 ? null : plan);
             s.SetProperty(k => k.UpdatedAt, now).SetProperty(k => k.AuthChangedAt, now);
         }, token) == 1, ct);
 

@@ -25,6 +25,10 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
     private static readonly ValueConverter<decimal, long> CreditsInHundredths =
         new(v => (long)(v * 100m), v => v / 100m);
 
+    /// <summary>Prices per second are stored as whole ten-thousandths of a credit (they have at most four decimals).</summary>
+    private static readonly ValueConverter<decimal, long> PriceInTenThousandths =
+        new(v => (long)(v * 10_000m), v => v / 10_000m);
+
     private static readonly ValueConverter<DateTime, DateTime> Utc =
         new(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
 
@@ -41,6 +45,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.Ignore(k => k.RemainCredits);
             e.Property(k => k.WebhookSecret).HasMaxLength(64);
             e.Property(k => k.PreviousWebhookSecret).HasMaxLength(64);
+            e.Property(k => k.PricePlan).HasMaxLength(64);
             foreach (var counted in new[] { nameof(ApiKey.TasksPending), nameof(ApiKey.TasksQueued), nameof(ApiKey.TasksProcessing),
                          nameof(ApiKey.TasksCompleted), nameof(ApiKey.TasksFailed), nameof(ApiKey.TasksCancelled), nameof(ApiKey.TasksExpired) })
             {
@@ -111,6 +116,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         foreach (var property in model.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
         {
             if (property.ClrType == typeof(decimal)) property.SetValueConverter(CreditsInHundredths);
+            if (property.ClrType == typeof(decimal?) && property.Name == nameof(VideoTask.PricePerSecond)) property.SetValueConverter(PriceInTenThousandths);
             if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?)) property.SetValueConverter(Utc);
         }
     }

@@ -51,6 +51,8 @@ public sealed class VideoTask
     /// <summary>The validated content items, as JSON, with uploads resolved.</summary>
     public required string ContentJson { get; set; }
     public decimal CreditCost { get; set; }
+    /// <summary>The credits per second the task was priced at (its key's plan at submission); null for tasks from before prices were recorded.</summary>
+    public decimal? PricePerSecond { get; set; }
     public string? ErrorCode { get; set; }
     public string? ErrorMessage { get; set; }
     /// <summary>The channel (upstream account) that took the task; null while it is pending.</summary>

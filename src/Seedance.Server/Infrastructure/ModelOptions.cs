@@ -21,3 +21,15 @@ public sealed class ModelOptions
     /// <summary>Whether <c>generate_audio</c> may be true.</summary>
     public bool? Audio { get; set; }
 }
+
+/// <summary>
+/// A price plan: <c>Seedance:PricePlans:&lt;plan&gt;:...</c>, the prices of the keys given it (<c>price_plan</c>). A price it
+/// sets replaces the catalogue's; every other is the catalogue's times <see cref="Multiplier"/>, to four decimals.
+/// </summary>
+public sealed class PricePlanOptions
+{
+    /// <summary>Applied to every price the plan does not set (default 1; 0.8 is a fifth off).</summary>
+    public decimal? Multiplier { get; set; }
+    /// <summary>Credits per second by model and resolution: <c>Prices:seedance-2.0:1080p=3.9</c>.</summary>
+    public Dictionary<string, Dictionary<string, decimal>> Prices { get; set; } = new();
+}

@@ -32,6 +32,8 @@ public sealed class SeedanceOptions
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
     public Dictionary<string, ModelOptions> Models { get; set; } = new();
+    /// <summary>Price plans, by name, that keys may be given; see <see cref="PricePlanOptions"/>.</summary>
+    public Dictionary<string, PricePlanOptions> PricePlans { get; set; } = new();
     /// <summary>The model of a submission that names none (the document's <c>seedance-2.0</c>).</summary>
     public string DefaultModel { get; set; } = "seedance-2.0";
     /// <summary>The operator's upstream accounts; see <see cref="ChannelOptions"/>.</summary>

@@ -4,23 +4,25 @@ using Seedance.Server.Auth;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
+using Seedance.Server.Tasks;
 
 namespace Seedance.Server.Keys;
 
 public sealed record KeyRecord(
     long KeyId, string Name, string KeyPrefix, bool Enabled, decimal TotalCredits, decimal UsedCredits, decimal ReservedCredits,
-    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, DateTime CreatedAt, DateTime UpdatedAt)
+    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, string? PricePlan, DateTime CreatedAt, DateTime UpdatedAt)
 {
     public static KeyRecord Of(ApiKey k) => new(k.Id, k.Name, k.KeyPrefix, k.Enabled, k.TotalCredits, k.UsedCredits, k.ReservedCredits,
-        k.RemainCredits, k.MaxConcurrent, k.MaxPending, k.RateLimitPerSecond, k.CreatedAt, k.UpdatedAt);
+        k.RemainCredits, k.MaxConcurrent, k.MaxPending, k.RateLimitPerSecond, k.PricePlan, k.CreatedAt, k.UpdatedAt);
 }
 
 /// <summary>The plaintext key appears here, once, and nowhere else.</summary>
 public sealed record CreatedKey(string ApiKey, KeyRecord Key);
 
-public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
+public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
 
-public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond);
+/// <param name="PricePlan">A plan of <c>Seedance:PricePlans</c>; an empty string takes the key back to the list prices.</param>
+public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
 
 public sealed record CreditChange(decimal? Amount, string? Note);
 
@@ -30,7 +32,7 @@ public sealed record LedgerPage(IReadOnlyList<LedgerView> Data, int Total, int P
 
 /// <summary>What an operator does with keys; served by the admin API and by the command line alike.</summary>
 public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger ledger, IOptions<SeedanceOptions> options, TimeProvider clock,
-    ApiKeyDirectory directory)
+    ApiKeyDirectory directory, ModelCatalogue catalogue)
 {
     public async Task<CreatedKey> CreateAsync(NewKey request, CancellationToken ct)
     {
@@ -48,6 +50,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             MaxConcurrent = Limit(request.MaxConcurrent, defaults.MaxConcurrent, "max_concurrent", 1),
             MaxPending = Limit(request.MaxPending, defaults.MaxPending, "max_pending", 0),
             RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),
+            PricePlan = Plan(request.PricePlan),
         };
 
         var id = await keys.CreateAsync(key, credits, "initial credits", ct);
@@ -69,7 +72,8 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             change.Enabled,
             change.MaxConcurrent is null ? null : Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1),
             change.MaxPending is null ? null : Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
-            change.RateLimitPerSecond is null ? null : Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1));
+            change.RateLimitPerSecond is null ? null : Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1),
+            change.PricePlan is null ? null : Plan(change.PricePlan) ?? "");
         if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
         directory.Forget(key.KeyHash);
         return await GetAsync(keyId, ct);
@@ -103,6 +107,17 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
         await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw KeyNotFound(keyId);
 
     private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
+
+    /// <summary>A plan the catalogue knows, or null for none (null or empty).</summary>
+    private string? Plan(string? plan)
+    {
+        if (string.IsNullOrEmpty(plan)) return null;
+        if (!catalogue.Plans.ContainsKey(plan))
+            throw ApiError.InvalidParameter(catalogue.Plans.Count == 0
+                ? $"price_plan '{plan}' is not a plan: none is configured (Seedance:PricePlans)"
+                : $"price_plan must be one of {string.Join(", ", catalogue.Plans.Keys.Order(StringComparer.Ordinal))}, or empty for the list prices");
+        return plan;
+    }
 
     private static int Limit(int? value, int fallback, string name, int min)
     {

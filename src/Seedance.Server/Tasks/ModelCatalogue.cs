@@ -15,9 +15,12 @@ public sealed record ModelEntry(
     /// <summary>The resolutions offered, lowest first.</summary>
     public IReadOnlyList<string> Resolutions { get; } = Prices.Keys.OrderBy(ModelCatalogue.Lines).ToList();
 
-    /// <summary>What a task of <paramref name="duration"/> seconds costs: the price per second times the seconds, to the cent.</summary>
-    public decimal Cost(string resolution, int duration) => Credits.Round(Prices[resolution] * duration);
+    /// <summary>What a task of <paramref name="duration"/> seconds costs at the list price: the price per second times the seconds, to the cent.</summary>
+    public decimal Cost(string resolution, int duration) => ModelCatalogue.Cost(Prices[resolution], duration);
 }
+
+/// <summary>A price plan: the prices it sets by model and resolution, and the multiplier of every other list price.</summary>
+public sealed record PricePlan(string Name, decimal Multiplier, IReadOnlyDictionary<(string Model, string Resolution), decimal> Prices);
 
 /// <summary>
 /// The models this server offers and their prices: the document's table (<see cref="Document"/>), with what the operator
@@ -38,8 +41,9 @@ public sealed partial class ModelCatalogue
 
     private readonly Dictionary<string, ModelEntry> _byName;
 
-    public ModelCatalogue(IReadOnlyList<ModelEntry> models, string defaultModel)
+    public ModelCatalogue(IReadOnlyList<ModelEntry> models, string defaultModel, IReadOnlyList<PricePlan>? plans = null)
     {
+        Plans = (plans ?? []).ToDictionary(p => p.Name, StringComparer.Ordinal);
         Models = models;
         Names = models.Select(m => m.Name).ToList();
         _byName = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
@@ -57,13 +61,58 @@ public sealed partial class ModelCatalogue
 
     public ModelEntry? Find(string name) => _byName.GetValueOrDefault(name);
 
+    /// <summary>The price plans keys may be given, by name.</summary>
+    public IReadOnlyDictionary<string, PricePlan> Plans { get; }
+
+    /// <summary>
+    /// Credits per second of <paramref name="model"/> at <paramref name="resolution"/> for a key on <paramref name="plan"/>:
+    /// the plan's own price, else the list price times its multiplier, to four decimals. No plan, or one no longer
+    /// configured, is the list price.
+    /// </summary>
+    public decimal Price(ModelEntry model, string resolution, string? plan)
+    {
+        var list = model.Prices[resolution];
+        if (plan is null || !Plans.TryGetValue(plan, out var p)) return list;
+        return p.Prices.TryGetValue((model.Name, resolution), out var set) ? set : decimal.Round(list * p.Multiplier, 4, MidpointRounding.AwayFromZero);
+    }
+
+    /// <summary>What <paramref name="duration"/> seconds cost at <paramref name="pricePerSecond"/>: to the cent, half away from zero.</summary>
+    public static decimal Cost(decimal pricePerSecond, int duration) => Credits.Round(pricePerSecond * duration);
+
     /// <summary>The catalogue of valid options (<see cref="Build"/> reports what is wrong, and the options validator refuses to start).</summary>
     public static ModelCatalogue From(SeedanceOptions options)
     {
         var errors = new List<string>();
         var models = Build(options, errors);
+        var plans = BuildPlans(options, models, errors);
         if (errors.Count > 0) throw new InvalidOperationException(string.Join("; ", errors));
-        return new ModelCatalogue(models, options.DefaultModel);
+        return new ModelCatalogue(models, options.DefaultModel, plans);
+    }
+
+    /// <summary>The price plans of <paramref name="options"/> over <paramref name="models"/>; each mistake named in <paramref name="errors"/>.</summary>
+    public static List<PricePlan> BuildPlans(SeedanceOptions options, IReadOnlyList<ModelEntry> models, List<string> errors)
+    {
+        var plans = new List<PricePlan>();
+        foreach (var (name, set) in options.PricePlans.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var at = $"Seedance:PricePlans:{name}";
+            if (!ModelName().IsMatch(name)) { errors.Add($"{at}: a plan name is 1-64 lowercase letters, digits, '.', '-' or '_'"); continue; }
+            var multiplier = set.Multiplier ?? 1m;
+            if (multiplier < 0 || decimal.Round(multiplier, 4) != multiplier) errors.Add($"{at}:Multiplier must be 0 or more, with at most 4 decimals");
+            var prices = new Dictionary<(string, string), decimal>();
+            foreach (var (model, byResolution) in set.Prices)
+            {
+                if (models.FirstOrDefault(m => m.Name == model) is not { } offered) { errors.Add($"{at}:Prices:{model}: not a model offered (Seedance:Models)"); continue; }
+                foreach (var (resolution, price) in byResolution)
+                {
+                    if (!offered.Prices.ContainsKey(resolution)) errors.Add($"{at}:Prices:{model}:{resolution}: {model} is not offered at {resolution}");
+                    else if (price < 0 || decimal.Round(price, 4) != price) errors.Add($"{at}:Prices:{model}:{resolution} must be 0 or more, with at most 4 decimals");
+                    else prices[(model, resolution)] = price;
+                }
+            }
+            plans.Add(new PricePlan(name, multiplier, prices));
+        }
+        return plans;
     }
 
     /// <summary>The document's models with the operator's settings laid over them, and the operator's own; each mistake named in <paramref name="errors"/>.</summary>

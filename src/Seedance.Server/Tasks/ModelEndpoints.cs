@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using Seedance.Server.Auth;
 using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Tasks;
@@ -17,8 +18,8 @@ public static class ModelEndpoints
 
     public static void MapModels(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/models", (ModelCatalogue catalogue) => Envelope.Ok(List(catalogue)))
-            .WithSummary("The models offered: resolutions, ratios, durations, audio, and prices in credits per second of video")
+        api.MapGet("/models", (HttpContext context, ModelCatalogue catalogue) => Envelope.Ok(List(catalogue, context.Caller().PricePlan)))
+            .WithSummary("The models offered: resolutions, ratios, durations, audio, and the calling key's prices in credits per second of video")
             .Produces<Envelope<ModelList>>();
         api.MapPost("/quote", TaskSubmission.QuoteAsync)
             .WithSummary("What a submission of this body would cost, checked as a submission is; nothing is created or reserved")
@@ -26,10 +27,10 @@ public static class ModelEndpoints
             .Produces<Envelope<TaskSubmission.Quote>>();
     }
 
-    private static ModelList List(ModelCatalogue catalogue) => new(catalogue.Models.Select(m => new ModelView(
+    private static ModelList List(ModelCatalogue catalogue, string? plan) => new(catalogue.Models.Select(m => new ModelView(
         m.Name, m == catalogue.Default, m.Resolutions, m.DefaultResolution, m.Ratios, m.DefaultRatio,
         new DurationRange(m.MinDuration, m.MaxDuration, m.DefaultDuration), m.Audio,
-        m.Resolutions.ToDictionary(r => r, r => m.Prices[r]))).ToList());
+        m.Resolutions.ToDictionary(r => r, r => catalogue.Price(m, r, plan)))).ToList());
 }
 
 /// <summary>The catalogue's settings (<c>Seedance:Models</c>, <c>Seedance:DefaultModel</c>) refused at start with each mistake named.</summary>
@@ -38,7 +39,9 @@ public sealed class ModelCatalogueValidator : IValidateOptions<SeedanceOptions>
     public ValidateOptionsResult Validate(string? name, SeedanceOptions options)
     {
         var errors = new List<string>();
-        foreach (var model in ModelCatalogue.Build(options, errors))
+        var models = ModelCatalogue.Build(options, errors);
+        ModelCatalogue.BuildPlans(options, models, errors);
+        foreach (var model in models)
             if (options.EffectiveChannels.All(c => c.UpstreamModel(model.Name) is null))
                 errors.Add($"Seedance:Models:{model.Name} is served by no channel: map it in a channel's Models (Seedance:Channels:N:Models:{model.Name}=<upstream model id>)");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -34,7 +34,8 @@ public static class TaskSubmission
             return replay;
 
         var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: true, ct);
-        var cost = catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration);
+        var price = catalogue.Price(catalogue.Find(request.Model)!, request.Resolution, caller.PricePlan);
+        var cost = ModelCatalogue.Cost(price, request.Duration);
         var now = clock.GetUtcNow().UtcDateTime;
         var task = new VideoTask
         {
@@ -42,7 +43,7 @@ public static class TaskSubmission
             Resolution = request.Resolution, Ratio = request.Ratio, Duration = request.Duration, GenerateAudio = request.GenerateAudio,
             Seed = request.Seed, Watermark = request.Watermark, ReturnLastFrame = request.ReturnLastFrame, CallbackUrl = request.CallbackUrl,
             SubmittedBaseUrl = request.CallbackUrl is null ? null : RequestBaseUrl(context),
-            ContentJson = JsonSerializer.Serialize(content, Json.Options), CreditCost = cost,
+            ContentJson = JsonSerializer.Serialize(content, Json.Options), CreditCost = cost, PricePerSecond = price,
             CreatedAt = now, UpdatedAt = now, ExpiresAt = now.AddHours(options.Value.Tasks.TimeToLiveHours),
         };
         var result = new SubmitResult(task.TaskId, task.Status, cost);
@@ -80,7 +81,7 @@ public static class TaskSubmission
         var caller = context.Caller();
         var (_, request) = await ReadAsync(context, catalogue, options.Value);
         await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: false, ct);
-        var cost = catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration);
+        var cost = ModelCatalogue.Cost(catalogue.Price(catalogue.Find(request.Model)!, request.Resolution, caller.PricePlan), request.Duration);
         var remain = await db.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId)
             .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
         return Envelope.Ok(new Quote(request.Model, request.Resolution, request.Duration, cost, remain, cost <= remain));

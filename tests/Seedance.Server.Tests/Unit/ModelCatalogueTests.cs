@@ -100,6 +100,41 @@ public sealed class ModelCatalogueTests
         Assert.Contains(Mistakes(new() { [setting] = value }), e => e.StartsWith(named, StringComparison.Ordinal));
 
     [Fact]
+    public void APlanPriceIsItsOwnWhereSetElseTheListPriceTimesItsMultiplierToFourDecimals()
+    {
+        var catalogue = ModelCatalogue.From(Options(new()
+        {
+            ["Seedance:PricePlans:reseller:Multiplier"] = "0.85", ["Seedance:PricePlans:reseller:Prices:seedance-2.0:720p"] = "1.2345",
+            ["Seedance:PricePlans:odd:Multiplier"] = "0.333",
+        }));
+        var standard = catalogue.Find("seedance-2.0")!;
+        var fast = catalogue.Find("seedance-2.0-fast")!;
+
+        Assert.Equal(1.2345m, catalogue.Price(standard, "720p", "reseller"));
+        Assert.Equal(3.825m, catalogue.Price(standard, "1080p", "reseller"));
+        Assert.Equal(2.8152m, catalogue.Price(fast, "1080p", "reseller"));
+        Assert.Equal(0.2398m, catalogue.Price(fast, "480p", "odd")); // 0.23976
+        Assert.Equal(1.8m, catalogue.Price(standard, "720p", null));
+        Assert.Equal(1.8m, catalogue.Price(standard, "720p", "gone")); // a plan no longer configured: the list price
+        Assert.Equal(6.17m, ModelCatalogue.Cost(catalogue.Price(standard, "720p", "reseller"), 5)); // 6.1725
+    }
+
+    [Theory]
+    [InlineData("Seedance:PricePlans:gold:Multiplier", "-1", "Seedance:PricePlans:gold:Multiplier must be 0 or more, with at most 4 decimals")]
+    [InlineData("Seedance:PricePlans:gold:Multiplier", "0.12345", "Seedance:PricePlans:gold:Multiplier must be 0 or more, with at most 4 decimals")]
+    [InlineData("Seedance:PricePlans:gold:Prices:seedance-9:720p", "1", "Seedance:PricePlans:gold:Prices:seedance-9: not a model offered")]
+    [InlineData("Seedance:PricePlans:gold:Prices:seedance-2.0:2160p", "1", "Seedance:PricePlans:gold:Prices:seedance-2.0:2160p: seedance-2.0 is not offered at 2160p")]
+    [InlineData("Seedance:PricePlans:gold:Prices:seedance-2.0:720p", "-2", "Seedance:PricePlans:gold:Prices:seedance-2.0:720p must be 0 or more")]
+    [InlineData("Seedance:PricePlans:Gold:Multiplier", "1", "Seedance:PricePlans:Gold: a plan name is 1-64 lowercase letters")]
+    public void EachMistakeInAPricePlanIsNamed(string setting, string value, string named)
+    {
+        var options = Options(new() { [setting] = value });
+        var errors = new List<string>();
+        ModelCatalogue.BuildPlans(options, ModelCatalogue.Build(options, errors), errors);
+        Assert.Contains(errors, e => e.StartsWith(named, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ASubmissionIsCheckedAgainstWhatItsModelOffers()
     {
         var catalogue = ModelCatalogue.From(Options(new()

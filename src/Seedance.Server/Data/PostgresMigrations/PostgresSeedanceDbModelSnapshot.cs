@@ -77,6 +77,11 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("previous_webhook_secret_until");
 
+                    b.Property<string>("PricePlan")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("price_plan");
+
                     b.Property<int>("RateLimitPerSecond")
                         .HasColumnType("integer")
                         .HasColumnName("rate_limit_per_second");
@@ -377,6 +382,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("model");
+
+                    b.Property<long?>("PricePerSecond")
+                        .HasColumnType("bigint")
+                        .HasColumnName("price_per_second");
 
                     b.Property<string>("Ratio")
                         .IsRequired()

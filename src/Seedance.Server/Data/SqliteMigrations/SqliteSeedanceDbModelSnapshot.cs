@@ -70,6 +70,11 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("previous_webhook_secret_until");
 
+                    b.Property<string>("PricePlan")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("price_plan");
+
                     b.Property<int>("RateLimitPerSecond")
                         .HasColumnType("INTEGER")
                         .HasColumnName("rate_limit_per_second");
@@ -364,6 +369,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("model");
+
+                    b.Property<long?>("PricePerSecond")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("price_per_second");
 
                     b.Property<string>("Ratio")
                         .IsRequired()
