@@ -117,6 +117,8 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var credit = await cli.RunAsync("generate", "Too expensive", "--resolution", "1080p", "--duration", "15", "--yes");
         Assert.True(credit.ExitCode == ExitCodes.Refused, credit.ToString());
         Assert.Contains("(INSUFFICIENT_CREDIT)", credit.Error);
+        Assert.Contains("nothing was uploaded or submitted", credit.Error); // the server's quote said so before anything was sent
+        Assert.Equal(0, (await poor.ListAsync()).Result!["total"]!.GetValue<int>());
 
         var unknown = await cli.RunAsync("status", "0123456789abcdef0123456789abcdef");
         Assert.True(unknown.ExitCode == ExitCodes.UserError, unknown.ToString());

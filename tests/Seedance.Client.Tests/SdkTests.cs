@@ -103,6 +103,9 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
         {
             // A duration outside the model's range is the server's to refuse (SdkCatalogueTests): models differ.
             (new VideoGenerationRequest("x") { Duration = 0 }, SeedanceErrorCodes.InvalidParameter, "Invalid parameter: duration must be a positive number of seconds"),
+            (new VideoGenerationRequest("x") { Model = default(VideoModel) }, SeedanceErrorCodes.InvalidParameter, "model must name a model"),
+            (new VideoGenerationRequest("x") { Resolution = default(VideoResolution) }, SeedanceErrorCodes.InvalidParameter, "resolution must name a resolution"),
+            (new VideoGenerationRequest("x") { Ratio = new AspectRatio() }, SeedanceErrorCodes.InvalidParameter, "ratio must name a ratio"),
             (new VideoGenerationRequest("x") { Seed = -2 }, SeedanceErrorCodes.InvalidParameter, "seed"),
             (new VideoGenerationRequest(new string('a', 5001)), SeedanceErrorCodes.InvalidParameter, "text must be at most 5000 characters"),
             (new VideoGenerationRequest(), SeedanceErrorCodes.MissingParameter, "Missing parameter: content"),

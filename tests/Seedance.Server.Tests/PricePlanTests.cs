@@ -16,6 +16,7 @@ public sealed class PricePlanTests
         ["Seedance:PricePlans:partner:Multiplier"] = "0.5",
         ["Seedance:PricePlans:partner:Prices:seedance-2.0:1080p"] = "3",
         ["Seedance:PricePlans:staff:Multiplier"] = "0",
+        ["Seedance:PricePlans:reseller:Multiplier"] = "0.85",
     };
 
     private static string Body(string resolution, int duration) =>
@@ -76,6 +77,30 @@ public sealed class PricePlanTests
     }
 
     [Fact]
+    public async Task APlanPriceRoundedToFourDecimalsIsWhatTheQuoteSaysTheSubmissionReservesAndTheTaskRecords()
+    {
+        await using var server = await RunningServer.StartAsync(Settings);
+        var (client, _) = await KeyAsync(server, "reseller");
+        using var _c = client;
+        var body = """{"model":"seedance-2.0-fast","resolution":"1080p","duration":7,"content":[{"type":"text","text":"A harbour at dawn"}]}""";
+
+        var quote = await client.PostTextAsync("/api/v1/video/quote", body);
+        var submitted = await client.PostTextAsync("/api/v1/video/task", body);
+
+        // 3.312 x 0.85 = 2.8152 credits per second; x 7 = 19.7064, to the cent 19.71
+        Assert.Equal(2.8152m, (await PricesAsync(client, "seedance-2.0-fast"))["1080p"]!.GetValue<decimal>());
+        Assert.Equal(19.71m, quote.Result!["credit_cost"]!.GetValue<decimal>());
+        Assert.Equal(19.71m, submitted.Result!["credit_cost"]!.GetValue<decimal>());
+        Assert.Equal(28_152L, await RecordedPriceAsync(server, submitted.Result["task_id"]!.GetValue<string>()));
+        Assert.Equal(19.71m, (await client.BalanceAsync()).Result!["reserved_credits"]!.GetValue<decimal>());
+
+        // A change that names no plan leaves the plan as it is.
+        var changed = await ApiResponse.From(await server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { max_concurrent = 3 }));
+        var nulled = await ApiResponse.From(await server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { price_plan = (string?)null }));
+        Assert.Equal(("reseller", "reseller"), (changed.Result!["price_plan"]!.GetValue<string>(), nulled.Result!["price_plan"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task AFreePlanPricesEveryTaskAtZeroAndAKeyWithoutAPlanPaysTheListPrices()
     {
         await using var server = await RunningServer.StartAsync(Settings);
@@ -99,8 +124,8 @@ public sealed class PricePlanTests
         var created = await ApiResponse.From(await server.Admin.PostAsJsonAsync("/admin/v1/keys", new { name = "x", credits = 1, price_plan = "gold" }));
         var changed = await ApiResponse.From(await server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { price_plan = "gold" }));
 
-        created.AssertError(400, "INVALID_PARAMETER", "price_plan must be one of partner, staff, or empty for the list prices");
-        changed.AssertError(400, "INVALID_PARAMETER", "price_plan must be one of partner, staff");
+        created.AssertError(400, "INVALID_PARAMETER", "price_plan must be one of partner, reseller, staff, or empty for the list prices");
+        changed.AssertError(400, "INVALID_PARAMETER", "price_plan must be one of partner, reseller, staff");
         var keys = (await ApiResponse.From(await server.Admin.GetAsync("/admin/v1/keys"))).Result!.AsArray();
         Assert.Equal(["partner"], keys.Select(k => k!["price_plan"]!.GetValue<string>()));
     }

@@ -84,8 +84,8 @@ public static class AccountCommands
         var resolution = new Option<string?>("--resolution") { Description = "Resolution (default: the model's)" };
         var ratio = new Option<string?>("--ratio") { Description = "Aspect ratio (default: the model's)" };
         var duration = new Option<int?>("--duration") { Description = "Length in seconds (default: the model's)" };
-        GenerateCommand.Shaped(resolution, @"^[1-9][0-9]{2,3}p$", "a resolution is written like 720p");
-        GenerateCommand.Shaped(ratio, @"^[1-9][0-9]?:[1-9][0-9]?$", "a ratio is written like 16:9");
+        GenerateCommand.Shaped(resolution, GenerateCommand.ResolutionShape, "a resolution is written like 720p");
+        GenerateCommand.Shaped(ratio, GenerateCommand.RatioShape, "a ratio is written like 16:9");
         var sound = new Option<bool>("--sound") { Description = "Generate an audio track" };
         var command = new Command("quote",
             "Ask the server what a video would cost and whether your credits cover it; nothing is submitted or reserved.\n\n" +
@@ -97,8 +97,8 @@ public static class AccountCommands
         {
             var request = new VideoGenerationRequest(parse.GetValue(prompt)!)
             {
-                Model = parse.GetValue(model) is { } m ? new VideoModel(m) : null,
-                Resolution = parse.GetValue(resolution) is { } r ? new VideoResolution(r) : null,
+                Model = parse.GetValue(model) is { } m ? new VideoModel(m.ToLowerInvariant()) : null,
+                Resolution = parse.GetValue(resolution) is { } r ? new VideoResolution(r.ToLowerInvariant()) : null,
                 Ratio = parse.GetValue(ratio) is { } a ? new AspectRatio(a) : null,
                 Duration = parse.GetValue(duration),
                 GenerateAudio = parse.GetValue(sound) ? true : null,

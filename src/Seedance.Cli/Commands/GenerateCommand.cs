@@ -17,8 +17,8 @@ public static class GenerateCommand
         var model = new Option<string?>("--model") { Description = "Model: seedance-2.0 (default), seedance-2.0-fast, or another the server offers (seedance models)" };
         var resolution = new Option<string?>("--resolution") { Description = "Resolution: 480p, 720p (default), 1080p, or another the model offers" };
         var ratio = new Option<string?>("--ratio") { Description = "Aspect ratio: 16:9 (default), 9:16, 4:3, 3:4, 1:1, 21:9" };
-        Shaped(resolution, @"^[1-9][0-9]{2,3}p$", "a resolution is written like 720p (480p, 720p, 1080p, or another the model offers)");
-        Shaped(ratio, @"^[1-9][0-9]?:[1-9][0-9]?$", "a ratio is written like 16:9 (16:9, 9:16, 4:3, 3:4, 1:1, 21:9, or another the model offers)");
+        Shaped(resolution, ResolutionShape, "a resolution is written like 720p (480p, 720p, 1080p, or another the model offers)");
+        Shaped(ratio, RatioShape, "a ratio is written like 16:9 (16:9, 9:16, 4:3, 3:4, 1:1, 21:9, or another the model offers)");
         var duration = new Option<int?>("--duration") { Description = "Length in seconds (the document's models: 4-15, default 5)" };
         var sound = new Option<bool>("--sound") { Description = "Generate an audio track" };
         var seed = new Option<long?>("--seed") { Description = "Random seed (-1 or more)" };
@@ -45,8 +45,8 @@ public static class GenerateCommand
             files.AddRange((parse.GetValue(videos) ?? []).Select(v => (ContentKind.Video, v)));
             VideoGenerationRequest Describe() => new(parse.GetValue(prompt)!)
             {
-                Model = parse.GetValue(model) is { } modelName ? new VideoModel(modelName) : null,
-                Resolution = parse.GetValue(resolution) is { } resolutionName ? new VideoResolution(resolutionName) : null,
+                Model = parse.GetValue(model) is { } modelName ? new VideoModel(modelName.ToLowerInvariant()) : null,
+                Resolution = parse.GetValue(resolution) is { } resolutionName ? new VideoResolution(resolutionName.ToLowerInvariant()) : null,
                 Ratio = parse.GetValue(ratio) is { } ratioName ? new AspectRatio(ratioName) : null,
                 Duration = parse.GetValue(duration),
                 GenerateAudio = parse.GetValue(sound) ? true : null,
@@ -67,9 +67,16 @@ public static class GenerateCommand
 
             var ct = context.Interrupted;
             using var client = CliConfig.Load(context).Client();
-            // The server's quote: its catalogue and prices, and its checks of everything but the files not uploaded yet.
-            var quote = await client.QuoteAsync(Describe(), ct);
+            // The server's quote: its catalogue and prices, and its checks of all but the local files, which are not uploaded yet
+            // (audio goes along only beside a reference that does, since audio needs an image or a video).
+            var quoted = Describe();
+            foreach (var (kind, source) in files.Where(f => !IsLocal(f.Source))) quoted.Content.Add(Reference(kind, source));
+            if (quoted.Content.Count > 1) foreach (var audio in parse.GetValue(audios) ?? []) quoted.Content.Add(ContentItem.Audio(audio));
+            var quote = await client.QuoteAsync(quoted, ct);
             context.Error.WriteLine($"Cost: {Output.Credits(quote.CreditCost)} credits. Balance: {Output.Credits(quote.RemainCredits)}, {Output.Credits(quote.RemainCredits - quote.CreditCost)} after this task.");
+            if (!quote.Affordable)
+                throw new CliException($"Insufficient credits: this task costs {Output.Credits(quote.CreditCost)} and {Output.Credits(quote.RemainCredits)} remain; nothing was uploaded or submitted",
+                    ExitCodes.Refused, SeedanceErrorCodes.InsufficientCredit);
             if (!parse.GetValue(yes) && context.Interactive && !await context.Console.ConfirmAsync("Submit?", defaultValue: true, ct))
             {
                 context.Error.WriteLine("Not submitted.");
@@ -132,6 +139,9 @@ public static class GenerateCommand
         else context.Error.WriteLine($"Task {taskId} goes on. Follow it with `seedance status {taskId} --wait`, or `seedance cancel {taskId}`.");
         return ExitCodes.Interrupted;
     }
+
+    /// <summary>How a resolution and a ratio are written (as the server's catalogue accepts them).</summary>
+    internal const string ResolutionShape = "(?i)^[1-9][0-9]{2,3}p$", RatioShape = "^[1-9][0-9]?:[1-9][0-9]?$";
 
     /// <summary>Refuses a value that cannot be one of its kind; which values the model offers is the server's to say.</summary>
     internal static void Shaped(Option<string?> option, string pattern, string rule) =>

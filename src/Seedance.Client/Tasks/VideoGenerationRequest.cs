@@ -49,6 +49,10 @@ public sealed class VideoGenerationRequest
     public void Validate()
     {
         if (Content.Count == 0) throw SeedanceException.MissingParameter("content");
+        // default(VideoModel) and the like name nothing: refused rather than sent as null, which would mean "the server's default".
+        if (Model is { Name: null }) throw SeedanceException.InvalidParameter("model must name a model (e.g. VideoModel.Seedance2)");
+        if (Resolution is { Name: null }) throw SeedanceException.InvalidParameter("resolution must name a resolution (e.g. VideoResolution.P720)");
+        if (Ratio is { Name: null }) throw SeedanceException.InvalidParameter("ratio must name a ratio (e.g. AspectRatio.Ratio16x9)");
         int Count(ContentKind kind) => Content.Count(i => i.Kind == kind);
         if (Count(ContentKind.Text) > 1) throw SeedanceException.InvalidParameter("content may hold at most one text item");
         if (Count(ContentKind.Image) > 9) throw SeedanceException.InvalidParameter("content may hold at most 9 image_url items");

@@ -93,12 +93,12 @@ public sealed class WireStringConverter<T> : JsonConverter<T> where T : struct, 
 {
     /// <inheritdoc/>
     public override T Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
-        reader.TokenType == System.Text.Json.JsonTokenType.String && reader.GetString() is { Length: > 0 } name
+        reader.TokenType == System.Text.Json.JsonTokenType.String && reader.GetString() is { } name && !string.IsNullOrWhiteSpace(name)
             ? T.From(name) : throw new System.Text.Json.JsonException($"expected a non-empty string for {typeof(T).Name}");
 
     /// <inheritdoc/>
     public override void Write(System.Text.Json.Utf8JsonWriter writer, T value, System.Text.Json.JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.Name);
+        writer.WriteStringValue(value.Name ?? throw new System.Text.Json.JsonException($"a default {typeof(T).Name} names nothing"));
 }
 
 internal static class WireStrings

@@ -20,7 +20,7 @@ public sealed class ApiKey
     public string? PricePlan { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
-    /// <summary>When what authentication depends on (enabled, rate limit) last changed: caches refresh from it.</summary>
+    /// <summary>When what a request's caller carries (enabled, rate limit, price plan) last changed: caches refresh from it.</summary>
     public DateTime AuthChangedAt { get; set; }
     /// <summary>Signs this key's callbacks (<c>whsec_...</c>). Kept readable, since signing needs it; never logged.</summary>
     public string? WebhookSecret { get; set; }

@@ -15,8 +15,6 @@ public sealed record ModelEntry(
     /// <summary>The resolutions offered, lowest first.</summary>
     public IReadOnlyList<string> Resolutions { get; } = Prices.Keys.OrderBy(ModelCatalogue.Lines).ToList();
 
-    /// <summary>What a task of <paramref name="duration"/> seconds costs at the list price: the price per second times the seconds, to the cent.</summary>
-    public decimal Cost(string resolution, int duration) => ModelCatalogue.Cost(Prices[resolution], duration);
 }
 
 /// <summary>A price plan: the prices it sets by model and resolution, and the multiplier of every other list price.</summary>
@@ -79,6 +77,16 @@ public sealed partial class ModelCatalogue
     /// <summary>What <paramref name="duration"/> seconds cost at <paramref name="pricePerSecond"/>: to the cent, half away from zero.</summary>
     public static decimal Cost(decimal pricePerSecond, int duration) => Credits.Round(pricePerSecond * duration);
 
+    /// <summary>The price per second and the cost of a task, as a key on <paramref name="plan"/> is quoted and charged (the one place both come from).</summary>
+    public (decimal PricePerSecond, decimal Cost) Charge(string model, string resolution, int duration, string? plan)
+    {
+        var price = Price(Find(model)!, resolution, plan);
+        return (price, Cost(price, duration));
+    }
+
+    /// <summary>The highest price per second and plan multiplier accepted: far above any real price, and far below what the stored amounts can hold.</summary>
+    public const decimal MaxPrice = 1_000_000m, MaxMultiplier = 1_000m;
+
     /// <summary>The catalogue of valid options (<see cref="Build"/> reports what is wrong, and the options validator refuses to start).</summary>
     public static ModelCatalogue From(SeedanceOptions options)
     {
@@ -98,7 +106,7 @@ public sealed partial class ModelCatalogue
             var at = $"Seedance:PricePlans:{name}";
             if (!ModelName().IsMatch(name)) { errors.Add($"{at}: a plan name is 1-64 lowercase letters, digits, '.', '-' or '_'"); continue; }
             var multiplier = set.Multiplier ?? 1m;
-            if (multiplier < 0 || decimal.Round(multiplier, 4) != multiplier) errors.Add($"{at}:Multiplier must be 0 or more, with at most 4 decimals");
+            if (multiplier < 0 || multiplier > MaxMultiplier || decimal.Round(multiplier, 4) != multiplier) errors.Add($"{at}:Multiplier must be 0-{MaxMultiplier:0}, with at most 4 decimals");
             var prices = new Dictionary<(string, string), decimal>();
             foreach (var (model, byResolution) in set.Prices)
             {
@@ -106,7 +114,7 @@ public sealed partial class ModelCatalogue
                 foreach (var (resolution, price) in byResolution)
                 {
                     if (!offered.Prices.ContainsKey(resolution)) errors.Add($"{at}:Prices:{model}:{resolution}: {model} is not offered at {resolution}");
-                    else if (price < 0 || decimal.Round(price, 4) != price) errors.Add($"{at}:Prices:{model}:{resolution} must be 0 or more, with at most 4 decimals");
+                    else if (price < 0 || price > MaxPrice || decimal.Round(price, 4) != price) errors.Add($"{at}:Prices:{model}:{resolution} must be 0-{MaxPrice:0}, with at most 4 decimals");
                     else prices[(model, resolution)] = price;
                 }
             }
@@ -133,7 +141,7 @@ public sealed partial class ModelCatalogue
             foreach (var (resolution, price) in set?.Prices ?? [])
             {
                 if (!ResolutionName().IsMatch(resolution)) errors.Add($"{at}:Prices:{resolution}: a resolution is written like 720p");
-                else if (price < 0 || decimal.Round(price, 4) != price) errors.Add($"{at}:Prices:{resolution} must be 0 or more, with at most 4 decimals");
+                else if (price < 0 || price > MaxPrice || decimal.Round(price, 4) != price) errors.Add($"{at}:Prices:{resolution} must be 0-{MaxPrice:0}, with at most 4 decimals");
                 else prices[resolution] = price;
             }
             if (prices.Count == 0) continue;

@@ -34,8 +34,7 @@ public static class TaskSubmission
             return replay;
 
         var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: true, ct);
-        var price = catalogue.Price(catalogue.Find(request.Model)!, request.Resolution, caller.PricePlan);
-        var cost = ModelCatalogue.Cost(price, request.Duration);
+        var (price, cost) = catalogue.Charge(request.Model, request.Resolution, request.Duration, caller.PricePlan);
         var now = clock.GetUtcNow().UtcDateTime;
         var task = new VideoTask
         {
@@ -81,7 +80,7 @@ public static class TaskSubmission
         var caller = context.Caller();
         var (_, request) = await ReadAsync(context, catalogue, options.Value);
         await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: false, ct);
-        var cost = ModelCatalogue.Cost(catalogue.Price(catalogue.Find(request.Model)!, request.Resolution, caller.PricePlan), request.Duration);
+        var (_, cost) = catalogue.Charge(request.Model, request.Resolution, request.Duration, caller.PricePlan);
         var remain = await db.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId)
             .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
         return Envelope.Ok(new Quote(request.Model, request.Resolution, request.Duration, cost, remain, cost <= remain));

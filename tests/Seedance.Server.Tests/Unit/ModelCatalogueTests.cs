@@ -50,7 +50,7 @@ public sealed class ModelCatalogueTests
         var model = ModelCatalogue.From(Options(new() { ["Seedance:Models:seedance-2.0:Prices:1080p"] = "5.25" })).Find("seedance-2.0")!;
 
         Assert.Equal(new Dictionary<string, decimal> { ["480p"] = 0.9m, ["720p"] = 1.8m, ["1080p"] = 5.25m }, model.Prices);
-        Assert.Equal(26.25m, model.Cost("1080p", 5));
+        Assert.Equal(26.25m, ModelCatalogue.Cost(model.Prices["1080p"], 5));
     }
 
     [Fact]
@@ -66,8 +66,8 @@ public sealed class ModelCatalogueTests
         Assert.Equal(["480p", "1080p"], lite.Resolutions);
         Assert.Equal("480p", lite.DefaultResolution); // 720p is not offered: the lowest is
         Assert.Equal((4, 15, 5, true), (lite.MinDuration, lite.MaxDuration, lite.DefaultDuration, lite.Audio));
-        Assert.Equal(1.33m, lite.Cost("480p", 4)); // 1.3332, to the cent
-        Assert.Equal(1.67m, lite.Cost("480p", 5)); // 1.6665, half away from zero
+        Assert.Equal(1.33m, catalogue.Charge("seedance-lite", "480p", 4, null).Cost); // 1.3332, to the cent
+        Assert.Equal(1.67m, catalogue.Charge("seedance-lite", "480p", 5, null).Cost); // 1.6665, half away from zero
     }
 
     [Fact]
@@ -88,8 +88,9 @@ public sealed class ModelCatalogueTests
     [Theory]
     [InlineData("Seedance:Models:seedance-lite:Audio", "false", "Seedance:Models:seedance-lite:Prices must price at least one resolution")]
     [InlineData("Seedance:Models:seedance-2.0:Prices:4k", "9", "Seedance:Models:seedance-2.0:Prices:4k: a resolution is written like 720p")]
-    [InlineData("Seedance:Models:seedance-2.0:Prices:720p", "-1", "Seedance:Models:seedance-2.0:Prices:720p must be 0 or more, with at most 4 decimals")]
-    [InlineData("Seedance:Models:seedance-2.0:Prices:720p", "1.23456", "Seedance:Models:seedance-2.0:Prices:720p must be 0 or more, with at most 4 decimals")]
+    [InlineData("Seedance:Models:seedance-2.0:Prices:720p", "-1", "Seedance:Models:seedance-2.0:Prices:720p must be 0-1000000, with at most 4 decimals")]
+    [InlineData("Seedance:Models:seedance-2.0:Prices:720p", "1.23456", "Seedance:Models:seedance-2.0:Prices:720p must be 0-1000000, with at most 4 decimals")]
+    [InlineData("Seedance:Models:seedance-2.0:Prices:720p", "1000000000000000", "Seedance:Models:seedance-2.0:Prices:720p must be 0-1000000, with at most 4 decimals")]
     [InlineData("Seedance:Models:seedance-2.0:DefaultDuration", "20", "Seedance:Models:seedance-2.0:DefaultDuration must be 4-15")]
     [InlineData("Seedance:Models:seedance-2.0:MinDuration", "16", "Seedance:Models:seedance-2.0: MinDuration and MaxDuration must be 1-3600 seconds")]
     [InlineData("Seedance:Models:seedance-2.0:DefaultResolution", "2160p", "Seedance:Models:seedance-2.0:DefaultResolution '2160p' is not priced under Seedance:Models:seedance-2.0:Prices")]
@@ -120,11 +121,12 @@ public sealed class ModelCatalogueTests
     }
 
     [Theory]
-    [InlineData("Seedance:PricePlans:gold:Multiplier", "-1", "Seedance:PricePlans:gold:Multiplier must be 0 or more, with at most 4 decimals")]
-    [InlineData("Seedance:PricePlans:gold:Multiplier", "0.12345", "Seedance:PricePlans:gold:Multiplier must be 0 or more, with at most 4 decimals")]
+    [InlineData("Seedance:PricePlans:gold:Multiplier", "-1", "Seedance:PricePlans:gold:Multiplier must be 0-1000, with at most 4 decimals")]
+    [InlineData("Seedance:PricePlans:gold:Multiplier", "0.12345", "Seedance:PricePlans:gold:Multiplier must be 0-1000, with at most 4 decimals")]
+    [InlineData("Seedance:PricePlans:gold:Multiplier", "100000", "Seedance:PricePlans:gold:Multiplier must be 0-1000, with at most 4 decimals")]
     [InlineData("Seedance:PricePlans:gold:Prices:seedance-9:720p", "1", "Seedance:PricePlans:gold:Prices:seedance-9: not a model offered")]
     [InlineData("Seedance:PricePlans:gold:Prices:seedance-2.0:2160p", "1", "Seedance:PricePlans:gold:Prices:seedance-2.0:2160p: seedance-2.0 is not offered at 2160p")]
-    [InlineData("Seedance:PricePlans:gold:Prices:seedance-2.0:720p", "-2", "Seedance:PricePlans:gold:Prices:seedance-2.0:720p must be 0 or more")]
+    [InlineData("Seedance:PricePlans:gold:Prices:seedance-2.0:720p", "-2", "Seedance:PricePlans:gold:Prices:seedance-2.0:720p must be 0-1000000")]
     [InlineData("Seedance:PricePlans:Gold:Multiplier", "1", "Seedance:PricePlans:Gold: a plan name is 1-64 lowercase letters")]
     public void EachMistakeInAPricePlanIsNamed(string setting, string value, string named)
     {

@@ -8,7 +8,7 @@ public sealed class PriceTableTests
 {
     private static readonly ModelCatalogue Catalogue = ModelCatalogue.From(new SeedanceOptions());
 
-    private static decimal Cost(string model, string resolution, int duration) => Catalogue.Find(model)!.Cost(resolution, duration);
+    private static decimal Cost(string model, string resolution, int duration) => Catalogue.Charge(model, resolution, duration, null).Cost;
 
     /// <summary>The document's table, per second in thousandths of a credit, so the expectations below use integer arithmetic only.</summary>
     private static readonly Dictionary<(string Model, string Resolution), long> MilliCreditsPerSecond = new()

@@ -341,7 +341,7 @@ public sealed class TaskRequestParsingTests
         Assert.Equal((false, false, false), (request.GenerateAudio, request.Watermark, request.ReturnLastFrame));
         Assert.Null(request.Seed);
         Assert.Null(request.CallbackUrl);
-        Assert.Equal(9m, Catalogue.Find(request.Model)!.Cost(request.Resolution, request.Duration));
+        Assert.Equal(9m, Catalogue.Charge(request.Model, request.Resolution, request.Duration, null).Cost);
     }
 
     [Theory]
