@@ -175,6 +175,37 @@ public sealed class S3StorageTests
     }
 
     [Fact]
+    public async Task AQuoteChecksAnUploadInTheBucketAsASubmissionDoesButRecordsNothingAboutIt()
+    {
+        await using var server = await S3ServerAsync(new() { ["Seedance:Tasks:Dispatch"] = "false" });
+        using var client = await server.CreateKeyAsync(credits: 100);
+        var presign = await PresignAsync(client, "scene.png", "image/png");
+        var filePath = presign.Result!["file_path"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync(presign.Result["presigned_url"]!.GetValue<string>(), await Media.PngAsync("green"), "image/png")).StatusCode);
+        var body = $$"""{"resolution":"480p","duration":4,"content":[{"type":"image_url","image_url":"{{filePath}}"},{"type":"text","text":"x"}]}""";
+        async Task<(object? UploadedAt, object? Size, object? ReferencedAt)> SlotAsync()
+        {
+            var row = Assert.Single(await TestDatabase.QueryAsync(server.DataDir,
+                "SELECT uploaded_at, size, referenced_at FROM uploaded_files WHERE file_path = @path", ("path", filePath)));
+            return (row["uploaded_at"], row["size"], row["referenced_at"]);
+        }
+        var before = await SlotAsync();
+
+        var quote = await client.PostTextAsync("/api/v1/video/quote", body);
+        var afterQuote = await SlotAsync();
+        var submitted = await client.PostTextAsync("/api/v1/video/task", body);
+        var afterSubmission = await SlotAsync();
+
+        quote.AssertOk();
+        Assert.Equal(3.6m, quote.Result!["credit_cost"]!.GetValue<decimal>());
+        Assert.Equal((null, null, null), before); // the bytes went straight to the bucket: nothing recorded yet
+        Assert.Equal(before, afterQuote);
+        submitted.AssertOk();
+        Assert.NotNull(afterSubmission.UploadedAt);
+        Assert.NotNull(afterSubmission.ReferencedAt);
+    }
+
+    [Fact]
     public async Task AResultFromTheArkEmulatorIsCopiedIntoTheBucketAndOutlivesTheUpstreamsLinks()
     {
         await using var ark = await ArkEmulator.StartAsync();
