@@ -36,18 +36,9 @@ public static class Json
     /// </summary>
     public sealed class ExactPricesConverter : JsonConverter<IReadOnlyDictionary<string, decimal>>
     {
-        public override IReadOnlyDictionary<string, decimal> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        {
-            if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("prices must be an object");
-            var prices = new Dictionary<string, decimal>();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var resolution = reader.GetString()!;
-                reader.Read();
-                prices[resolution] = reader.GetDecimal();
-            }
-            return prices;
-        }
+        // Prices are only ever written (the models answer); nothing reads them back.
+        public override IReadOnlyDictionary<string, decimal> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            throw new NotSupportedException("prices are written, never read");
 
         public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, decimal> value, JsonSerializerOptions options)
         {

@@ -23,10 +23,9 @@ public sealed record TaskRequest(
         foreach (var property in body.EnumerateObject())
             if (!Fields.Contains(property.Name)) throw ApiError.InvalidParameter($"unknown field '{property.Name}'");
 
-        var model = catalogue.Find(OneOf(body, "model", catalogue.Names, catalogue.Default.Name, null))!;
-        var resolution = OneOf(body, "resolution", model.Resolutions, model.DefaultResolution,
-            asked => catalogue.Models.Any(m => m.Prices.ContainsKey(asked)) ? model.Name : null);
-        var ratio = OneOf(body, "ratio", model.Ratios, model.DefaultRatio, asked => catalogue.Models.Any(m => m.Ratios.Contains(asked)) ? model.Name : null);
+        var model = catalogue.Find(OneOf(body, "model", catalogue.Names, catalogue.Default.Name, null, null, null))!;
+        var resolution = OneOf(body, "resolution", model.Resolutions, model.DefaultResolution, catalogue, model, static (m, asked) => m.Prices.ContainsKey(asked));
+        var ratio = OneOf(body, "ratio", model.Ratios, model.DefaultRatio, catalogue, model, static (m, asked) => m.Ratios.Contains(asked));
         var duration = (int)(Integer(body, "duration", model.MinDuration, model.MaxDuration, $"must be {model.MinDuration}-{model.MaxDuration}") ?? model.DefaultDuration);
         var seed = Integer(body, "seed", -1, int.MaxValue, $"must be an integer from -1 to {int.MaxValue}");
         var audio = Boolean(body, "generate_audio");
@@ -41,14 +40,17 @@ public sealed record TaskRequest(
     private static JsonElement? Optional(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
-    /// <param name="forModel">Given a value that is not allowed, the model to name in the message (when another model offers it), or null.</param>
-    private static string OneOf(JsonElement body, string name, IReadOnlyList<string> allowed, string fallback, Func<string, string?>? forModel)
+    /// <param name="offers">Whether a model offers a value: a value <paramref name="model"/> does not offer but another model of
+    /// <paramref name="catalogue"/> does is refused naming <paramref name="model"/>. Static, so a submission allocates nothing for it.</param>
+    private static string OneOf(JsonElement body, string name, IReadOnlyList<string> allowed, string fallback,
+        ModelCatalogue? catalogue, ModelEntry? model, Func<ModelEntry, string, bool>? offers)
     {
         if (Optional(body, name) is not { } value) return fallback;
         if (value.ValueKind != JsonValueKind.String || !allowed.Contains(value.GetString()!))
         {
-            var model = value.ValueKind == JsonValueKind.String ? forModel?.Invoke(value.GetString()!) : null;
-            throw ApiError.InvalidParameter($"{name} must be one of {string.Join(", ", allowed)}{(model is null ? "" : $" for {model}")}");
+            var asked = value.ValueKind == JsonValueKind.String ? value.GetString()! : null;
+            var elsewhere = asked is not null && offers is not null && catalogue!.Models.Any(m => offers(m, asked));
+            throw ApiError.InvalidParameter($"{name} must be one of {string.Join(", ", allowed)}{(elsewhere ? $" for {model!.Name}" : "")}");
         }
         return value.GetString()!;
     }
