@@ -18,6 +18,21 @@ public sealed class ApiKey
     public int RateLimitPerSecond { get; set; }
     /// <summary>The key's price plan (<c>Seedance:PricePlans:&lt;plan&gt;</c>); null: the catalogue's list prices.</summary>
     public string? PricePlan { get; set; }
+    /// <summary>
+    /// Spending limits: at most this many credits reserved or used by the key's tasks submitted in one UTC day / UTC
+    /// month; null: no limit. Kept with <see cref="SpendDay"/> and <see cref="SpendMonth"/>, which only the ledger's
+    /// statements write.
+    /// </summary>
+    public decimal? DailyCreditLimit { get; set; }
+    public decimal? MonthlyCreditLimit { get; set; }
+    /// <summary>The UTC day (<see cref="DateOnly.DayNumber"/>) whose spending <see cref="SpendDayCredits"/> holds: reserved or used by tasks submitted that day.</summary>
+    public int SpendDay { get; set; }
+    public decimal SpendDayCredits { get; set; }
+    /// <summary>The UTC month (year × 12 + month − 1) whose spending <see cref="SpendMonthCredits"/> holds.</summary>
+    public int SpendMonth { get; set; }
+    public decimal SpendMonthCredits { get; set; }
+    /// <summary>How many days a finished task's result files are kept; null: <c>Seedance:Tasks:ResultRetentionDays</c>.</summary>
+    public int? ResultRetentionDays { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     /// <summary>When what a request's caller carries (enabled, rate limit, price plan) last changed: caches refresh from it.</summary>

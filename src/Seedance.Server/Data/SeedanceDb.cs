@@ -65,6 +65,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasIndex(t => new { t.Status, t.KeyId, t.Seq });
             e.HasIndex(t => new { t.Status, t.ExpiresAt });
             e.HasIndex(t => t.LeaseOwner);
+            // Retention: finished tasks that still have result files, oldest first. Only a task with a video is in it.
+            e.HasIndex(t => t.UpdatedAt).HasFilter("video_file IS NOT NULL").HasDatabaseName("ix_video_tasks_results_updated_at");
             e.Property(t => t.TaskId).HasMaxLength(32);
             e.Property(t => t.LeaseOwner).HasMaxLength(64);
             e.Property(t => t.Status).HasMaxLength(16);
@@ -116,7 +118,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
         foreach (var property in model.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
         {
             if (property.ClrType == typeof(decimal)) property.SetValueConverter(CreditsInHundredths);
-            if (property.ClrType == typeof(decimal?) && property.Name == nameof(VideoTask.PricePerSecond)) property.SetValueConverter(PriceInTenThousandths);
+            if (property.ClrType == typeof(decimal?))
+                property.SetValueConverter(property.Name == nameof(VideoTask.PricePerSecond) ? PriceInTenThousandths : CreditsInHundredths);
             if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?)) property.SetValueConverter(Utc);
         }
     }

@@ -61,6 +61,10 @@ public sealed class VideoTask
     /// <summary>Result files, relative to the result store.</summary>
     public string? VideoFile { get; set; }
     public string? LastFrameFile { get; set; }
+    /// <summary>The poster image (JPEG of the first frame) made when the result was copied.</summary>
+    public string? ThumbnailFile { get; set; }
+    /// <summary>When the result files were removed (by the customer or by retention); the task stays, without links.</summary>
+    public DateTime? ResultsRemovedAt { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     public DateTime ExpiresAt { get; set; }

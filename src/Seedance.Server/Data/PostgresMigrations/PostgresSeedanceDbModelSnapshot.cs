@@ -39,6 +39,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<long?>("DailyCreditLimit")
+                        .HasColumnType("bigint")
+                        .HasColumnName("daily_credit_limit");
+
                     b.Property<bool>("Enabled")
                         .HasColumnType("boolean")
                         .HasColumnName("enabled");
@@ -61,6 +65,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<int>("MaxPending")
                         .HasColumnType("integer")
                         .HasColumnName("max_pending");
+
+                    b.Property<long?>("MonthlyCreditLimit")
+                        .HasColumnType("bigint")
+                        .HasColumnName("monthly_credit_limit");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -89,6 +97,26 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<long>("ReservedCredits")
                         .HasColumnType("bigint")
                         .HasColumnName("reserved_credits");
+
+                    b.Property<int?>("ResultRetentionDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("result_retention_days");
+
+                    b.Property<int>("SpendDay")
+                        .HasColumnType("integer")
+                        .HasColumnName("spend_day");
+
+                    b.Property<long>("SpendDayCredits")
+                        .HasColumnType("bigint")
+                        .HasColumnName("spend_day_credits");
+
+                    b.Property<int>("SpendMonth")
+                        .HasColumnType("integer")
+                        .HasColumnName("spend_month");
+
+                    b.Property<long>("SpendMonthCredits")
+                        .HasColumnType("bigint")
+                        .HasColumnName("spend_month_credits");
 
                     b.Property<int>("TasksCancelled")
                         .ValueGeneratedOnAdd()
@@ -397,6 +425,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("text")
                         .HasColumnName("resolution");
 
+                    b.Property<DateTime?>("ResultsRemovedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("results_removed_at");
+
                     b.Property<DateTime?>("RetryAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("retry_at");
@@ -425,6 +457,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("character varying(32)")
                         .HasColumnName("task_id");
 
+                    b.Property<string>("ThumbnailFile")
+                        .HasColumnType("text")
+                        .HasColumnName("thumbnail_file");
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
@@ -450,6 +486,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.HasIndex("TaskId")
                         .IsUnique()
                         .HasDatabaseName("ix_video_tasks_task_id");
+
+                    b.HasIndex("UpdatedAt")
+                        .HasDatabaseName("ix_video_tasks_results_updated_at")
+                        .HasFilter("video_file IS NOT NULL");
 
                     b.HasIndex("KeyId", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_seq");

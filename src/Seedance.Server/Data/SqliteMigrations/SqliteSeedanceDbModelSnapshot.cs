@@ -32,6 +32,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<long?>("DailyCreditLimit")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("daily_credit_limit");
+
                     b.Property<bool>("Enabled")
                         .HasColumnType("INTEGER")
                         .HasColumnName("enabled");
@@ -54,6 +58,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<int>("MaxPending")
                         .HasColumnType("INTEGER")
                         .HasColumnName("max_pending");
+
+                    b.Property<long?>("MonthlyCreditLimit")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("monthly_credit_limit");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -82,6 +90,26 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<long>("ReservedCredits")
                         .HasColumnType("INTEGER")
                         .HasColumnName("reserved_credits");
+
+                    b.Property<int?>("ResultRetentionDays")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("result_retention_days");
+
+                    b.Property<int>("SpendDay")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spend_day");
+
+                    b.Property<long>("SpendDayCredits")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spend_day_credits");
+
+                    b.Property<int>("SpendMonth")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spend_month");
+
+                    b.Property<long>("SpendMonthCredits")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spend_month_credits");
 
                     b.Property<int>("TasksCancelled")
                         .ValueGeneratedOnAdd()
@@ -384,6 +412,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("resolution");
 
+                    b.Property<DateTime?>("ResultsRemovedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("results_removed_at");
+
                     b.Property<DateTime?>("RetryAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("retry_at");
@@ -412,6 +444,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("TEXT")
                         .HasColumnName("task_id");
 
+                    b.Property<string>("ThumbnailFile")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("thumbnail_file");
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("updated_at");
@@ -437,6 +473,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.HasIndex("TaskId")
                         .IsUnique()
                         .HasDatabaseName("ix_video_tasks_task_id");
+
+                    b.HasIndex("UpdatedAt")
+                        .HasDatabaseName("ix_video_tasks_results_updated_at")
+                        .HasFilter("video_file IS NOT NULL");
 
                     b.HasIndex("KeyId", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_seq");
