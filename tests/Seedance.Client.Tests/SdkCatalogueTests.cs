@@ -115,6 +115,26 @@ public sealed class SdkCatalogueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SpendingLimitsTheAdminClientSetsShowInTheKeyAndTheBalanceAndTheLimitsCommandRemovesThemWithZero()
+    {
+        using var admin = new SeedanceAdminClient(RunningServer.AdminToken, new Uri(_server.BaseUrl));
+        var created = await admin.CreateKeyAsync(new NewApiKey("limited-customer", 100m, DailyCreditLimit: 20m, MonthlyCreditLimit: 300m, ResultRetentionDays: 3));
+        using var client = SdkServer.Client(created.ApiKey, _server.BaseUrl);
+        await client.CreateTaskAsync(new VideoGenerationRequest("A kite") { Resolution = VideoResolution.P480, Duration = 4 });
+
+        var balance = await client.GetBalanceAsync();
+        using var cli = new SeedanceCommand(new() { ["SEEDANCE_BASE_URL"] = _server.BaseUrl, ["SEEDANCE_ADMIN_TOKEN"] = RunningServer.AdminToken });
+        var off = await cli.RunAsync("admin", "keys", "limits", created.Key.KeyId.ToString(), "--daily", "0", "--retention-days", "0");
+        var changed = await admin.GetKeyAsync(created.Key.KeyId);
+
+        Assert.Equal((20m, 300m, 3), (created.Key.DailyCreditLimit, created.Key.MonthlyCreditLimit, created.Key.ResultRetentionDays));
+        Assert.Equal((3.6m, 3.6m, 20m, 300m), (balance.DailyUsed, balance.MonthlyUsed, balance.DailyCreditLimit, balance.MonthlyCreditLimit));
+        Assert.True(off.ExitCode == 0, off.ToString());
+        Assert.Contains("daily limit none (3.60 used today), monthly limit 300.00 (3.60 used this month), results kept as the server sets", off.Out);
+        Assert.Equal((null, 300m, 3.6m, null), (changed.DailyCreditLimit, changed.MonthlyCreditLimit, changed.DailyUsed, changed.ResultRetentionDays));
+    }
+
+    [Fact]
     public async Task TheModelsAndQuoteCommandsShowTheServersCatalogueAndCost()
     {
         var api = await _server.CreateKeyAsync(credits: 20m);

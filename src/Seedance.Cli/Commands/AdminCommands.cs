@@ -65,6 +65,25 @@ public static class AdminCommands
         }));
         keys.Subcommands.Add(plan);
 
+        var limitsKey = KeyId();
+        var daily = new Option<decimal?>("--daily") { Description = "Credits the key may spend per UTC day (0: no limit)" };
+        var monthly = new Option<decimal?>("--monthly") { Description = "Credits the key may spend per UTC month (0: no limit)" };
+        var retention = new Option<int?>("--retention-days") { Description = "Days a finished task's files are kept (0: the server's setting)" };
+        var limits = new Command("limits", "Set a key's spending limits and result retention; options left out stay as they are.\n\nExamples:\n  seedance admin keys limits 3 --daily 200 --monthly 3000\n  seedance admin keys limits 3 --daily 0")
+        {
+            limitsKey, daily, monthly, retention,
+        };
+        limits.SetAction(parse => Run(context, parse, token, async client =>
+        {
+            var key = await client.UpdateKeyAsync(parse.GetValue(limitsKey),
+                new ApiKeyChange(DailyCreditLimit: parse.GetValue(daily), MonthlyCreditLimit: parse.GetValue(monthly), ResultRetentionDays: parse.GetValue(retention)), context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, key);
+            else context.Out.WriteLine($"Key {key.KeyId} ({key.Name}): daily limit {Limit(key.DailyCreditLimit)} ({Output.Credits(key.DailyUsed ?? 0)} used today), " +
+                $"monthly limit {Limit(key.MonthlyCreditLimit)} ({Output.Credits(key.MonthlyUsed ?? 0)} used this month), " +
+                $"results kept {(key.ResultRetentionDays is { } days ? $"{days} days" : "as the server sets")}");
+        }));
+        keys.Subcommands.Add(limits);
+
         var creditsCommand = new Command("credits", "Add credits to a key.\n\nExample:\n  seedance admin credits add 3 --amount 500 --note \"invoice 42\"");
         admin.Subcommands.Add(creditsCommand);
         var keyId = KeyId();
@@ -83,6 +102,8 @@ public static class AdminCommands
         creditsCommand.Subcommands.Add(add);
         return admin;
     }
+
+    private static string Limit(decimal? limit) => limit is { } credits ? Output.Credits(credits) : "none";
 
     private static Argument<long> KeyId() => new("key-id") { Description = "The numeric key id (see admin keys list)" };
 

@@ -39,6 +39,9 @@ public sealed class SeedanceAdminClient : IDisposable
         if (key.MaxPending is { } pending) body["max_pending"] = pending;
         if (key.RateLimitPerSecond is { } rate) body["rate_limit_per_second"] = rate;
         if (key.PricePlan is { } plan) body["price_plan"] = plan;
+        if (key.DailyCreditLimit is { } daily) body["daily_credit_limit"] = daily;
+        if (key.MonthlyCreditLimit is { } monthly) body["monthly_credit_limit"] = monthly;
+        if (key.ResultRetentionDays is { } days) body["result_retention_days"] = days;
         return _transport.SendAsync<CreatedApiKey>(HttpMethod.Post, "admin/v1/keys", body, cancellationToken);
     }
 
@@ -61,6 +64,9 @@ public sealed class SeedanceAdminClient : IDisposable
         if (change.MaxPending is { } pending) body["max_pending"] = pending;
         if (change.RateLimitPerSecond is { } rate) body["rate_limit_per_second"] = rate;
         if (change.PricePlan is { } plan) body["price_plan"] = plan;
+        if (change.DailyCreditLimit is { } daily) body["daily_credit_limit"] = daily;
+        if (change.MonthlyCreditLimit is { } monthly) body["monthly_credit_limit"] = monthly;
+        if (change.ResultRetentionDays is { } days) body["result_retention_days"] = days;
         return _transport.SendAsync<ApiKeyInfo>(HttpMethod.Patch, $"admin/v1/keys/{Id(keyId)}", body, cancellationToken);
     }
 
@@ -86,8 +92,11 @@ public sealed class SeedanceAdminClient : IDisposable
 /// <param name="MaxPending">Tasks waiting as pending beyond that (server default 100).</param>
 /// <param name="RateLimitPerSecond">Requests per second (server default 20).</param>
 /// <param name="PricePlan">A price plan the server's operator configured (server default: none, the list prices).</param>
+/// <param name="DailyCreditLimit">Credits the key may spend per UTC day (null or 0: no limit).</param>
+/// <param name="MonthlyCreditLimit">Credits the key may spend per UTC month (null or 0: no limit).</param>
+/// <param name="ResultRetentionDays">Days a finished task's files are kept (null or 0: the server's setting).</param>
 public sealed record NewApiKey(string Name, decimal Credits = 0, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null,
-    string? PricePlan = null);
+    string? PricePlan = null, decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <summary>A change to a key; null fields stay as they are.</summary>
 /// <param name="Name">A new name.</param>
@@ -96,8 +105,11 @@ public sealed record NewApiKey(string Name, decimal Credits = 0, int? MaxConcurr
 /// <param name="MaxPending">A new backlog limit.</param>
 /// <param name="RateLimitPerSecond">A new request rate.</param>
 /// <param name="PricePlan">A new price plan; an empty string takes the key back to the list prices.</param>
+/// <param name="DailyCreditLimit">A new daily spending limit; 0 removes it.</param>
+/// <param name="MonthlyCreditLimit">A new monthly spending limit; 0 removes it.</param>
+/// <param name="ResultRetentionDays">A new result retention in days; 0 takes the key back to the server's setting.</param>
 public sealed record ApiKeyChange(string? Name = null, bool? Enabled = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null,
-    string? PricePlan = null);
+    string? PricePlan = null, decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <summary>A created key: the plaintext <paramref name="ApiKey"/> appears here once and nowhere else.</summary>
 /// <param name="ApiKey">The key to hand to the customer (<c>sk-sd2-...</c>).</param>
@@ -119,7 +131,13 @@ public sealed record CreatedApiKey(string ApiKey, ApiKeyInfo Key);
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="UpdatedAt">When it last changed.</param>
 /// <param name="PricePlan">The key's price plan, or null for the list prices.</param>
+/// <param name="DailyCreditLimit">The daily spending limit, or null for none.</param>
+/// <param name="MonthlyCreditLimit">The monthly spending limit, or null for none.</param>
+/// <param name="DailyUsed">Credits reserved or used by tasks submitted today (UTC).</param>
+/// <param name="MonthlyUsed">Credits reserved or used by tasks submitted this month (UTC).</param>
+/// <param name="ResultRetentionDays">Days a finished task's files are kept, or null for the server's setting.</param>
 public sealed record ApiKeyInfo(
     long KeyId, string Name, string KeyPrefix, bool Enabled, decimal TotalCredits, decimal UsedCredits, decimal ReservedCredits,
     decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    string? PricePlan = null);
+    string? PricePlan = null, decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, decimal? DailyUsed = null, decimal? MonthlyUsed = null,
+    int? ResultRetentionDays = null);

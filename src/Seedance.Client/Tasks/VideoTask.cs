@@ -72,7 +72,12 @@ public sealed record TaskCancellation(string TaskId, VideoTaskStatus Status);
 /// <param name="UsedCredits">Credits spent on completed tasks.</param>
 /// <param name="RemainCredits">Credits available for new tasks.</param>
 /// <param name="ReservedCredits">Credits held by tasks still running (null from servers that do not report it).</param>
-public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal? ReservedCredits);
+/// <param name="DailyUsed">Credits reserved or used by tasks submitted today, UTC (null from servers that do not report it).</param>
+/// <param name="MonthlyUsed">Credits reserved or used by tasks submitted this month, UTC (null from servers that do not report it).</param>
+/// <param name="DailyCreditLimit">The key's daily spending limit, or null for none.</param>
+/// <param name="MonthlyCreditLimit">The key's monthly spending limit, or null for none.</param>
+public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal? ReservedCredits,
+    decimal? DailyUsed = null, decimal? MonthlyUsed = null, decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null);
 
 /// <summary>A model the server offers, as <see cref="SeedanceClient.GetModelsAsync"/> reads it.</summary>
 /// <param name="Model">The model.</param>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Auth;
 using Seedance.Server.Data;
@@ -7,17 +8,22 @@ namespace Seedance.Server.Billing;
 
 public static class BalanceEndpoints
 {
-    public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal ReservedCredits);
+    /// <param name="DailyUsed">Credits reserved or used by the key's tasks submitted today (UTC); <paramref name="MonthlyUsed"/> this month.</param>
+    /// <param name="DailyCreditLimit">The key's spending limits, present only when set.</param>
+    public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal ReservedCredits,
+        decimal DailyUsed, decimal MonthlyUsed,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? DailyCreditLimit,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? MonthlyCreditLimit);
 
     public static void MapBalance(this IEndpointRouteBuilder api) =>
         api.MapGet("/balance", Get).WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
 
-    private static async Task<IResult> Get(HttpContext context, SeedanceDb db)
+    private static async Task<IResult> Get(HttpContext context, SeedanceDb db, TimeProvider clock)
     {
         var keyId = context.Caller().KeyId;
-        var balance = await db.ApiKeys.AsNoTracking().Where(k => k.Id == keyId)
-            .Select(k => new Balance(k.TotalCredits, k.UsedCredits, k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.ReservedCredits))
-            .FirstAsync(context.RequestAborted);
-        return Envelope.Ok(balance);
+        var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == keyId, context.RequestAborted);
+        var spending = Spending.Of(key, clock.GetUtcNow().UtcDateTime);
+        return Envelope.Ok(new Balance(key.TotalCredits, key.UsedCredits, key.RemainCredits, key.ReservedCredits,
+            spending.DailyUsed, spending.MonthlyUsed, key.DailyCreditLimit, key.MonthlyCreditLimit));
     }
 }

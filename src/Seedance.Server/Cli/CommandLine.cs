@@ -56,9 +56,13 @@ public static class CommandLine
         var maxPending = new Option<int?>("--max-pending") { Description = "Tasks waiting as pending (default 100)" };
         var rateLimit = new Option<int?>("--rate-limit") { Description = "Requests per second" };
         var pricePlan = new Option<string?>("--price-plan") { Description = "A price plan of Seedance:PricePlans (update: \"\" for the list prices)" };
-        var create = new Command("create", "Create a key; prints the key once") { name, credits, maxConcurrent, maxPending, rateLimit, pricePlan };
+        var dailyLimit = new Option<decimal?>("--daily-limit") { Description = "Credits the key may spend per UTC day (0: no limit)" };
+        var monthlyLimit = new Option<decimal?>("--monthly-limit") { Description = "Credits the key may spend per UTC month (0: no limit)" };
+        var retention = new Option<int?>("--retention-days") { Description = "Days a finished task's files are kept (0: the server's Seedance:Tasks:ResultRetentionDays)" };
+        var create = new Command("create", "Create a key; prints the key once") { name, credits, maxConcurrent, maxPending, rateLimit, pricePlan, dailyLimit, monthlyLimit, retention };
         create.SetAction((p, ct) => Administer(p, ct, k => k.CreateAsync(
-            new NewKey(p.GetValue(name), p.GetValue(credits), p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit), p.GetValue(pricePlan)), ct)));
+            new NewKey(p.GetValue(name), p.GetValue(credits), p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit), p.GetValue(pricePlan),
+                p.GetValue(dailyLimit), p.GetValue(monthlyLimit), p.GetValue(retention)), ct)));
         keys.Subcommands.Add(create);
 
         var list = new Command("list", "List keys");
@@ -73,14 +77,18 @@ public static class CommandLine
         var rename = new Option<string?>("--name") { Description = "New name" };
         var enable = new Option<bool>("--enable") { Description = "Enable the key" };
         var disable = new Option<bool>("--disable") { Description = "Disable the key (stops working within a second)" };
-        var update = new Command("update", "Enable, disable, change limits or the price plan") { keyId, rename, enable, disable, maxConcurrent, maxPending, rateLimit, pricePlan };
+        var update = new Command("update", "Enable, disable, change limits, spending limits, retention or the price plan")
+        {
+            keyId, rename, enable, disable, maxConcurrent, maxPending, rateLimit, pricePlan, dailyLimit, monthlyLimit, retention,
+        };
         update.Validators.Add(r =>
         {
             if (r.GetValue(enable) && r.GetValue(disable)) r.AddError("--enable and --disable cannot be used together");
         });
         update.SetAction((p, ct) => Administer(p, ct, k => k.UpdateAsync(p.GetValue(keyId), new KeyChange(
             p.GetValue(rename), p.GetValue(enable) ? true : p.GetValue(disable) ? false : null,
-            p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit), p.GetValue(pricePlan)), ct)));
+            p.GetValue(maxConcurrent), p.GetValue(maxPending), p.GetValue(rateLimit), p.GetValue(pricePlan),
+            p.GetValue(dailyLimit), p.GetValue(monthlyLimit), p.GetValue(retention)), ct)));
         keys.Subcommands.Add(update);
 
         var amount = new Option<decimal>("--amount") { Description = "Credits to add (negative to adjust down)", Required = true };

@@ -2,8 +2,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Seedance.Server.Data;
 
-/// <summary>What an operator changes of a key: its name, whether it works, its limits, its price plan (empty: none); null leaves a setting as it is.</summary>
-public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
+/// <summary>
+/// What an operator changes of a key: its name, whether it works, its limits, its price plan (empty: none), its spending
+/// limits and result retention (0: none); null leaves a setting as it is.
+/// </summary>
+public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null,
+    decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <summary>API keys: created with their first credits, their settings, their callback signing secrets. Credits move only through the <see cref="CreditLedger"/>.</summary>
 public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
@@ -31,6 +35,9 @@ public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
             if (settings.MaxPending is { } maxPending) s.SetProperty(k => k.MaxPending, maxPending);
             if (settings.RateLimitPerSecond is { } rate) s.SetProperty(k => k.RateLimitPerSecond, rate);
             if (settings.PricePlan is { } plan) s.SetProperty(k => k.PricePlan, plan.Length == 0 ? null : plan);
+            if (settings.DailyCreditLimit is { } daily) s.SetProperty(k => k.DailyCreditLimit, daily == 0 ? null : daily);
+            if (settings.MonthlyCreditLimit is { } monthly) s.SetProperty(k => k.MonthlyCreditLimit, monthly == 0 ? null : monthly);
+            if (settings.ResultRetentionDays is { } days) s.SetProperty(k => k.ResultRetentionDays, days == 0 ? null : days);
             s.SetProperty(k => k.UpdatedAt, now).SetProperty(k => k.AuthChangedAt, now);
         }, token) == 1, ct);
 

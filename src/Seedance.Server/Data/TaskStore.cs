@@ -9,8 +9,8 @@ public interface ICallbackBody
     string For(VideoTask ended);
 }
 
-/// <summary>What became of a submission: accepted, refused for want of credit or backlog room, or answered by an earlier request.</summary>
-public sealed record Submission(bool Accepted, decimal RemainCredits = 0, int MaxPending = 0, IdempotencyRecord? Earlier = null);
+/// <summary>What became of a submission: accepted, refused for want of credit, backlog room or room under a spending limit, or answered by an earlier request.</summary>
+public sealed record Submission(bool Accepted, decimal RemainCredits = 0, int MaxPending = 0, Spending? Spending = null, IdempotencyRecord? Earlier = null);
 
 /// <summary>
 /// The tasks' writes. Each status change is guarded (it happens only from the statuses it may come from, so a task
@@ -53,9 +53,8 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
             {
                 if (answer is not null && await IdempotencyStore.FindIn(db, answer.KeyId, answer.IdempotencyKey, task.CreatedAt, token) is { } earlier)
                     return new Submission(false, Earlier: earlier);
-                var key = await db.ApiKeys.AsNoTracking().Where(k => k.Id == task.KeyId)
-                    .Select(k => new { Remain = k.TotalCredits - k.UsedCredits - k.ReservedCredits, k.MaxPending }).FirstAsync(token);
-                return new Submission(false, key.Remain, key.MaxPending);
+                var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == task.KeyId, token);
+                return new Submission(false, key.RemainCredits, key.MaxPending, Spending.Of(key, task.CreatedAt));
             }, ct);
         }
         await feed.PublishAsync(new TaskChanged(task.TaskId, task.Status, task, IsNew: true), CancellationToken.None);
@@ -148,7 +147,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
             if (row.CallbackUrl is not null) CallbackOutbox.EnqueueIn(db, row, callbacks.For(row), now);
             // Last, as it locks the key's row (saving the callback with its ledger entry).
             if (to == VideoTaskStatus.Completed) await CreditLedger.CaptureIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
-            else await CreditLedger.ReleaseIn(db, task.KeyId, task.TaskId, task.CreditCost, now, token);
+            else await CreditLedger.ReleaseIn(db, task.KeyId, task.TaskId, task.CreditCost, row.CreatedAt, now, token);
             return row;
         }, ct);
         if (ended is null) return false;

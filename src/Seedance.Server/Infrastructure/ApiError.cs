@@ -19,6 +19,11 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError InvalidApiKey() => new(401, "INVALID_API_KEY", "Invalid API key");
     public static ApiError InsufficientCredit(decimal needed, decimal remain) =>
         new(402, "INSUFFICIENT_CREDIT", $"Insufficient credit: task costs {Credits.Format(needed)}, remaining {Credits.Format(remain)}");
+    /// <param name="period">"daily" or "monthly"</param>
+    public static ApiError SpendingLimit(string period, decimal limit, decimal used, decimal needed, DateTime resetsAt) =>
+        new(402, "INSUFFICIENT_CREDIT",
+            $"Insufficient credit: the key's {period} credit limit is {Credits.Format(limit)}, {Credits.Format(used)} used {(period == "daily" ? "today" : "this month")}, " +
+            $"task costs {Credits.Format(needed)}; the limit resets at {resetsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}");
     public static ApiError TaskNotFound() => new(404, "TASK_NOT_FOUND", "Task not found");
     public static ApiError CancelNotAllowed(string why) => new(400, "TASK_CANCEL_NOT_ALLOWED", $"Task cannot be cancelled: {why}");
     public static ApiError ConcurrencyLimit(int maxPending) =>

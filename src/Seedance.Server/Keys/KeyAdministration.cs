@@ -8,21 +8,34 @@ using Seedance.Server.Tasks;
 
 namespace Seedance.Server.Keys;
 
+/// <param name="DailyCreditLimit">Null: no limit. <paramref name="DailyUsed"/> and <paramref name="MonthlyUsed"/> count the current UTC day and month.</param>
+/// <param name="ResultRetentionDays">Null: the server's <c>Seedance:Tasks:ResultRetentionDays</c>.</param>
 public sealed record KeyRecord(
     long KeyId, string Name, string KeyPrefix, bool Enabled, decimal TotalCredits, decimal UsedCredits, decimal ReservedCredits,
-    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, string? PricePlan, DateTime CreatedAt, DateTime UpdatedAt)
+    decimal RemainCredits, int MaxConcurrent, int MaxPending, int RateLimitPerSecond, string? PricePlan,
+    decimal? DailyCreditLimit, decimal? MonthlyCreditLimit, decimal DailyUsed, decimal MonthlyUsed, int? ResultRetentionDays,
+    DateTime CreatedAt, DateTime UpdatedAt)
 {
-    public static KeyRecord Of(ApiKey k) => new(k.Id, k.Name, k.KeyPrefix, k.Enabled, k.TotalCredits, k.UsedCredits, k.ReservedCredits,
-        k.RemainCredits, k.MaxConcurrent, k.MaxPending, k.RateLimitPerSecond, k.PricePlan, k.CreatedAt, k.UpdatedAt);
+    public static KeyRecord Of(ApiKey k, DateTime now)
+    {
+        var spending = Spending.Of(k, now);
+        return new(k.Id, k.Name, k.KeyPrefix, k.Enabled, k.TotalCredits, k.UsedCredits, k.ReservedCredits, k.RemainCredits,
+            k.MaxConcurrent, k.MaxPending, k.RateLimitPerSecond, k.PricePlan, k.DailyCreditLimit, k.MonthlyCreditLimit,
+            spending.DailyUsed, spending.MonthlyUsed, k.ResultRetentionDays, k.CreatedAt, k.UpdatedAt);
+    }
 }
 
 /// <summary>The plaintext key appears here, once, and nowhere else.</summary>
 public sealed record CreatedKey(string ApiKey, KeyRecord Key);
 
-public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
+/// <param name="DailyCreditLimit">Spending limits and retention: absent or 0 for none (the server's retention).</param>
+public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null,
+    decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <param name="PricePlan">A plan of <c>Seedance:PricePlans</c>; an empty string takes the key back to the list prices.</param>
-public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
+/// <param name="DailyCreditLimit">Spending limits and retention: 0 removes the setting; absent leaves it.</param>
+public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null,
+    decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 public sealed record CreditChange(decimal? Amount, string? Note);
 
@@ -51,16 +64,22 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             MaxPending = Limit(request.MaxPending, defaults.MaxPending, "max_pending", 0),
             RateLimitPerSecond = Limit(request.RateLimitPerSecond, defaults.RateLimitPerSecond, "rate_limit_per_second", 1),
             PricePlan = Plan(request.PricePlan),
+            DailyCreditLimit = CreditLimit(request.DailyCreditLimit, "daily_credit_limit") is > 0 and var daily ? daily : null,
+            MonthlyCreditLimit = CreditLimit(request.MonthlyCreditLimit, "monthly_credit_limit") is > 0 and var monthly ? monthly : null,
+            ResultRetentionDays = RetentionDays(request.ResultRetentionDays) is > 0 and var days ? days : null,
         };
 
         var id = await keys.CreateAsync(key, credits, "initial credits", ct);
         return new CreatedKey(plaintext, await GetAsync(id, ct));
     }
 
-    public async Task<IReadOnlyList<KeyRecord>> ListAsync(CancellationToken ct) =>
-        (await db.ApiKeys.AsNoTracking().OrderBy(k => k.Id).ToListAsync(ct)).Select(KeyRecord.Of).ToList();
+    public async Task<IReadOnlyList<KeyRecord>> ListAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return (await db.ApiKeys.AsNoTracking().OrderBy(k => k.Id).ToListAsync(ct)).Select(k => KeyRecord.Of(k, now)).ToList();
+    }
 
-    public async Task<KeyRecord> GetAsync(long keyId, CancellationToken ct) => KeyRecord.Of(await Find(keyId, ct));
+    public async Task<KeyRecord> GetAsync(long keyId, CancellationToken ct) => KeyRecord.Of(await Find(keyId, ct), clock.GetUtcNow().UtcDateTime);
 
     public async Task<KeyRecord> UpdateAsync(long keyId, KeyChange change, CancellationToken ct)
     {
@@ -73,7 +92,10 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             change.MaxConcurrent is null ? null : Limit(change.MaxConcurrent, key.MaxConcurrent, "max_concurrent", 1),
             change.MaxPending is null ? null : Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
             change.RateLimitPerSecond is null ? null : Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1),
-            change.PricePlan is null ? null : Plan(change.PricePlan) ?? "");
+            change.PricePlan is null ? null : Plan(change.PricePlan) ?? "",
+            CreditLimit(change.DailyCreditLimit, "daily_credit_limit"),
+            CreditLimit(change.MonthlyCreditLimit, "monthly_credit_limit"),
+            RetentionDays(change.ResultRetentionDays));
         if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
         directory.Forget(key.KeyHash);
         return await GetAsync(keyId, ct);
@@ -125,6 +147,18 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
         if (value < min || value > 100_000) throw ApiError.InvalidParameter($"{name} must be {min}-100000");
         return value.Value;
     }
+
+    /// <summary>A spending limit as given (0: none), checked; null when not given.</summary>
+    private static decimal? CreditLimit(decimal? value, string name)
+    {
+        if (value is { } limit) CheckAmount(limit, name, allowNegative: false);
+        return value;
+    }
+
+    /// <summary>A retention in days as given (0: the server's), checked; null when not given.</summary>
+    private static int? RetentionDays(int? value) => value is < 0 or > 36_500
+        ? throw ApiError.InvalidParameter("result_retention_days must be 1-36500, or 0 for the server's default")
+        : value;
 
     private static void CheckAmount(decimal value, string name, bool allowNegative)
     {

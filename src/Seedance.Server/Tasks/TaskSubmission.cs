@@ -66,7 +66,8 @@ public static class TaskSubmission
         if (submission.Accepted) return Envelope.Ok(result);
         // Refused, but only because an earlier request with the same Idempotency-Key took the credit or the place: its answer is the right one.
         if (submission.Earlier is { } record) return Replayed(record, requestHash);
-        throw submission.RemainCredits < cost ? ApiError.InsufficientCredit(cost, submission.RemainCredits) : ApiError.ConcurrencyLimit(submission.MaxPending);
+        if (submission.RemainCredits < cost) throw ApiError.InsufficientCredit(cost, submission.RemainCredits);
+        throw submission.Spending?.Refusal(cost) ?? ApiError.ConcurrencyLimit(submission.MaxPending);
     }
 
     /// <summary>
@@ -81,11 +82,13 @@ public static class TaskSubmission
         var (_, request) = await ReadAsync(context, catalogue, options.Value);
         await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: false, ct);
         var (_, cost) = catalogue.Charge(request.Model, request.Resolution, request.Duration, caller.PricePlan);
-        var remain = await db.ApiKeys.AsNoTracking().Where(k => k.Id == caller.KeyId)
-            .Select(k => k.TotalCredits - k.UsedCredits - k.ReservedCredits).FirstAsync(ct);
-        return Envelope.Ok(new Quote(request.Model, request.Resolution, request.Duration, cost, remain, cost <= remain));
+        var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == caller.KeyId, ct);
+        var spending = Spending.Of(key, clock.GetUtcNow().UtcDateTime);
+        var remain = key.RemainCredits;
+        return Envelope.Ok(new Quote(request.Model, request.Resolution, request.Duration, cost, remain, cost <= remain && spending.Allows(cost)));
     }
 
+    /// <param name="Affordable">Whether a submission now would be charged: the cost fits what remains and the key's spending limits.</param>
     public sealed record Quote(string Model, string Resolution, int Duration, decimal CreditCost, decimal RemainCredits, bool Affordable);
 
     /// <summary>The body of a submission or a quote, read and checked: JSON, the fields and their rules, a callback address it may call.</summary>
