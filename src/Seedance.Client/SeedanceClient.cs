@@ -198,6 +198,17 @@ public sealed class SeedanceClient : IDisposable
         return Transport.SendAsync<TaskCancellation>(HttpMethod.Post, $"api/v1/video/task/{Uri.EscapeDataString(taskId)}/cancel", null, cancellationToken, taskId);
     }
 
+    /// <summary>
+    /// Deletes a finished task's result files (video, last frame, thumbnail): their links stop working at once; the task
+    /// stays, with its cost and no links. Asked again, the same answer. A task that has not finished must be cancelled
+    /// first (<c>INVALID_PARAMETER</c>).
+    /// </summary>
+    public Task<VideoTask> DeleteTaskAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(taskId);
+        return Transport.SendAsync<VideoTask>(HttpMethod.Delete, $"api/v1/video/task/{Uri.EscapeDataString(taskId)}", null, cancellationToken, taskId);
+    }
+
     /// <summary>The key's credits.</summary>
     public Task<Balance> GetBalanceAsync(CancellationToken cancellationToken = default) =>
         Transport.SendAsync<Balance>(HttpMethod.Get, "api/v1/video/balance", null, cancellationToken);

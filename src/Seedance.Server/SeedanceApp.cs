@@ -54,6 +54,7 @@ public static class SeedanceApp
         builder.Services.AddScoped<WebhookLog>(); // it wakes the callback sender, which only the server runs
         // What hears of a task's change once it committed, in this order: its watchers, the workers, and last the
         // other nodes (a NOTIFY is a round trip to PostgreSQL; nothing here waits for it).
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TerminalTaskCache>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskEvents>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
@@ -106,6 +107,7 @@ public static class SeedanceApp
         if (options.Storage.IsS3) services.AddSingleton<FileStore, S3FileStore>();
         else services.AddSingleton<LocalFileStore>().AddSingleton<FileStore>(sp => sp.GetRequiredService<LocalFileStore>());
         services.AddSingleton<PublicLinks>();
+        services.AddSingleton<TaskResults>();
         services.AddHttpContextAccessor();
         services.AddSingleton<ICallbackBody, TaskCallbackBody>();
         services.AddSingleton<TaskEvents>();

@@ -155,7 +155,7 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
     }
 
     [Fact]
-    public async Task NoWaitStatusListCancelUploadAndDownloadWorkTogetherWithJson()
+    public async Task NoWaitStatusListCancelUploadDownloadAndDeleteWorkTogetherWithJson()
     {
         var api = await fixture.Server.CreateKeyAsync(maxConcurrent: 1);
         using var cli = SeedanceCommand.For(fixture.Server, api.ApiKey);
@@ -194,6 +194,15 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var download = await cli.RunAsync("download", taskId, "-o", path);
         Assert.True(download.ExitCode == 0, download.ToString());
         Assert.Equal("h264", (await FFProbe.AnalyseAsync(path)).PrimaryVideoStream!.CodecName);
+        var deleted = await cli.RunAsync("delete", taskId);
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.Equal($"{taskId} completed: result files deleted", deleted.Out.Trim());
+        var gone = await cli.RunAsync("download", taskId, "-o", path + ".2");
+        Assert.True(gone.ExitCode == ExitCodes.UserError, gone.ToString());
+        Assert.Contains($"Task {taskId} is completed and has no video to download: its result files were deleted", gone.Error);
+        var running = await cli.RunAsync("delete", stalled);
+        Assert.Equal(ExitCodes.UserError, running.ExitCode);
+        Assert.Contains("cancel it first (INVALID_PARAMETER)", running.Error);
         var notDone = await cli.RunAsync("download", stalled);
         Assert.True(notDone.ExitCode == ExitCodes.UserError, notDone.ToString());
         Assert.Contains($"seedance status {stalled} --wait", notDone.Error);

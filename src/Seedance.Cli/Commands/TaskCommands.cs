@@ -3,7 +3,7 @@ using Seedance.Client;
 
 namespace Seedance.Cli.Commands;
 
-/// <summary><c>status</c>, <c>list</c>, <c>cancel</c> and <c>download</c>: one task, or the key's tasks.</summary>
+/// <summary><c>status</c>, <c>list</c>, <c>cancel</c>, <c>download</c> and <c>delete</c>: one task, or the key's tasks.</summary>
 public static class TaskCommands
 {
     public static IEnumerable<Command> Create(CliContext context)
@@ -12,6 +12,7 @@ public static class TaskCommands
         yield return List(context);
         yield return Cancel(context);
         yield return Download(context);
+        yield return Delete(context);
     }
 
     private static Argument<string> TaskId() => new("task-id") { Description = "The task id (as generate --no-wait or list print it)" };
@@ -63,6 +64,21 @@ public static class TaskCommands
             var result = await client.CancelTaskAsync(parse.GetValue(taskId)!, context.Interrupted);
             if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, result);
             else context.Out.WriteLine($"{result.TaskId} {WireName.Of(result.Status)}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Delete(CliContext context)
+    {
+        var taskId = TaskId();
+        var command = new Command("delete", "Delete a finished task's video, last frame and thumbnail from the server (the task stays listed with its cost).\n\nExample:\n  seedance delete 019a3f2c...") { taskId };
+        command.SetAction(async parse =>
+        {
+            using var client = CliConfig.Load(context).Client();
+            var task = await client.DeleteTaskAsync(parse.GetValue(taskId)!, context.Interrupted);
+            if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, task);
+            else context.Out.WriteLine($"{task.TaskId} {WireName.Of(task.Status)}: result files deleted");
             return ExitCodes.Ok;
         });
         return command;

@@ -154,7 +154,7 @@ public sealed class VideoTaskOperation
         var task = Value is { } known && link(known) is not null ? known : await UpdateStatusAsync(ct);
         return link(task) ?? throw new InvalidOperationException(
             $"Task {TaskId} is {WireName.Of(task.Status)} and has no {what.Split(' ')[^1]} to download" +
-            (task.Status == VideoTaskStatus.Completed ? " (ask for it with ReturnLastFrame)" : ""));
+            (task.Status != VideoTaskStatus.Completed ? "" : task.VideoUrl is null ? ": its result files were deleted" : " (ask for it with ReturnLastFrame)"));
     }
 
     private async Task DownloadAsync(Uri url, Stream destination, IProgress<TransferProgress>? progress, CancellationToken ct)

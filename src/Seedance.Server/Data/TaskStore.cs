@@ -135,6 +135,57 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         FinishAsync(task, VideoTaskStatus.NonTerminal, VideoTaskStatus.Expired, s => s
             .SetProperty(t => t.ErrorMessage, "Task did not finish within its time-to-live"), ct);
 
+    /// <summary>
+    /// Forgets the result files of a finished task, which the caller deleted from the store: the task stays, with its
+    /// cost, and no links; <c>results_removed_at</c> says when. Published as a change of the task (caches of its answer
+    /// drop it, on every node). False when the task is not finished or has no files left.
+    /// </summary>
+    public async Task<bool> RemoveResultsAsync(string taskId, CancellationToken ct)
+    {
+        var now = Now;
+        var removed = await WriteAsync(async (db, token) =>
+        {
+            var rows = await db.Tasks
+                .Where(t => t.TaskId == taskId && VideoTaskStatus.Terminal.Contains(t.Status)
+                    && (t.VideoFile != null || t.LastFrameFile != null || t.ThumbnailFile != null))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(t => t.VideoFile, (string?)null)
+                    .SetProperty(t => t.LastFrameFile, (string?)null)
+                    .SetProperty(t => t.ThumbnailFile, (string?)null)
+                    .SetProperty(t => t.ResultsRemovedAt, now)
+                    .SetProperty(t => t.UpdatedAt, now), token);
+            return rows == 1 ? await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == taskId, token) : null;
+        }, ct);
+        if (removed is null) return false;
+        await feed.PublishAsync(new TaskChanged(removed.TaskId, removed.Status, removed), CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// Finished tasks whose result files are older than their key's retention (<see cref="ApiKey.ResultRetentionDays"/>,
+    /// else <paramref name="defaultDays"/>), oldest first, at most <paramref name="batch"/>.
+    /// </summary>
+    public static async Task<List<VideoTask>> ResultsDueAsync(SeedanceDb db, DateTime now, int defaultDays, int batch, CancellationToken ct)
+    {
+        // Keys with a retention of their own are few: each gets its own cutoff; the rest share the default's.
+        var own = await db.ApiKeys.AsNoTracking().Where(k => k.ResultRetentionDays != null)
+            .Select(k => new { k.Id, Days = k.ResultRetentionDays!.Value }).ToListAsync(ct);
+        var ownIds = own.Select(k => k.Id).ToArray();
+        var cutoff = now.AddDays(-defaultDays);
+        var due = await db.Tasks.AsNoTracking()
+            .Where(t => t.VideoFile != null && t.UpdatedAt < cutoff && !ownIds.Contains(t.KeyId))
+            .OrderBy(t => t.UpdatedAt).Take(batch).ToListAsync(ct);
+        foreach (var key in own)
+        {
+            if (due.Count >= batch) break;
+            var keyCutoff = now.AddDays(-key.Days);
+            due.AddRange(await db.Tasks.AsNoTracking()
+                .Where(t => t.KeyId == key.Id && t.VideoFile != null && t.UpdatedAt < keyCutoff)
+                .OrderBy(t => t.UpdatedAt).Take(batch - due.Count).ToListAsync(ct));
+        }
+        return due;
+    }
+
     private async Task<bool> FinishAsync(VideoTask task, string[] from, string to, Action<UpdateSettersBuilder<VideoTask>>? also, CancellationToken ct)
     {
         if (!VideoTaskStatus.IsTerminal(to) || from.Any(f => !VideoTaskStatus.CanMove(f, to))) throw new ArgumentException($"{string.Join("/", from)} to {to} does not finish a task", nameof(to));

@@ -13,6 +13,7 @@ public static class VideoTaskStatus
     public static readonly string[] All = [Pending, Queued, Processing, Completed, Failed, Cancelled, Expired];
     public static readonly string[] Active = [Queued, Processing];
     public static readonly string[] NonTerminal = [Pending, Queued, Processing];
+    public static readonly string[] Terminal = [Completed, Failed, Cancelled, Expired];
 
     public static bool IsTerminal(string status) => status is Completed or Failed or Cancelled or Expired;
 

@@ -102,6 +102,8 @@ public sealed class TaskOptions
     /// <summary>How often the tracker looks for checks that are due (each channel sets how often a task is checked).</summary>
     public double PollIntervalSeconds { get; set; } = 0.25;
     public int ResultLinkDays { get; set; } = 7;
+    /// <summary>Days a finished task's result files are kept (a key may have its own); then housekeeping removes them.</summary>
+    public int ResultRetentionDays { get; set; } = 7;
     public int UploadUrlSeconds { get; set; } = 3600;
     /// <summary>Hand-over attempts before a task the upstream keeps refusing fails with TASK_SUBMIT_FAILED.</summary>
     public int MaxSubmitAttempts { get; set; } = 8;
@@ -173,6 +175,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Tasks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Tasks:DispatchIntervalSeconds must be positive");
         if (o.Tasks.PollIntervalSeconds <= 0) errors.Add("Seedance:Tasks:PollIntervalSeconds must be positive");
         if (o.Tasks.ResultLinkDays is < 1 or > 30) errors.Add("Seedance:Tasks:ResultLinkDays must be 1-30");
+        if (o.Tasks.ResultRetentionDays is < 1 or > 36_500) errors.Add("Seedance:Tasks:ResultRetentionDays must be 1-36500");
         if (o.Tasks.MaxSubmitAttempts < 1) errors.Add("Seedance:Tasks:MaxSubmitAttempts must be at least 1");
         if (o.Tasks.UploadUrlSeconds is < 60 or > 604800) errors.Add("Seedance:Tasks:UploadUrlSeconds must be 60-604800");
         var names = new HashSet<string>();

@@ -1,6 +1,7 @@
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
+using Seedance.Server.Tasks;
 
 namespace Seedance.Server.Operations;
 
@@ -8,10 +9,10 @@ namespace Seedance.Server.Operations;
 /// Forgets what has outlived its use: Idempotency-Key answers older than their 24 h window, and upload
 /// slots whose presigned URL expired without a file ever being taken in. With an S3 store the bytes go
 /// straight to the bucket, so such a slot may still have an object there (uploaded, never used by a
-/// task): it is deleted with the slot.
+/// task): it is deleted with the slot. And finished tasks' result files past their retention (<see cref="TaskResults"/>).
 /// </summary>
-public sealed class Housekeeping(IServiceScopeFactory scopes, IdempotencyStore idempotency, UploadStore uploads, FileStore store, TimeProvider clock,
-    ILogger<Housekeeping> logger) : PeriodicWorker(clock, logger)
+public sealed class Housekeeping(IServiceScopeFactory scopes, IdempotencyStore idempotency, UploadStore uploads, FileStore store, TaskResults results,
+    TimeProvider clock, ILogger<Housekeeping> logger) : PeriodicWorker(clock, logger)
 {
     protected override TimeSpan Interval => TimeSpan.FromMinutes(10);
     private const int Batch = 500;
@@ -31,6 +32,7 @@ public sealed class Housekeeping(IServiceScopeFactory scopes, IdempotencyStore i
         }
         else slots = await uploads.ForgetUnusedAsync(null, now, ct);
         if (answers + slots > 0) Logger.LogInformation("Forgot {Answers} idempotency answers and {Slots} unused upload slots", answers, slots);
-        return store.SignsOwnLinks && slots == Batch;
+        var removed = await results.RemoveExpiredAsync(Batch, ct);
+        return (store.SignsOwnLinks && slots == Batch) || removed == Batch;
     }
 }

@@ -9,7 +9,10 @@ public abstract class FileStore
 {
     public const string RoutePrefix = "/files/";
 
-    public static string ResultPath(string taskId, string name) => $"results/{taskId}/{name}";
+    /// <summary>Where tasks' results are kept, one folder per task.</summary>
+    public const string ResultsFolder = "results/";
+
+    public static string ResultPath(string taskId, string name) => $"{ResultsFolder}{taskId}/{name}";
 
     /// <summary>A store path as it appears in a URL: each segment escaped.</summary>
     public static string EscapePath(string storePath) => string.Join('/', storePath.Split('/').Select(Uri.EscapeDataString));

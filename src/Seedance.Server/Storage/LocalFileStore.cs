@@ -52,7 +52,15 @@ public sealed class LocalFileStore(IOptions<SeedanceOptions> options) : FileStor
 
     public override Task DeleteAsync(string storePath, CancellationToken ct)
     {
-        File.Delete(PhysicalPath(storePath));
+        var path = PhysicalPath(storePath);
+        File.Delete(path);
+        // A task's results folder goes with its last file (nothing writes there once the task finished); upload folders stay.
+        if (storePath.StartsWith(ResultsFolder, StringComparison.Ordinal) && Path.GetDirectoryName(path) is { } folder
+            && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            try { Directory.Delete(folder); }
+            catch (IOException) { } // not empty after all
+        }
         return Task.CompletedTask;
     }
 

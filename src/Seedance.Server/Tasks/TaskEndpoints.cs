@@ -23,6 +23,23 @@ public static class TaskEndpoints
             .WithSummary("List tasks, newest first; with ?task_ids=a,b,c (at most 100) the caller's tasks among those ids, in that order")
             .Produces<Envelope<TaskPage>>();
         api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
+        api.MapDelete("/task/{task_id}", DeleteResults)
+            .WithSummary("Delete a finished task's result files (video, last frame, thumbnail); the task stays listed with its cost and no links")
+            .Produces<Envelope<TaskView>>();
+    }
+
+    /// <summary>
+    /// Removes a finished task's files: its links answer 404 from now on, the task stays with its cost. Asked again, it
+    /// answers the same. A task still running must be cancelled first.
+    /// </summary>
+    private static async Task<IResult> DeleteResults(string task_id, HttpContext context, SeedanceDb db, TaskResults results, PublicLinks links)
+    {
+        var ct = context.RequestAborted;
+        var keyId = context.Caller().KeyId;
+        var task = await Find(db, keyId, task_id, ct);
+        if (!VideoTaskStatus.IsTerminal(task.Status)) throw ApiError.InvalidParameter($"task is {task.Status}: cancel it first");
+        if (await results.RemoveAsync(task, ct)) task = await Find(db, keyId, task_id, ct);
+        return Envelope.Ok(TaskView.Of(task, links));
     }
 
     private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers)
