@@ -61,7 +61,7 @@ public sealed class CrossNodeTests
     }
 
     [PostgresPassFact]
-    public async Task ALongPollAndAnEventStreamOnOneNodeHearOfACompletionOnAnother()
+    public async Task ALongPollAndAnEventStreamOnOneNodeHearOfACompletionOnAnotherAndTheAnswerKeptThereDropsWhenTheResultsAreDeleted()
     {
         await using var ark = await ArkEmulator.StartAsync();
         await using var cluster = await ServerCluster.StartAsync(2, ark, leaseSeconds: 5, inProcess: true);
@@ -93,6 +93,12 @@ public sealed class CrossNodeTests
         var answered = await longPoll;
         answered.AssertOk();
         Assert.Equal("completed", answered.Result!.Status());
+
+        // The finished task's answer, kept in memory on the other node, drops there when its results are deleted here.
+        Assert.NotNull((await client.SendAsync(other, HttpMethod.Get, $"/api/v1/video/task/{id}", apiKey)).Result!["video_url"]);
+        (await client.SendAsync(1 - other, HttpMethod.Delete, $"/api/v1/video/task/{id}", apiKey)).AssertOk();
+        await ServerProbes.WaitUntilAsync(async () => (await client.SendAsync(other, HttpMethod.Get, $"/api/v1/video/task/{id}", apiKey)).Result!["video_url"] is null,
+            "the other node to answer without the deleted video", seconds: 10);
     }
 
     [PostgresPassFact]
