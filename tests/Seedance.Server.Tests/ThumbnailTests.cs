@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using FFMpegCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Seedance.Server.Dispatch;
+using Seedance.Server.Storage;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests;
+
+/// <summary>
+/// <c>thumbnail_url</c>, an addition to the document's task object: a completed task's poster, a JPEG of its first frame,
+/// 320 px on the long side, downloaded through its signed link and checked with ffprobe and decoded pixels.
+/// </summary>
+public sealed class ThumbnailTests(SandboxServer fixture) : IClassFixture<SandboxServer>
+{
+    private static readonly byte[] JpegSignature = [0xFF, 0xD8, 0xFF];
+
+    [Theory]
+    [InlineData("16:9", 320, 180)] // 854x480
+    [InlineData("9:16", 180, 320)] // 480x854
+    [InlineData("21:9", 320, 137)] // 1120x480: 137.1, whole pixels as near the ratio as they come
+    public async Task ACompletedTaskHasAThumbnailUrlServingAJpeg320PxOnTheLongSideInTheVideosRatio(string ratio, int width, int height)
+    {
+        using var client = await fixture.Server.CreateKeyAsync();
+        var taskId = await client.SubmitTextAsync("A heron fishing at dawn", extra: new() { ["ratio"] = ratio });
+        var task = await CompletedAsync(client, taskId);
+
+        var (poster, path) = await DownloadPosterAsync(task);
+        File.Delete(path);
+        var stream = poster.PrimaryVideoStream!;
+        Assert.Equal("mjpeg", stream.CodecName);
+        Assert.Equal((width, height), Frame.SizeOf(stream));
+
+        // The list shows the same poster as the task.
+        var listed = await client.ListAsync($"?task_ids={taskId}");
+        listed.AssertOk();
+        Assert.Equal(task["thumbnail_url"]!.GetValue<string>(), listed.Result!["data"]![0]!["thumbnail_url"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ThePosterIsTheVideosFirstFrame()
+    {
+        using var client = await fixture.Server.CreateKeyAsync();
+        var image = await client.UploadAsync("red.png", "image/png", await Media.PngAsync("red"));
+        var response = await client.SubmitAsync(new Dictionary<string, object>
+        {
+            ["content"] = new object[] { new { type = "image_url", image_url = image }, new { type = "text", text = "The scene comes alive" } },
+            ["resolution"] = "480p", ["duration"] = 4,
+        });
+        response.AssertOk();
+        var fromImage = await CompletedAsync(client, response.Result!["task_id"]!.GetValue<string>());
+        var textOnly = await CompletedAsync(client, await client.SubmitTextAsync("The scene comes alive", extra: new() { ["seed"] = 7 }));
+
+        // The uploaded red fills the opening frame, and only the opening frame (the sandbox shows it for the first second).
+        var red = await PosterFrameAsync(fromImage);
+        Assert.True(red.Pixel(red.Width / 2, red.Height / 4).IsRed, $"upper middle of the poster is {red.Pixel(red.Width / 2, red.Height / 4)}, not the uploaded red");
+        var plain = await PosterFrameAsync(textOnly);
+        Assert.False(plain.Pixel(plain.Width / 2, plain.Height / 4).IsRedIsh, "a text-only video's poster is red");
+    }
+
+    [Fact]
+    public async Task ATaskThatDidNotCompleteHasAThumbnailUrlOfNull()
+    {
+        using var client = await fixture.Server.CreateKeyAsync(maxConcurrent: 1);
+        using var other = await fixture.Server.CreateKeyAsync();
+        var processing = await client.SubmitTextAsync(ServerFixture.Stalled);
+        var pending = await client.SubmitTextAsync(ServerFixture.Stalled); // behind it, over the key's concurrency
+        var cancelled = await client.SubmitTextAsync(ServerFixture.Stalled);
+        (await client.CancelAsync(cancelled)).AssertOk();
+        var failed = await other.SubmitTextAsync("A forbidden scene [sandbox:fail=CONTENT_MODERATION_FAILED]");
+        await client.WaitForAsync(processing, "processing");
+        Assert.Equal("failed", (await other.WaitForAsync(failed))["status"]!.GetValue<string>());
+
+        foreach (var (owner, taskId) in new[] { (client, processing), (client, pending), (client, cancelled), (other, failed) })
+        {
+            var task = (await owner.GetTaskAsync(taskId)).Result!.AsObject();
+            Assert.True(task.ContainsKey("thumbnail_url") && task["thumbnail_url"] is null, task.ToJsonString());
+        }
+        var listed = await client.ListAsync();
+        listed.AssertOk();
+        Assert.Equal(3, listed.Result!["data"]!.AsArray().Count);
+        Assert.All(listed.Result!["data"]!.AsArray(), t => Assert.True(t!.AsObject().ContainsKey("thumbnail_url") && t["thumbnail_url"] is null));
+    }
+
+    [Fact]
+    public async Task APosterFfmpegCannotMakeIsNoneAndNothingIsStoredAndTheScratchDirectoryGoesEitherWay()
+    {
+        var store = fixture.Server.Services.GetRequiredService<FileStore>();
+        var scratch = TempDir.Create();
+        try
+        {
+            var renderer = new ThumbnailRenderer(store, new FFOptions { TemporaryFilesFolder = scratch }, NullLogger<ThumbnailRenderer>.Instance);
+            var good = $"poster-{Guid.NewGuid():N}";
+            var broken = $"poster-{Guid.NewGuid():N}";
+            var mp4 = await Media.Mp4Async();
+            var garbage = new byte[4096];
+            Random.Shared.NextBytes(garbage);
+            foreach (var (taskId, bytes) in new[] { (good, mp4), (broken, garbage) })
+                await store.WriteAsync(FileStore.ResultPath(taskId, "video.mp4"), (s, ct) => s.WriteAsync(bytes, ct).AsTask(), default);
+
+            Assert.Equal(FileStore.ResultPath(good, ThumbnailRenderer.FileName), await renderer.TryMakeAsync(good, FileStore.ResultPath(good, "video.mp4"), default));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+            Assert.Null(await renderer.TryMakeAsync(broken, FileStore.ResultPath(broken, "video.mp4"), default));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+
+            Assert.Equal([FileStore.ResultPath(good, ThumbnailRenderer.FileName), FileStore.ResultPath(good, "video.mp4")],
+                (await fixture.Server.StoredFilesAsync($"results/{good}/")).Order());
+            Assert.Equal([FileStore.ResultPath(broken, "video.mp4")], await fixture.Server.StoredFilesAsync($"results/{broken}/"));
+        }
+        finally { TempDir.Delete(scratch); }
+    }
+
+    private static async Task<JsonNode> CompletedAsync(ApiClient client, string taskId)
+    {
+        var task = await client.WaitForAsync(taskId);
+        Assert.True(task["status"]!.GetValue<string>() == "completed", $"task {taskId} ended {task.ToJsonString()}");
+        return task;
+    }
+
+    /// <summary>Downloads the task's poster through its signed link, as anyone holding the link would; checks it is served as a JPEG.</summary>
+    private static async Task<(IMediaAnalysis Analysis, string Path)> DownloadPosterAsync(JsonNode task)
+    {
+        var url = task["thumbnail_url"]?.GetValue<string>();
+        Assert.False(url is null, $"no thumbnail_url on {task.ToJsonString()}");
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(JpegSignature, bytes.Take(JpegSignature.Length));
+        var path = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.jpg");
+        await File.WriteAllBytesAsync(path, bytes);
+        return (await FFProbe.AnalyseAsync(path), path);
+    }
+
+    private static async Task<Frame> PosterFrameAsync(JsonNode task)
+    {
+        var (_, path) = await DownloadPosterAsync(task);
+        try { return await Frame.FirstOfAsync(path); }
+        finally { File.Delete(path); }
+    }
+}
