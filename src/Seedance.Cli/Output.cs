@@ -54,6 +54,7 @@ public static class Output
         Row("credit_cost", Credits(task.CreditCost));
         Row("video_url", task.VideoUrl?.AbsoluteUri);
         Row("last_frame_url", task.LastFrameUrl?.AbsoluteUri);
+        Row("thumbnail_url", task.ThumbnailUrl?.AbsoluteUri);
         if (task.ErrorCode is not null || task.ErrorMessage is not null) Row("error", $"{task.ErrorCode} {task.ErrorMessage}".Trim());
         Row("created_at", Time(task.CreatedAt));
         Row("updated_at", Time(task.UpdatedAt));

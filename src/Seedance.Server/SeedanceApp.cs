@@ -46,6 +46,7 @@ public static class SeedanceApp
         builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddWorker<Dispatcher>(start: SeedanceOptions.From(builder.Configuration).Tasks.Dispatch);
+        builder.Services.AddSingleton<ThumbnailRenderer>();
         builder.Services.AddWorker<Tracker>();
         builder.Services.AddHostedService<KeyCacheRefresher>();
         builder.Services.AddWorker<Housekeeping>();

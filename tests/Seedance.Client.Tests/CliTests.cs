@@ -171,6 +171,10 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var taskId = submitted.Out.Trim();
         var waited = await cli.RunAsync("status", taskId, "--wait", "--json");
         Assert.Equal("completed", JsonNode.Parse(waited.Out)!["status"]!.GetValue<string>());
+        Assert.StartsWith("http", JsonNode.Parse(waited.Out)!["thumbnail_url"]!.GetValue<string>());
+        var shown = await cli.RunAsync("status", taskId);
+        Assert.Matches(@"video_url\s+http", shown.Out);
+        Assert.Matches(@"thumbnail_url\s+http", shown.Out);
 
         var stalled = (await cli.RunAsync("generate", "Never ends [sandbox:stall]", "--resolution", "480p", "--duration", "4", "--no-wait")).Out.Trim();
         var pending = (await cli.RunAsync("generate", "Waits its turn", "--resolution", "480p", "--duration", "4", "--no-wait", "--json"));

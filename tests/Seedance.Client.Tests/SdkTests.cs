@@ -15,6 +15,7 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
         using var _c = client;
         var image = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.png");
         var video = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.mp4");
+        var poster = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.jpg");
         await File.WriteAllBytesAsync(image, await Media.PngAsync("blue", 640, 360));
         try
         {
@@ -49,11 +50,20 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
             using var frame = new MemoryStream();
             await operation.DownloadLastFrameAsync(frame);
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], frame.ToArray()[..4]);
+
+            // The server's addition to the task object: the poster, 320 px on the long side.
+            var thumbnailUrl = operation.Value!.ThumbnailUrl;
+            Assert.NotNull(thumbnailUrl);
+            using var http = new HttpClient();
+            await File.WriteAllBytesAsync(poster, await http.GetByteArrayAsync(thumbnailUrl));
+            var jpeg = (await FFProbe.AnalyseAsync(poster)).PrimaryVideoStream!;
+            Assert.Equal(("mjpeg", 320, 180), (jpeg.CodecName, jpeg.Width, jpeg.Height));
         }
         finally
         {
             File.Delete(image);
             File.Delete(video);
+            File.Delete(poster);
         }
     }
 

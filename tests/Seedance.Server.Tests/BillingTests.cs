@@ -184,7 +184,7 @@ public sealed class BillingTests
 
         // The upstream's success arrives late, against the task as it stood before the cancel.
         var tasks = server.Services.GetRequiredService<TaskStore>();
-        Assert.False(await tasks.CompleteAsync(seenByTracker, $"results/{taskId}/video.mp4", null, 7, 4, CancellationToken.None));
+        Assert.False(await tasks.CompleteAsync(seenByTracker, $"results/{taskId}/video.mp4", null, null, 7, 4, CancellationToken.None));
 
         var task = (await client.GetTaskAsync(taskId)).Result!;
         Assert.Equal("cancelled", task.Status());

@@ -127,7 +127,8 @@ public sealed class S3StorageTests
         var videoUrl = task["video_url"]!.GetValue<string>();
         Assert.StartsWith($"{TestS3.ServiceUrl}/{server.Bucket}/results/{taskId}/video.mp4?", videoUrl);
         Assert.Contains("X-Amz-Expires=604", videoUrl); // a week, the longest S3 allows (less the minute kept in hand)
-        Assert.Equal([$"results/{taskId}/last_frame.png", $"results/{taskId}/video.mp4"],
+        Assert.StartsWith($"{TestS3.ServiceUrl}/{server.Bucket}/results/{taskId}/thumbnail.jpg?", task["thumbnail_url"]!.GetValue<string>());
+        Assert.Equal([$"results/{taskId}/last_frame.png", $"results/{taskId}/thumbnail.jpg", $"results/{taskId}/video.mp4"],
             (await TestS3.KeysAsync(server.Bucket!, "results/")).Order());
 
         var (analysis, path) = await Media.DownloadAndProbeAsync(videoUrl);

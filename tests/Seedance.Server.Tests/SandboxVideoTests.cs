@@ -105,27 +105,15 @@ public sealed class SandboxVideoTests(SandboxServer fixture) : IClassFixture<San
             (analysis, _) => Task.FromResult(Frame.SizeOf(analysis.PrimaryVideoStream!)));
         Assert.Equal((480, 854), (videoWidth, videoHeight));
 
-        using var http = new HttpClient();
-        using var response = await http.GetAsync(withFrame["last_frame_url"]!.GetValue<string>());
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
-        var png = await response.Content.ReadAsByteArrayAsync();
-        Assert.Equal(PngSignature, png.Take(PngSignature.Length));
-        var path = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.png");
-        try
-        {
-            await File.WriteAllBytesAsync(path, png);
-            var frame = (await FFProbe.AnalyseAsync(path)).PrimaryVideoStream!;
-            Assert.Equal((videoWidth, videoHeight), Frame.SizeOf(frame));
-        }
-        finally { File.Delete(path); }
+        var frame = (await Media.DownloadAndProbeImageAsync(withFrame["last_frame_url"]!.GetValue<string>(), "image/png", PngSignature)).PrimaryVideoStream!;
+        Assert.Equal((videoWidth, videoHeight), Frame.SizeOf(frame));
 
         var withoutFrame = await CompletedAsync(client, withoutFrameId);
         Assert.Null(withoutFrame["last_frame_url"]);
     }
 
     [Fact]
-    public async Task AnUploadedImageBecomesTheOpeningFrameWhileATextOnlyVideoDoesNotOpenOnIt()
+    public async Task AnUploadedImageBecomesTheOpeningFrameAndThePosterWhileATextOnlyVideoDoesNotOpenOnIt()
     {
         using var client = await fixture.Server.CreateKeyAsync();
         var image = await client.UploadAsync("red.png", "image/png", await Media.PngAsync("red"));
@@ -147,6 +135,12 @@ public sealed class SandboxVideoTests(SandboxServer fixture) : IClassFixture<San
         var textOnlyAbove = textOnly.Pixel(textOnly.Width / 2, textOnly.Height / 4);
         Assert.False(textOnly.Centre.IsRedIsh, $"centre of a text-only opening frame is {textOnly.Centre}");
         Assert.False(textOnlyAbove.IsRedIsh, $"upper middle of a text-only opening frame is {textOnlyAbove}");
+
+        // The poster (thumbnail_url) is the opening frame: red only for the video that opens on the image (shown for its first second).
+        var poster = await PosterAsync(await CompletedAsync(client, fromImage.Result!["task_id"]!.GetValue<string>()));
+        Assert.True(poster.Pixel(poster.Width / 2, poster.Height / 4).IsRed, $"upper middle of the poster is {poster.Pixel(poster.Width / 2, poster.Height / 4)}");
+        var textOnlyPoster = await PosterAsync(await CompletedAsync(client, textOnlyId));
+        Assert.False(textOnlyPoster.Pixel(textOnlyPoster.Width / 2, textOnlyPoster.Height / 4).IsRedIsh, "a text-only video's poster is red");
     }
 
     [Fact]
@@ -281,10 +275,13 @@ public sealed class SandboxVideoTests(SandboxServer fixture) : IClassFixture<San
     private static Task<Frame> FirstFrameAsync(JsonNode task) =>
         ProbeAsync(task["video_url"]!.GetValue<string>(), (_, path) => Frame.FirstOfAsync(path));
 
+    private static Task<Frame> PosterAsync(JsonNode task) =>
+        ProbeAsync(task["thumbnail_url"]!.GetValue<string>(), (_, path) => Frame.FirstOfAsync(path), ".jpg");
+
     /// <summary>Downloads a result, hands its analysis and local path to <paramref name="inspect"/>, then deletes it.</summary>
-    private static async Task<T> ProbeAsync<T>(string url, Func<IMediaAnalysis, string, Task<T>> inspect)
+    private static async Task<T> ProbeAsync<T>(string url, Func<IMediaAnalysis, string, Task<T>> inspect, string extension = ".mp4")
     {
-        var (analysis, path) = await Media.DownloadAndProbeAsync(url);
+        var (analysis, path) = await Media.DownloadAndProbeAsync(url, extension);
         try { return await inspect(analysis, path); }
         finally { File.Delete(path); }
     }

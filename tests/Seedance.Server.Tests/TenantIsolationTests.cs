@@ -188,12 +188,16 @@ public sealed class TenantIsolationTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, video.StatusCode);
         Assert.Equal("video/mp4", video.Content.Headers.ContentType!.MediaType);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(lastFrameUrl)).StatusCode);
+        var thumbnailUrl = task["thumbnail_url"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(thumbnailUrl)).StatusCode);
 
         var tampered = videoUrl[..^1] + (videoUrl[^1] == 'A' ? 'B' : 'A');
         await AssertDeniedAsync(anonymous, tampered);
         await AssertDeniedAsync(anonymous, new Uri(videoUrl).GetLeftPart(UriPartial.Path));
         // The video's signature does not open the last frame beside it.
         await AssertDeniedAsync(anonymous, new Uri(lastFrameUrl).GetLeftPart(UriPartial.Path) + new Uri(videoUrl).Query);
+        await AssertDeniedAsync(anonymous, new Uri(thumbnailUrl).GetLeftPart(UriPartial.Path) + new Uri(videoUrl).Query);
+        await AssertDeniedAsync(anonymous, new Uri(thumbnailUrl).GetLeftPart(UriPartial.Path));
 
         if (Server.Bucket is not null) return; // the bucket's presigned links expire as S3StorageTests shows; the rest is this server's own signing
         var signer = Server.Services.GetRequiredService<UrlSigner>();

@@ -33,6 +33,11 @@ public sealed record VideoTask
     public DateTimeOffset CreatedAt { get; init; }
     /// <summary>When the task last changed.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>
+    /// Where to download the poster (JPEG of the first frame, 320 px on the long side; signed like <see cref="VideoUrl"/>), once
+    /// completed; an addition of this server to the API document, so null from servers without it, and when the poster could not be made.
+    /// </summary>
+    public Uri? ThumbnailUrl { get; init; }
 
     /// <summary>True once the status is final: completed, failed, cancelled or expired.</summary>
     public bool IsFinal => IsFinalStatus(Status);

@@ -116,10 +116,12 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
                 also(s);
             }, token) == 1, ct);
 
-    public Task<bool> CompleteAsync(VideoTask task, string videoFile, string? lastFrameFile, long? seed, int duration, CancellationToken ct) =>
+    /// <summary>Completed with its result files (the last frame when asked for, the poster when it could be made), and charged.</summary>
+    public Task<bool> CompleteAsync(VideoTask task, string videoFile, string? lastFrameFile, string? thumbnailFile, long? seed, int duration, CancellationToken ct) =>
         FinishAsync(task, VideoTaskStatus.Active, VideoTaskStatus.Completed, s => s
             .SetProperty(t => t.VideoFile, videoFile)
             .SetProperty(t => t.LastFrameFile, lastFrameFile)
+            .SetProperty(t => t.ThumbnailFile, thumbnailFile)
             .SetProperty(t => t.Seed, seed)
             .SetProperty(t => t.Duration, duration), ct);
 

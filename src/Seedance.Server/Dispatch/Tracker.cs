@@ -24,7 +24,7 @@ namespace Seedance.Server.Dispatch;
 /// </para>
 /// </summary>
 public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, NodeIdentity node, IOptions<SeedanceOptions> options, FileStore store,
-    TaskStore tasks, LeaseStore leases, TimeProvider clock, ILogger<Tracker> logger)
+    ThumbnailRenderer thumbnails, TaskStore tasks, LeaseStore leases, TimeProvider clock, ILogger<Tracker> logger)
     : PeriodicWorker(clock, logger), ITaskObserver
 {
     private const int BatchLimit = 20_000;
@@ -296,7 +296,10 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         }
     }
 
-    /// <summary>Copies the results into the store (with retries), then completes and charges the task in one step.</summary>
+    /// <summary>
+    /// Copies the results into the store (with retries) and makes the poster from the copy, then completes and charges the
+    /// task in one step. A poster that cannot be made leaves <c>thumbnail_url</c> null; it never fails the task.
+    /// </summary>
     private async Task CompleteAsync(VideoTask task, ProviderTaskState state, IVideoProvider provider, CancellationToken ct)
     {
         var video = FileStore.ResultPath(task.TaskId, "video.mp4");
@@ -313,7 +316,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             await tasks.FailAsync(task, VideoTaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
             return;
         }
-        if (await tasks.CompleteAsync(task, video, lastFrame, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
+        var thumbnail = await thumbnails.TryMakeAsync(task.TaskId, video, ct);
+        if (await tasks.CompleteAsync(task, video, lastFrame, thumbnail, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
         {
             Logger.LogInformation("Task {TaskId} completed; {Cost} credits captured", task.TaskId, task.CreditCost);
             return;
@@ -321,7 +325,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         // Cancelled or expired while the result was being copied: the copy is nobody's. (Completed already: by a node that
         // took the task over while this one still copied, into the same place; those files are the task's result now.)
         if (await StatusAsync(task.TaskId) == VideoTaskStatus.Completed) return;
-        foreach (var path in new[] { video, lastFrame }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
+        foreach (var path in new[] { video, lastFrame, thumbnail }.OfType<string>()) await store.DeleteAsync(path, CancellationToken.None);
     }
 
     private async Task<string?> StatusAsync(string taskId)

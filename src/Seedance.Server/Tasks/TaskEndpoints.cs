@@ -95,8 +95,8 @@ public static class TaskEndpoints
     {
         Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution, Ratio = t.Ratio,
         Duration = t.Duration, GenerateAudio = t.GenerateAudio, Seed = t.Seed, VideoFile = t.VideoFile, LastFrameFile = t.LastFrameFile,
-        ErrorCode = t.ErrorCode, ErrorMessage = t.ErrorMessage, CreditCost = t.CreditCost, CreatedAt = t.CreatedAt, UpdatedAt = t.UpdatedAt,
-        ContentJson = "",
+        ThumbnailFile = t.ThumbnailFile, ErrorCode = t.ErrorCode, ErrorMessage = t.ErrorMessage, CreditCost = t.CreditCost, CreatedAt = t.CreatedAt,
+        UpdatedAt = t.UpdatedAt, ContentJson = "",
     };
 
     // The listing's queries, compiled once (a list request otherwise spends more time turning LINQ into SQL

@@ -33,7 +33,7 @@ public sealed class TaskEvents(IServiceScopeFactory scopes) : ITaskObserver
         {
             // It moved on already (its own announcement follows): show this step as it was, without what came later.
             task.Status = change.Status;
-            task.VideoFile = task.LastFrameFile = task.ErrorCode = task.ErrorMessage = null;
+            task.VideoFile = task.LastFrameFile = task.ThumbnailFile = task.ErrorCode = task.ErrorMessage = null;
         }
         Publish(task);
     }

@@ -43,6 +43,10 @@ public sealed class ArkChannelTests
         Assert.Equal("h264", analysis.PrimaryVideoStream!.CodecName);
         Assert.NotNull(task["last_frame_url"]?.GetValue<string>());
         Assert.Equal(7, task["seed"]!.GetValue<long>());
+        // The poster is made from the copy: the emulator's video is 320x180 whatever the ratio asked.
+        var (poster, posterPath) = await Media.DownloadAndProbeAsync(task["thumbnail_url"]!.GetValue<string>(), ".jpg");
+        File.Delete(posterPath);
+        Assert.Equal(("mjpeg", 320, 180), (poster.PrimaryVideoStream!.CodecName, poster.PrimaryVideoStream.Width, poster.PrimaryVideoStream.Height));
     }
 
     [Fact]

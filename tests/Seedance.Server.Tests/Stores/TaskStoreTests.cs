@@ -46,8 +46,8 @@ public sealed class TaskStoreTests
         Assert.True(await tasks.QueueAsync(done.TaskId, "sandbox", "up-1", default));
         Assert.False(await tasks.QueueAsync(done.TaskId, "sandbox", "up-2", default)); // no longer pending
         Assert.True(await tasks.StartProcessingAsync(done.TaskId, default));
-        Assert.True(await tasks.CompleteAsync(done, "results/a/video.mp4", null, 7, 4, default));
-        Assert.False(await tasks.CompleteAsync(done, "results/a/video.mp4", null, 7, 4, default));
+        Assert.True(await tasks.CompleteAsync(done, "results/a/video.mp4", null, "results/a/thumbnail.jpg", 7, 4, default));
+        Assert.False(await tasks.CompleteAsync(done, "results/a/video.mp4", null, null, 7, 4, default));
         Assert.False(await tasks.CancelAsync(done, VideoTaskStatus.NonTerminal, default));
         Assert.True(await tasks.FailAsync(failed, [VideoTaskStatus.Pending], "TASK_SUBMIT_FAILED", "no upstream", default));
         Assert.False(await tasks.ExpireAsync(failed, default));
@@ -60,7 +60,7 @@ public sealed class TaskStoreTests
         Assert.Equal([(done.TaskId, "pending", true), (failed.TaskId, "pending", true), (done.TaskId, "queued", false), (done.TaskId, "processing", false),
             (done.TaskId, "completed", false), (failed.TaskId, "failed", false)], host.Published.Select(c => (c.TaskId, c.Status, c.IsNew)));
         var ended = host.Published.Single(c => c.Status == "completed").Task!;
-        Assert.Equal("results/a/video.mp4", ended.VideoFile);
+        Assert.Equal(("results/a/video.mp4", null, "results/a/thumbnail.jpg"), (ended.VideoFile, ended.LastFrameFile, ended.ThumbnailFile));
         Assert.Equal(7, ended.Seed);
     }
 

@@ -33,6 +33,27 @@ public static class Media
         finally { File.Delete(path); }
     }
 
+    /// <summary>
+    /// Downloads an image result through its link, as anyone holding it would; checks it is served as <paramref name="contentType"/>
+    /// and begins with <paramref name="signature"/>; returns ffprobe's analysis of it.
+    /// </summary>
+    public static async Task<IMediaAnalysis> DownloadAndProbeImageAsync(string url, string contentType, byte[] signature)
+    {
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(url);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(contentType, response.Content.Headers.ContentType?.MediaType);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(signature, bytes.Take(signature.Length));
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.{contentType.Split('/')[1]}");
+        try
+        {
+            await File.WriteAllBytesAsync(path, bytes);
+            return await FFProbe.AnalyseAsync(path);
+        }
+        finally { File.Delete(path); }
+    }
+
     /// <summary>Downloads a URL to a temp file and returns ffprobe's analysis of it.</summary>
     public static async Task<(IMediaAnalysis Analysis, string Path)> DownloadAndProbeAsync(string url, string extension = ".mp4")
     {
