@@ -58,5 +58,5 @@ public sealed class AdminAuthenticationHandler(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Envelope.WriteErrorAsync(Context, new ApiError(401, "INVALID_ADMIN_TOKEN", "Invalid admin token"));
+        Envelope.WriteErrorAsync(Context, ApiError.InvalidAdminToken());
 }

@@ -74,7 +74,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             change.MaxPending is null ? null : Limit(change.MaxPending, key.MaxPending, "max_pending", 0),
             change.RateLimitPerSecond is null ? null : Limit(change.RateLimitPerSecond, key.RateLimitPerSecond, "rate_limit_per_second", 1),
             change.PricePlan is null ? null : Plan(change.PricePlan) ?? "");
-        if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
+        if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw ApiError.KeyNotFound(keyId);
         directory.Forget(key.KeyHash);
         return await GetAsync(keyId, ct);
     }
@@ -104,9 +104,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
     }
 
     private async Task<ApiKey> Find(long keyId, CancellationToken ct) =>
-        await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw KeyNotFound(keyId);
-
-    private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
+        await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw ApiError.KeyNotFound(keyId);
 
     /// <summary>A plan the catalogue knows, or null for none (null or empty).</summary>
     private string? Plan(string? plan)

@@ -92,7 +92,7 @@ public static class TaskSubmission
     private static async Task<(byte[] Body, TaskRequest Request)> ReadAsync(HttpContext context, ModelCatalogue catalogue, SeedanceOptions options)
     {
         if (!context.Request.HasJsonContentType())
-            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+            throw ApiError.NotJson();
         var body = await JsonBody.ReadAsync(context);
         using var document = JsonBody.Parse(body) ?? throw ApiError.MissingParameter("content");
         var request = TaskRequest.Parse(document.RootElement, catalogue);
