@@ -10,7 +10,7 @@ public static class BalanceEndpoints
     public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal ReservedCredits);
 
     public static void MapBalance(this IEndpointRouteBuilder api) =>
-        api.MapGet("/balance", Get).WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
+        api.MapGet("/balance", Get).WithName("GetBalance").WithTags("Billing").WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
 
     private static async Task<IResult> Get(HttpContext context, SeedanceDb db)
     {

@@ -19,12 +19,15 @@ public sealed record KeyRecord(
 /// <summary>The plaintext key appears here, once, and nowhere else.</summary>
 public sealed record CreatedKey(string ApiKey, KeyRecord Key);
 
-public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
+/// <remarks>Only the name is required (the defaults say what an omitted field is): the API documents read that from the defaults here.</remarks>
+public sealed record NewKey(
+    string? Name, decimal? Credits = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null, string? PricePlan = null);
 
 /// <param name="PricePlan">A plan of <c>Seedance:PricePlans</c>; an empty string takes the key back to the list prices.</param>
-public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null);
+public sealed record KeyChange(
+    string? Name = null, bool? Enabled = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null, string? PricePlan = null);
 
-public sealed record CreditChange(decimal? Amount, string? Note);
+public sealed record CreditChange(decimal? Amount, string? Note = null);
 
 public sealed record LedgerView(long Id, string? TaskId, string Kind, decimal Amount, string? Note, DateTime CreatedAt);
 
