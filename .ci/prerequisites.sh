@@ -21,3 +21,20 @@ ensure_python_requests() {
     apt_install python3-requests || python3 -m pip install --quiet requests
   fi
 }
+
+# The OpenAPI validator the suite runs on the server's documents: @apidevtools/swagger-parser (npm, MIT), which checks a
+# document against the OpenAPI schema of its version (3.1 included) and resolves every $ref. Installed once into
+# tools/openapi-validator (git ignores tools/); the tests run .ci/openapi-validate.js with it. 12.1.0 is the newest that
+# runs on the Node.js 20 of Debian's packages (13.x asks for Node.js 22).
+SWAGGER_PARSER_VERSION=12.1.0
+ensure_openapi_validator() {
+  local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  local tools="$root/tools/openapi-validator"
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  if [[ ! -f "$tools/node_modules/@apidevtools/swagger-parser/package.json" ]] \
+     || [[ $(node -p "require('$tools/node_modules/@apidevtools/swagger-parser/package.json').version") != "$SWAGGER_PARSER_VERSION" ]]; then
+    echo "==> Installing the OpenAPI validator @apidevtools/swagger-parser $SWAGGER_PARSER_VERSION (npm, into tools/openapi-validator)"
+    mkdir -p "$tools"
+    npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "@apidevtools/swagger-parser@$SWAGGER_PARSER_VERSION" >/dev/null
+  fi
+}

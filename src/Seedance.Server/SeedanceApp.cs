@@ -9,6 +9,7 @@ using Seedance.Server.Dispatch;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Keys;
 using Seedance.Server.Nodes;
+using Seedance.Server.OpenApi;
 using Seedance.Server.Operations;
 using Seedance.Server.Providers.Sandbox;
 using Seedance.Server.Providers;
@@ -39,7 +40,7 @@ public static class SeedanceApp
         builder.Services.AddAuthorization();
         builder.Services.AddKeyRateLimiting(SeedanceOptions.From(builder.Configuration));
         builder.Services.AddSeedanceHealth();
-        builder.Services.AddOpenApi();
+        builder.Services.AddApiDocuments(); // /openapi/v1.json (the public API) and /openapi/admin.json
 
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<SandboxProvider>();

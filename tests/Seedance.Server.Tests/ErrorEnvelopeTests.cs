@@ -51,7 +51,7 @@ public sealed class ErrorEnvelopeTests(ServerFixture fixture) : IClassFixture<Se
     [InlineData("GET", "/api/v1/video/task")]
     [InlineData("PUT", "/api/v1/video/tasks")]
     [InlineData("GET", "/api/v1/video/upload/presign")]
-    [InlineData("DELETE", "/api/v1/video/task/0192f0c0a1b2c3d4e5f60718293a4b5c")]
+    [InlineData("PUT", "/api/v1/video/task/0192f0c0a1b2c3d4e5f60718293a4b5c")]
     public async Task AWrongMethodAnswersA405Envelope(string method, string path)
     {
         using var client = await Server.CreateKeyAsync();

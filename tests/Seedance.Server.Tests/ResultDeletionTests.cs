@@ -18,7 +18,7 @@ public sealed class ResultDeletionTests(ServerFixture fixture) : IClassFixture<S
         var taskId = await client.SubmitTextAsync("A paper boat on a pond", extra: new() { ["return_last_frame"] = true });
         var task = await client.WaitForAsync(taskId);
         Assert.Equal("completed", task.Status());
-        var links = new[] { task["video_url"]!.GetValue<string>(), task["last_frame_url"]!.GetValue<string>() };
+        var links = new[] { task["video_url"]!.GetValue<string>(), task["last_frame_url"]!.GetValue<string>(), task["thumbnail_url"]!.GetValue<string>() };
         using var anonymous = new HttpClient();
         foreach (var link in links) Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(link)).StatusCode);
         (await client.GetTaskAsync(taskId)).AssertOk(); // a finished task's answer is now kept in memory: the deletion must reach it
@@ -30,9 +30,10 @@ public sealed class ResultDeletionTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal((taskId, "completed", 3.6m), (deleted.Result!["task_id"]!.GetValue<string>(), deleted.Result.Status(), deleted.Result["credit_cost"]!.GetValue<decimal>()));
         Assert.Null(deleted.Result["video_url"]);
         Assert.Null(deleted.Result["last_frame_url"]);
+        Assert.Null(deleted.Result["thumbnail_url"]);
         foreach (var link in links) Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync(link)).StatusCode);
         var fetched = (await client.GetTaskAsync(taskId)).Result!;
-        Assert.Equal(("completed", null, null), (fetched.Status(), fetched["video_url"], fetched["last_frame_url"]));
+        Assert.Equal(("completed", null, null, null), (fetched.Status(), fetched["video_url"], fetched["last_frame_url"], fetched["thumbnail_url"]));
         var listed = (await client.ListAsync()).Result!["data"]!.AsArray().Single(t => t!["task_id"]!.GetValue<string>() == taskId)!;
         Assert.Equal((3.6m, null), (listed["credit_cost"]!.GetValue<decimal>(), listed["video_url"]));
         var balance = (await client.BalanceAsync()).Result!;

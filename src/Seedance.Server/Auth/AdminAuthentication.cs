@@ -58,5 +58,17 @@ public sealed class AdminAuthenticationHandler(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Envelope.WriteErrorAsync(Context, new ApiError(401, "INVALID_ADMIN_TOKEN", "Invalid admin token"));
+        Envelope.WriteErrorAsync(Context, ApiError.InvalidAdminToken());
+}
+
+public static class AdminRoutes
+{
+    /// <summary>The admin API's own OpenAPI document (<c>/openapi/admin.json</c>), apart from the public one.</summary>
+    public const string DocumentName = "admin";
+
+    /// <summary>A group of the admin API: the operator's token required, described in the admin API's document.</summary>
+    public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder app, string prefix) =>
+        app.MapGroup(prefix)
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("operator"))
+            .WithGroupName(DocumentName);
 }

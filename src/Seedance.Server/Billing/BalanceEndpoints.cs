@@ -12,11 +12,11 @@ public static class BalanceEndpoints
     /// <param name="DailyCreditLimit">The key's spending limits, present only when set.</param>
     public sealed record Balance(decimal TotalCredits, decimal UsedCredits, decimal RemainCredits, decimal ReservedCredits,
         decimal DailyUsed, decimal MonthlyUsed,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? DailyCreditLimit,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? MonthlyCreditLimit);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? DailyCreditLimit = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? MonthlyCreditLimit = null);
 
     public static void MapBalance(this IEndpointRouteBuilder api) =>
-        api.MapGet("/balance", Get).WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
+        api.MapGet("/balance", Get).WithName("GetBalance").WithTags("Billing").WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
 
     private static async Task<IResult> Get(HttpContext context, SeedanceDb db, TimeProvider clock)
     {

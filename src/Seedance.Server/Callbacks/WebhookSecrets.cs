@@ -18,7 +18,7 @@ public sealed class WebhookSecrets(SeedanceDb db, KeyStore keys, IOptions<Seedan
     public async Task<WebhookSecretView> GetAsync(long keyId, CancellationToken ct)
     {
         var key = await db.ApiKeys.AsNoTracking().Where(k => k.Id == keyId)
-            .Select(k => new { k.WebhookSecret, k.PreviousWebhookSecretUntil }).FirstOrDefaultAsync(ct) ?? throw KeyNotFound(keyId);
+            .Select(k => new { k.WebhookSecret, k.PreviousWebhookSecretUntil }).FirstOrDefaultAsync(ct) ?? throw ApiError.KeyNotFound(keyId);
         var secret = key.WebhookSecret ?? await CreateAsync(keyId, ct);
         return new WebhookSecretView(keyId, secret, Live(key.PreviousWebhookSecretUntil));
     }
@@ -36,7 +36,7 @@ public sealed class WebhookSecrets(SeedanceDb db, KeyStore keys, IOptions<Seedan
     public async Task<IReadOnlyList<string>> SigningSecretsAsync(long keyId, CancellationToken ct)
     {
         var key = await db.ApiKeys.AsNoTracking().Where(k => k.Id == keyId)
-            .Select(k => new { k.WebhookSecret, k.PreviousWebhookSecret, k.PreviousWebhookSecretUntil }).FirstOrDefaultAsync(ct) ?? throw KeyNotFound(keyId);
+            .Select(k => new { k.WebhookSecret, k.PreviousWebhookSecret, k.PreviousWebhookSecretUntil }).FirstOrDefaultAsync(ct) ?? throw ApiError.KeyNotFound(keyId);
         var current = key.WebhookSecret ?? await CreateAsync(keyId, ct);
         return key.PreviousWebhookSecret is { } previous && Live(key.PreviousWebhookSecretUntil) is not null ? [current, previous] : [current];
     }
@@ -44,6 +44,4 @@ public sealed class WebhookSecrets(SeedanceDb db, KeyStore keys, IOptions<Seedan
     private DateTime? Live(DateTime? until) => until > clock.GetUtcNow().UtcDateTime ? until : null;
 
     private Task<string> CreateAsync(long keyId, CancellationToken ct) => keys.EnsureWebhookSecretAsync(keyId, WebhookSignature.NewSecret(), ct);
-
-    private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
 }

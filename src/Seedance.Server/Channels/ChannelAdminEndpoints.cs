@@ -16,9 +16,7 @@ public static class ChannelAdminEndpoints
 
     public static void MapChannelAdmin(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin/v1")
-            .RequireAuthorization(p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("operator"))
-            .ExcludeFromDescription();
+        var admin = app.MapAdminGroup("/admin/v1").WithTags("Channels");
 
         admin.MapGet("/channels", async (ChannelPool channels, SeedanceDb db, TimeProvider clock, CancellationToken ct) =>
         {
@@ -33,11 +31,13 @@ public static class ChannelAdminEndpoints
                 return new ChannelView(c.Name, c.Options.Provider, c.Options.Priority, c.Options.Weight, c.Options.MaxConcurrent,
                     inFlight.GetValueOrDefault(c.Name), health.State, health.CooldownUntil, health.ConsecutiveFailures, health.RecentErrors);
             }).ToList());
-        });
+        }).WithName("ListChannels").WithSummary("Each upstream channel: its state, in-flight tasks and recent errors").Produces<Envelope<IReadOnlyList<ChannelView>>>();
 
         admin.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
             Envelope.Ok(await db.Tasks.AsNoTracking().Where(t => t.TaskId == task_id)
                 .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.ChannelName, t.UpstreamTaskId, t.DispatchAttempts, t.RetryAt))
-                .FirstOrDefaultAsync(ct) ?? throw ApiError.TaskNotFound()));
+                .FirstOrDefaultAsync(ct) ?? throw ApiError.TaskNotFound()))
+            .WithName("GetTaskRouting").WithSummary("Which channel and upstream task served a task").Produces<Envelope<TaskRouting>>()
+            .ProducesErrors("TASK_NOT_FOUND");
     }
 }

@@ -33,4 +33,9 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError AccessDenied(string why) => new(403, "ACCESS_DENIED", $"Access denied: {why}");
     public static ApiError ServiceBusy() => new(503, "SERVICE_BUSY", "Service busy: the upstream did not answer, please retry");
     public static ApiError Internal() => new(500, "INTERNAL_ERROR", "Internal error");
+    public static ApiError BodyTooLarge() => new(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large");
+    public static ApiError NotJson() => new(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+    public static ApiError MethodNotAllowed(string what) => new(405, "METHOD_NOT_ALLOWED", $"Method not allowed: {what}");
+    public static ApiError InvalidAdminToken() => new(401, "INVALID_ADMIN_TOKEN", "Invalid admin token");
+    public static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
 }

@@ -23,7 +23,7 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         catch (BadHttpRequestException error)
         {
             await Envelope.WriteErrorAsync(context, error.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? new ApiError(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large")
+                ? ApiError.BodyTooLarge()
                 : ApiError.InvalidParameter("request is malformed"));
             return;
         }
@@ -46,9 +46,9 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
     {
         401 => ApiError.InvalidApiKey(),
         404 => ApiError.NotFound($"{context.Request.Method} {context.Request.Path}"),
-        405 => new ApiError(405, "METHOD_NOT_ALLOWED", $"Method not allowed: {context.Request.Method} {context.Request.Path}"),
-        413 => new ApiError(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large"),
-        415 => new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json"),
+        405 => ApiError.MethodNotAllowed($"{context.Request.Method} {context.Request.Path}"),
+        413 => ApiError.BodyTooLarge(),
+        415 => ApiError.NotJson(),
         429 => ApiError.RateLimited(),
         var status when status < 500 => new ApiError(status, "INVALID_PARAMETER", "Invalid parameter: request refused"),
         var status => new ApiError(status, "INTERNAL_ERROR", "Internal error"),

@@ -29,15 +29,18 @@ public sealed record KeyRecord(
 public sealed record CreatedKey(string ApiKey, KeyRecord Key);
 
 /// <param name="DailyCreditLimit">Spending limits and retention: absent or 0 for none (the server's retention).</param>
-public sealed record NewKey(string? Name, decimal? Credits, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null,
+/// <remarks>Only the name is required (the defaults say what an omitted field is): the API documents read that from the defaults here.</remarks>
+public sealed record NewKey(
+    string? Name, decimal? Credits = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null, string? PricePlan = null,
     decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <param name="PricePlan">A plan of <c>Seedance:PricePlans</c>; an empty string takes the key back to the list prices.</param>
 /// <param name="DailyCreditLimit">Spending limits and retention: 0 removes the setting; absent leaves it.</param>
-public sealed record KeyChange(string? Name, bool? Enabled, int? MaxConcurrent, int? MaxPending, int? RateLimitPerSecond, string? PricePlan = null,
+public sealed record KeyChange(
+    string? Name = null, bool? Enabled = null, int? MaxConcurrent = null, int? MaxPending = null, int? RateLimitPerSecond = null, string? PricePlan = null,
     decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
-public sealed record CreditChange(decimal? Amount, string? Note);
+public sealed record CreditChange(decimal? Amount, string? Note = null);
 
 public sealed record LedgerView(long Id, string? TaskId, string Kind, decimal Amount, string? Note, DateTime CreatedAt);
 
@@ -96,7 +99,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
             CreditLimit(change.DailyCreditLimit, "daily_credit_limit"),
             CreditLimit(change.MonthlyCreditLimit, "monthly_credit_limit"),
             RetentionDays(change.ResultRetentionDays));
-        if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw KeyNotFound(keyId);
+        if (!await keys.UpdateAsync(keyId, settings, clock.GetUtcNow().UtcDateTime, ct)) throw ApiError.KeyNotFound(keyId);
         directory.Forget(key.KeyHash);
         return await GetAsync(keyId, ct);
     }
@@ -126,9 +129,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
     }
 
     private async Task<ApiKey> Find(long keyId, CancellationToken ct) =>
-        await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw KeyNotFound(keyId);
-
-    private static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
+        await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw ApiError.KeyNotFound(keyId);
 
     /// <summary>A plan the catalogue knows, or null for none (null or empty).</summary>
     private string? Plan(string? plan)

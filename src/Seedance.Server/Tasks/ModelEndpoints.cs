@@ -16,18 +16,20 @@ public static class ModelEndpoints
 
     public sealed record ModelList(IReadOnlyList<ModelView> Data);
 
-    public static void MapModels(this IEndpointRouteBuilder api)
+    public static void MapModels(this IEndpointRouteBuilder routes)
     {
-        api.MapGet("/models", (HttpContext context, ModelCatalogue catalogue) => Envelope.Ok(List(catalogue, context.Caller().PricePlan)))
+        var api = routes.MapGroup("").WithTags("Models");
+        api.MapGet("/models", (HttpContext context, ModelCatalogue catalogue) => Envelope.Ok(List(catalogue, context.Caller().PricePlan))).WithName("ListModels")
             .WithSummary("The models offered: resolutions, ratios, durations, audio, and the calling key's prices in credits per second of video")
             .Produces<Envelope<ModelList>>();
-        api.MapPost("/quote", TaskSubmission.QuoteAsync)
+        api.MapPost("/quote", TaskSubmission.QuoteAsync).WithName("QuoteTask")
             .WithSummary("What a submission of this body would cost, checked as a submission is; nothing is created or reserved")
-            .Accepts<TaskEndpoints.TaskRequestDocument>("application/json")
-            .Produces<Envelope<TaskSubmission.Quote>>();
+            .Accepts<VideoTaskRequest>("application/json")
+            .Produces<Envelope<TaskSubmission.Quote>>()
+            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER");
     }
 
-    private static ModelList List(ModelCatalogue catalogue, string? plan) => new(catalogue.Models.Select(m => new ModelView(
+    internal static ModelList List(ModelCatalogue catalogue, string? plan) => new(catalogue.Models.Select(m => new ModelView(
         m.Name, m == catalogue.Default, m.Resolutions, m.DefaultResolution, m.Ratios, m.DefaultRatio,
         new DurationRange(m.MinDuration, m.MaxDuration, m.DefaultDuration), m.Audio,
         m.Resolutions.ToDictionary(r => r, r => catalogue.Price(m, r, plan)))).ToList());

@@ -9,23 +9,31 @@ namespace Seedance.Server.Tasks;
 
 public static class TaskEndpoints
 {
-    public static void MapTasks(this IEndpointRouteBuilder api)
+    public static void MapTasks(this IEndpointRouteBuilder routes)
     {
-        api.MapPost("/task", TaskSubmission.SubmitAsync)
+        var api = routes.MapGroup("").WithTags("Tasks");
+        api.MapPost("/task", TaskSubmission.SubmitAsync).WithName("SubmitTask")
             .WithSummary("Submit a video generation task")
-            .Accepts<TaskRequestDocument>("application/json")
-            .Produces<Envelope<SubmitResult>>();
-        api.MapGet("/task/{task_id}", Get)
+            .Accepts<VideoTaskRequest>("application/json")
+            .Produces<Envelope<SubmitResult>>()
+            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER", "INSUFFICIENT_CREDIT", "CONCURRENCY_LIMIT_REACHED");
+        api.MapGet("/task/{task_id}", Get).WithName("GetTask")
             .WithSummary("Get a task; with ?wait=N (seconds, at most 60) the answer comes as soon as the task is terminal or the wait ends")
-            .Produces<Envelope<TaskView>>();
+            .Produces<Envelope<TaskView>>()
+            .ProducesErrors("INVALID_PARAMETER", "TASK_NOT_FOUND");
         api.MapTaskWatching();
-        api.MapGet("/tasks", List)
+        api.MapGet("/tasks", List).WithName("ListTasks")
             .WithSummary("List tasks, newest first; with ?task_ids=a,b,c (at most 100) the caller's tasks among those ids, in that order")
-            .Produces<Envelope<TaskPage>>();
-        api.MapPost("/task/{task_id}/cancel", Cancel).WithSummary("Cancel a task").Produces<Envelope<CancelResult>>();
-        api.MapDelete("/task/{task_id}", DeleteResults)
+            .Produces<Envelope<TaskPage>>()
+            .ProducesErrors("INVALID_PARAMETER");
+        api.MapPost("/task/{task_id}/cancel", Cancel).WithName("CancelTask")
+            .WithSummary("Cancel a task")
+            .Produces<Envelope<CancelResult>>()
+            .ProducesErrors("TASK_NOT_FOUND", "TASK_CANCEL_NOT_ALLOWED", "SERVICE_BUSY");
+        api.MapDelete("/task/{task_id}", DeleteResults).WithName("DeleteTaskResults")
             .WithSummary("Delete a finished task's result files (video, last frame, thumbnail); the task stays listed with its cost and no links")
-            .Produces<Envelope<TaskView>>();
+            .Produces<Envelope<TaskView>>()
+            .ProducesErrors("INVALID_PARAMETER", "TASK_NOT_FOUND");
     }
 
     /// <summary>
@@ -159,9 +167,4 @@ public static class TaskEndpoints
 
     internal static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
         await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();
-
-    /// <summary>The submission body, for the OpenAPI document only: the handler parses the JSON itself to refuse unknown fields.</summary>
-    public sealed record TaskRequestDocument(
-        string? Model, IReadOnlyList<Dictionary<string, object>> Content, string? Resolution, string? Ratio, int? Duration,
-        bool? GenerateAudio, long? Seed, bool? Watermark, string? CallbackUrl, bool? ReturnLastFrame);
 }

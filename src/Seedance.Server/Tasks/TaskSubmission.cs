@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
@@ -21,13 +23,14 @@ public static class TaskSubmission
     public const string IdempotencyHeader = "Idempotency-Key";
 
     public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, ModelCatalogue catalogue,
-        TimeProvider clock, TaskStore tasks, UploadStore uploads, FileStore store)
+        TimeProvider clock, TaskStore tasks, UploadStore uploads, FileStore store,
+        [FromHeader(Name = IdempotencyHeader), Description("The same key with the same body within 24 h answers as the first time and creates nothing")] string? idempotency)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
         var (body, request) = await ReadAsync(context, catalogue, options.Value);
 
-        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+        var idempotencyKey = idempotency ?? "";
         if (idempotencyKey.Length > 255) throw ApiError.InvalidParameter("Idempotency-Key must be at most 255 characters");
         var requestHash = SHA256.HashData(body);
         if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
@@ -95,7 +98,7 @@ public static class TaskSubmission
     private static async Task<(byte[] Body, TaskRequest Request)> ReadAsync(HttpContext context, ModelCatalogue catalogue, SeedanceOptions options)
     {
         if (!context.Request.HasJsonContentType())
-            throw new ApiError(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");
+            throw ApiError.NotJson();
         var body = await JsonBody.ReadAsync(context);
         using var document = JsonBody.Parse(body) ?? throw ApiError.MissingParameter("content");
         var request = TaskRequest.Parse(document.RootElement, catalogue);

@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Auth;
 using Seedance.Server.Data;
@@ -20,9 +22,10 @@ public static class TaskWatchEndpoints
 
     public static void MapTaskWatching(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/task/{task_id}/events", Stream)
+        api.MapGet("/task/{task_id}/events", Stream).WithName("StreamTaskEvents")
             .WithSummary("Stream a task's status changes as server-sent events (the task object as data); resumes with Last-Event-ID")
-            .Produces(200, contentType: "text/event-stream");
+            .Produces<Stream>(200, "text/event-stream")
+            .ProducesErrors("TASK_NOT_FOUND");
     }
 
     /// <summary>The task once it is terminal or the wait is over; a <paramref name="wait"/> of null answers at once.</summary>
@@ -50,11 +53,12 @@ public static class TaskWatchEndpoints
         return task;
     }
 
-    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links)
+    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links,
+        [FromHeader(Name = "Last-Event-ID"), Description("The id of the last event received: a reconnecting client gets only what it has not seen")] string? lastEventId)
     {
         var ct = context.RequestAborted;
         var keyId = context.Caller().KeyId;
-        var lastSent = int.TryParse(context.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var resumed) ? resumed : 0;
+        var lastSent = int.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var resumed) ? resumed : 0;
 
         using var subscription = events.Subscribe(task_id);
         var task = await TaskEndpoints.Find(db, keyId, task_id, ct); // 404 as an envelope before the stream starts

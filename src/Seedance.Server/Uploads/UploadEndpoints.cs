@@ -15,9 +15,10 @@ public static class UploadEndpoints
 
     public static void MapUploads(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/upload/presign", Presign)
-            .WithSummary("Get a presigned upload URL")
-            .Produces<Envelope<PresignResult>>();
+        api.MapPost("/upload/presign", Presign).WithName("PresignUpload").WithTags("Uploads")
+            .WithSummary("Get a presigned upload URL: PUT the file's bytes to presigned_url with the same Content-Type, then reference file_path in a task")
+            .Produces<Envelope<PresignResult>>()
+            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER");
     }
 
     /// <summary>The local store's routes: presigned PUT of uploads, signed GET of uploads and results (an S3 store serves its own).</summary>

@@ -27,9 +27,10 @@ public sealed class ResultRetentionTests
             var task = TaskStoreTests.NewTask(host, keyId, 3.6m);
             Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
             Assert.True(await tasks.QueueAsync(task.TaskId, "sandbox", "up-" + task.TaskId, default));
-            var (video, frame) = (FileStore.ResultPath(task.TaskId, "video.mp4"), FileStore.ResultPath(task.TaskId, "last_frame.png"));
-            foreach (var path in new[] { video, frame }) await store.WriteAsync(path, (s, ct) => s.WriteAsync("result"u8.ToArray(), ct).AsTask(), default);
-            Assert.True(await tasks.CompleteAsync(task, video, frame, 1, 4, default));
+            var (video, frame, poster) = (FileStore.ResultPath(task.TaskId, "video.mp4"), FileStore.ResultPath(task.TaskId, "last_frame.png"),
+                FileStore.ResultPath(task.TaskId, "thumbnail.jpg"));
+            foreach (var path in new[] { video, frame, poster }) await store.WriteAsync(path, (s, ct) => s.WriteAsync("result"u8.ToArray(), ct).AsTask(), default);
+            Assert.True(await tasks.CompleteAsync(task, video, frame, poster, 1, 4, default));
             return task.TaskId;
         }
         async Task<bool> HasFilesAsync(string taskId)
@@ -38,6 +39,8 @@ public sealed class ResultRetentionTests
             var stored = await store.InspectAsync(FileStore.ResultPath(taskId, "video.mp4"), 1, default) is not null;
             Assert.Equal(stored, row.VideoFile is not null); // the row names its files exactly while they are there
             Assert.Equal(stored, await store.InspectAsync(FileStore.ResultPath(taskId, "last_frame.png"), 1, default) is not null);
+            Assert.Equal(stored, await store.InspectAsync(FileStore.ResultPath(taskId, "thumbnail.jpg"), 1, default) is not null);
+            Assert.Equal(stored, row.ThumbnailFile is not null);
             Assert.Equal(stored, row.ResultsRemovedAt is null);
             return stored;
         }
