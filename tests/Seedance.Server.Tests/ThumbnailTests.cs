@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using FFMpegCore;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Dispatch;
 using Seedance.Server.Storage;
 using Seedance.Server.Tests.Support;
@@ -62,13 +64,14 @@ public sealed class ThumbnailTests(SandboxServer fixture) : IClassFixture<Sandbo
     }
 
     [Fact]
-    public async Task APosterFfmpegCannotMakeIsNoneAndNothingIsStoredAndTheScratchDirectoryGoesEitherWay()
+    public async Task APosterFfmpegCannotMakeOrThatIsTurnedOffIsNoneAndNothingIsStoredAndTheScratchDirectoryGoesEitherWay()
     {
         var store = fixture.Server.Services.GetRequiredService<FileStore>();
         var scratch = TempDir.Create();
         try
         {
-            var renderer = new ThumbnailRenderer(store, new FFOptions { TemporaryFilesFolder = scratch }, NullLogger<ThumbnailRenderer>.Instance);
+            var options = fixture.Server.Services.GetRequiredService<IOptions<SeedanceOptions>>();
+            var renderer = new ThumbnailRenderer(store, new FFOptions { TemporaryFilesFolder = scratch }, options, NullLogger<ThumbnailRenderer>.Instance);
             var good = $"poster-{Guid.NewGuid():N}";
             var broken = $"poster-{Guid.NewGuid():N}";
             var mp4 = await Media.Mp4Async();
@@ -81,6 +84,14 @@ public sealed class ThumbnailTests(SandboxServer fixture) : IClassFixture<Sandbo
             Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
             Assert.Null(await renderer.TryMakeAsync(broken, FileStore.ResultPath(broken, "video.mp4"), default));
             Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+            // Posters off (Seedance:Tasks:Thumbnails=false): none is made, not even of a good video.
+            var off = new SeedanceOptions();
+            off.Tasks.Thumbnails = false;
+            var notMaking = new ThumbnailRenderer(store, new FFOptions { TemporaryFilesFolder = scratch }, Options.Create(off), NullLogger<ThumbnailRenderer>.Instance);
+            var skipped = $"poster-{Guid.NewGuid():N}";
+            await store.WriteAsync(FileStore.ResultPath(skipped, "video.mp4"), (s, ct) => s.WriteAsync(mp4, ct).AsTask(), default);
+            Assert.Null(await notMaking.TryMakeAsync(skipped, FileStore.ResultPath(skipped, "video.mp4"), default));
+            Assert.Equal([FileStore.ResultPath(skipped, "video.mp4")], await fixture.Server.StoredFilesAsync($"results/{skipped}/"));
 
             Assert.Equal([FileStore.ResultPath(good, ThumbnailRenderer.FileName), FileStore.ResultPath(good, "video.mp4")],
                 (await fixture.Server.StoredFilesAsync($"results/{good}/")).Order());

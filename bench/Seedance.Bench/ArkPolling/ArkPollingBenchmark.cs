@@ -94,6 +94,9 @@ public static class ArkPollingBenchmark
         ["Seedance__Channels__0__PollIntervalSeconds"] = s.PollIntervalSeconds.ToString(CultureInfo.InvariantCulture),
         ["Seedance__Channels__0__MaxParallelPolls"] = "32",
         ["Seedance__Channels__0__AllowPrivateNetworks"] = "true",
+        // The figures are the tracking's cost; a poster is one ffmpeg run per completion (about 0.3 CPU-s here), many times
+        // a task's tracking, and would be most of the CPU per task.
+        ["Seedance__Tasks__Thumbnails"] = "false",
     };
 
     private static async Task<string> SubmitAsync(HttpClient api, int i, CancellationToken ct)

@@ -71,7 +71,8 @@ public sealed class ArkPollingReport
         md.AppendLine($"## Ark polling: {s.Tasks} tasks in flight, each checked every {Num(interval)} s");
         md.AppendLine();
         md.AppendLine($"Run at {StartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}). " +
-            $"Server: Release build as its own process, SQLite, one Ark channel (MaxParallelPolls 32) on the Ark emulator in the harness process. " +
+            $"Server: Release build as its own process, SQLite, one Ark channel (MaxParallelPolls 32) on the Ark emulator in the harness process, " +
+            "posters off (`Seedance__Tasks__Thumbnails=false`: one ffmpeg run per completed task, not the tracking measured here). " +
             $"Upstream tasks stay queued {Num(s.QueuedSeconds)} s, then run {Num(s.RunningSeconds)} s plus a random share of {Num(s.SpreadSeconds)} s; " +
             (s.Callbacks ? "upstream callbacks on (they trigger an immediate check). " : "upstream callbacks dropped, so polling alone is measured. ") +
             $"Submitted {s.SubmitParallelism} at once. The expected bound of the polling delay is the poll interval, {Num(interval)} s.");

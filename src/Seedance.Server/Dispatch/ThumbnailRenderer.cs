@@ -2,6 +2,8 @@ using FFMpegCore;
 using FFMpegCore.Exceptions;
 using Polly;
 using Polly.Retry;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
 
 namespace Seedance.Server.Dispatch;
@@ -16,7 +18,7 @@ namespace Seedance.Server.Dispatch;
 /// as the copies are.
 /// </para>
 /// </summary>
-public sealed class ThumbnailRenderer(FileStore store, FFOptions ffmpeg, ILogger<ThumbnailRenderer> logger)
+public sealed class ThumbnailRenderer(FileStore store, FFOptions ffmpeg, IOptions<SeedanceOptions> options, ILogger<ThumbnailRenderer> logger)
 {
     public const string FileName = "thumbnail.jpg";
     public const int LongSide = 320;
@@ -41,9 +43,13 @@ public sealed class ThumbnailRenderer(FileStore store, FFOptions ffmpeg, ILogger
         })
         .Build();
 
-    /// <summary>Makes the poster of the stored video <paramref name="videoFile"/> beside it; returns its store path, or null when it could not be made.</summary>
+    /// <summary>
+    /// Makes the poster of the stored video <paramref name="videoFile"/> beside it; returns its store path, or null when it
+    /// could not be made or posters are off (<c>Seedance:Tasks:Thumbnails</c>).
+    /// </summary>
     public async Task<string?> TryMakeAsync(string taskId, string videoFile, CancellationToken ct)
     {
+        if (!options.Value.Tasks.Thumbnails) return null;
         var thumbnail = FileStore.ResultPath(taskId, FileName);
         try
         {

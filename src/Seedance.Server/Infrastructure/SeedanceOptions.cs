@@ -102,6 +102,11 @@ public sealed class TaskOptions
     /// <summary>How often the tracker looks for checks that are due (each channel sets how often a task is checked).</summary>
     public double PollIntervalSeconds { get; set; } = 0.25;
     public int ResultLinkDays { get; set; } = 7;
+    /// <summary>
+    /// Whether a completed task gets a poster (<c>thumbnail_url</c>). On: one ffmpeg run per completion, about 0.3 CPU-seconds
+    /// on a small machine, mostly ffmpeg starting; an operator who shows no posters may turn it off.
+    /// </summary>
+    public bool Thumbnails { get; set; } = true;
     /// <summary>Days a finished task's result files are kept (a key may have its own); then housekeeping removes them.</summary>
     public int ResultRetentionDays { get; set; } = 7;
     public int UploadUrlSeconds { get; set; } = 3600;

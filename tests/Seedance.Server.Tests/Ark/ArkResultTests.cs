@@ -48,6 +48,8 @@ public sealed class ArkResultTests
         var settings = new Dictionary<string, string>
         {
             ["Seedance:Channels:0:PollIntervalSeconds"] = "0.5", ["Seedance:Channels:0:MaxConcurrent"] = "500",
+            // Posters are ThumbnailTests' subject: here they would be 200 ffmpeg runs (about a minute of this machine's CPU).
+            ["Seedance:Tasks:Thumbnails"] = "false",
         };
         List<string> ids = [];
         long keyId;
