@@ -141,5 +141,8 @@ public static class SeedanceApp
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);
+        await using var scope = app.Services.CreateAsyncScope();
+        await PricePlanCheck.WarnOfUnknownPlansAsync(app.Services.GetRequiredService<ModelCatalogue>(), scope.ServiceProvider.GetRequiredService<SeedanceDb>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PricePlanCheck)), ct);
     }
 }

@@ -1,5 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Seedance.Server.Data;
+using Seedance.Server.Keys;
+using Seedance.Server.Tasks;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests;
@@ -74,6 +78,22 @@ public sealed class PricePlanTests
         Assert.Equal(9_000L, await RecordedPriceAsync(server, onPlanId));
         var balance = (await client.BalanceAsync()).Result!;
         Assert.Equal((25.5m, 74.5m), (balance["reserved_credits"]!.GetValue<decimal>(), balance["remain_credits"]!.GetValue<decimal>()));
+    }
+
+    [Fact]
+    public async Task AtStartKeysOnAPlanNoLongerConfiguredAreNamedInAWarningWithHowManyThereAre()
+    {
+        await using var host = await StoreHost.StartAsync(settings: new() { ["Seedance:PricePlans:partner:Multiplier"] = "0.5" });
+        var keys = host.Get<KeyStore>();
+        foreach (var plan in new[] { "partner", "gold", "gold", null, "Partner" })
+        {
+            var keyId = await Stores.TaskStoreTests.NewKeyAsync(host, credits: 1m);
+            if (plan is not null) Assert.True(await keys.UpdateAsync(keyId, new KeySettings(null, null, null, null, null, plan), host.Now, default));
+        }
+
+        var unknown = await host.ReadAsync(db => PricePlanCheck.WarnOfUnknownPlansAsync(host.Get<ModelCatalogue>(), db, NullLogger.Instance, default));
+
+        Assert.Equal([("Partner", 1), ("gold", 2)], unknown);
     }
 
     [Fact]
