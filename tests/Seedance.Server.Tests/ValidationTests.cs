@@ -83,6 +83,25 @@ public sealed class ValidationTests(ServerFixture fixture) : IClassFixture<Serve
     public async Task AContentItemThatIsNotAnObjectIsRefused() =>
         await RefusedAsync("""{"content":["A cat running"]}""", 400, "INVALID_PARAMETER", "content[0] must be an object");
 
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xFE })] // not a UTF-8 sequence
+    [InlineData(new byte[] { 0xC3 })] // a sequence cut short
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // a UTF-16 surrogate encoded as UTF-8
+    public async Task BytesThatAreNotUtf8InsideAJsonStringAreRefusedAsNotJsonAndChangeNothing(byte[] bad)
+    {
+        using var client = await Server.CreateKeyAsync(credits: Credits);
+        var body = System.Text.Encoding.UTF8.GetBytes("""{"content":[{"type":"text","text":"A cat """).Concat(bad)
+            .Concat(System.Text.Encoding.UTF8.GetBytes("""running"}]}""")).ToArray();
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var response = await ApiResponse.From(await client.Http.PostAsync("/api/v1/video/task", content));
+
+        response.AssertError(400, "INVALID_PARAMETER");
+        Assert.Equal("Invalid parameter: body is not valid JSON (it is not UTF-8)", response.Message);
+        await AssertNothingCreatedOrReservedAsync(client);
+    }
+
     [Fact]
     public async Task AnUnknownTopLevelFieldIsRefusedByItsName()
     {
