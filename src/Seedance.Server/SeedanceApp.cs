@@ -30,7 +30,11 @@ public static class SeedanceApp
         // appsettings.json sits beside the binary: found from any working directory (the data directory stays relative to it).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxJsonBody);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = MaxJsonBody;
+            k.AddServerHeader = false;
+        });
         builder.Services.AddSeedanceCore(builder.Configuration);
 
         builder.Services.AddHttpContextAccessor();
@@ -66,6 +70,8 @@ public static class SeedanceApp
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.Use(SecurityHeaders.AddAsync);
+        if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
         app.UseMiddleware<ApiKeyCheck>(); // the API's key, before the rate limit that is per key
         // The operator's token: the admin endpoints' policies name its scheme, and authorization authenticates

@@ -259,6 +259,31 @@ public sealed class ErrorEnvelopeTests(ServerFixture fixture) : IClassFixture<Se
         response.AssertOk();
     }
 
+    [Theory]
+    [InlineData("GET", "/api/v1/video/balance")]
+    [InlineData("GET", "/api/v1/video/nowhere")]
+    [InlineData("POST", "/api/v1/video/task")]
+    [InlineData("GET", "/healthz")]
+    public async Task EveryAnswerForbidsContentSniffingNamesNoServerSoftwareAndOpensNoCrossOriginAccess(string method, string path)
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Add("Origin", "https://evil.example");
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, path);
+        preflight.Headers.Add("Origin", "https://evil.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+
+        using var response = await client.Http.SendAsync(request);
+        using var preflighted = await client.Http.SendAsync(preflight);
+
+        foreach (var answer in new[] { response, preflighted })
+        {
+            Assert.Equal(["nosniff"], answer.Headers.GetValues("X-Content-Type-Options"));
+            Assert.False(answer.Headers.Contains("Server"), $"{method} {path}: Server: {string.Join(",", answer.Headers.Server)}");
+            Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"));
+        }
+    }
+
     [Fact]
     public async Task TheOpenApiDocumentDescribesTheTaskEndpoints()
     {
