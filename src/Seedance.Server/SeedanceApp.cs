@@ -47,6 +47,7 @@ public static class SeedanceApp
         builder.Services.AddApiDocuments(); // /openapi/v1.json (the public API) and /openapi/admin.json
 
         builder.Services.AddSingleton<TerminalTaskCache>();
+        builder.Services.AddSingleton<WatchLimit>();
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last

@@ -11,6 +11,43 @@ public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<Ser
     private RunningServer Server => fixture.Server;
 
     [Fact]
+    public async Task AKeyHoldsAtMostItsNumberOfOpenLongPollsAndEventStreamsAndOneMoreIsRefusedWith429UntilOneEnds()
+    {
+        await using var server = await RunningServer.StartAsync(new() { ["Seedance:Keys:MaxOpenWatches"] = "2" });
+        using var client = await server.CreateKeyAsync(credits: 100);
+        using var other = await server.CreateKeyAsync(credits: 100, name: "other");
+        var id = await client.SubmitTextAsync(ServerFixture.Stalled);
+        var otherId = await other.SubmitTextAsync(ServerFixture.Stalled);
+        var watches = server.Services.GetRequiredService<Seedance.Server.Tasks.WatchLimit>();
+
+        using var ending = new CancellationTokenSource();
+        var first = client.Http.GetAsync($"/api/v1/video/task/{id}?wait=60", ending.Token);
+        var stream = await client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/v1/video/task/{id}/events"), HttpCompletionOption.ResponseHeadersRead);
+        await ServerProbes.WaitUntilAsync(() => Task.FromResult(watches.OpenFor(client.KeyId) == 2), "both watches open");
+
+        var refusedPoll = await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait=5"));
+        var refusedStream = await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}/events"));
+        var plainPoll = await client.GetTaskAsync(id); // a poll without wait holds nothing open
+        var othersPoll = other.Http.GetAsync($"/api/v1/video/task/{otherId}?wait=1");
+
+        foreach (var refused in new[] { refusedPoll, refusedStream })
+        {
+            refused.AssertError(429, "RATE_LIMIT_EXCEEDED");
+            Assert.Equal("Rate limit exceeded: at most 2 long-polls and event streams may be open at once for this key", refused.Message);
+            Assert.Equal("1", refused.Raw.Headers.GetValues("Retry-After").Single());
+        }
+        plainPoll.AssertOk();
+        (await ApiResponse.From(await othersPoll)).AssertOk();
+
+        await ending.CancelAsync(); // the first long-poll's client goes away: its place is given back
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await ServerProbes.WaitUntilAsync(() => Task.FromResult(watches.OpenFor(client.KeyId) == 1), "the ended long-poll's place given back");
+        (await ApiResponse.From(await client.Http.GetAsync($"/api/v1/video/task/{id}?wait=1"))).AssertOk();
+        stream.Dispose();
+        await ServerProbes.WaitUntilAsync(() => Task.FromResult(watches.OpenFor(client.KeyId) == 0), "the closed stream's place given back");
+    }
+
+    [Fact]
     public async Task ALongPollAnswersWhenTheTaskCompletesNotWhenTheWaitEnds()
     {
         using var client = await Server.CreateKeyAsync(credits: 100);

@@ -91,6 +91,8 @@ public sealed class KeyDefaults
     public int MaxConcurrent { get; set; } = 5;
     public int MaxPending { get; set; } = 100;
     public int RateLimitPerSecond { get; set; } = 20;
+    /// <summary>Long-polls (<c>?wait=</c>) and event streams a key may hold open at once on one node; more are refused with 429.</summary>
+    public int MaxOpenWatches { get; set; } = 100;
 }
 
 public sealed class TaskOptions
@@ -176,6 +178,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Keys.MaxConcurrent < 1) errors.Add("Seedance:Keys:MaxConcurrent must be at least 1");
         if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
         if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
+        if (o.Keys.MaxOpenWatches < 1) errors.Add("Seedance:Keys:MaxOpenWatches must be at least 1");
         if (o.Tasks.TimeToLiveHours <= 0) errors.Add("Seedance:Tasks:TimeToLiveHours must be positive");
         if (o.Tasks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Tasks:DispatchIntervalSeconds must be positive");
         if (o.Tasks.PollIntervalSeconds <= 0) errors.Add("Seedance:Tasks:PollIntervalSeconds must be positive");

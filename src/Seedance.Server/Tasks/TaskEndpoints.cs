@@ -58,7 +58,7 @@ public static class TaskEndpoints
         if (wait is null && answers.TryGet(keyId, task_id, links, out var cached)) return Results.Bytes(cached, Envelope.ContentType);
         var db = context.RequestServices.GetRequiredService<SeedanceDb>();
         var events = context.RequestServices.GetRequiredService<TaskEvents>();
-        var task = await TaskWatchEndpoints.WaitAsync(db, events, keyId, task_id, wait, context.RequestAborted);
+        var task = await TaskWatchEndpoints.WaitAsync(context, db, events, keyId, task_id, wait, context.RequestAborted);
         return Results.Bytes(answers.Answer(keyId, task, links), Envelope.ContentType);
     }
 

@@ -29,13 +29,14 @@ public static class TaskWatchEndpoints
     }
 
     /// <summary>The task once it is terminal or the wait is over; a <paramref name="wait"/> of null answers at once.</summary>
-    public static async Task<VideoTask> WaitAsync(SeedanceDb db, TaskEvents events, long keyId, string taskId, string? wait, CancellationToken ct)
+    public static async Task<VideoTask> WaitAsync(HttpContext context, SeedanceDb db, TaskEvents events, long keyId, string taskId, string? wait, CancellationToken ct)
     {
         var seconds = 0;
         if (wait is not null && (!int.TryParse(wait, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) || seconds > MaxWaitSeconds))
             throw ApiError.InvalidParameter($"wait must be an integer of seconds from 0 to {MaxWaitSeconds}");
         if (seconds == 0) return await TaskEndpoints.Find(db, keyId, taskId, ct);
 
+        using var place = context.RequestServices.GetRequiredService<WatchLimit>().Enter(context, keyId);
         using var subscription = events.Subscribe(taskId);
         var task = await TaskEndpoints.Find(db, keyId, taskId, ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -53,13 +54,14 @@ public static class TaskWatchEndpoints
         return task;
     }
 
-    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links,
+    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links, WatchLimit watches,
         [FromHeader(Name = "Last-Event-ID"), Description("The id of the last event received: a reconnecting client gets only what it has not seen")] string? lastEventId)
     {
         var ct = context.RequestAborted;
         var keyId = context.Caller().KeyId;
         var lastSent = int.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var resumed) ? resumed : 0;
 
+        using var place = watches.Enter(context, keyId);
         using var subscription = events.Subscribe(task_id);
         var task = await TaskEndpoints.Find(db, keyId, task_id, ct); // 404 as an envelope before the stream starts
         var response = context.Response;
