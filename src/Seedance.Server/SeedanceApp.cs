@@ -1,4 +1,5 @@
 using FFMpegCore;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Billing;
@@ -48,6 +49,16 @@ public static class SeedanceApp
 
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<WatchLimit>();
+        builder.Services.AddSingleton<AuthFailureThrottle>();
+        builder.Services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            foreach (var proxy in SeedanceOptions.From(builder.Configuration).TrustedProxies)
+                o.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(proxy, out var network) ? network
+                    : new System.Net.IPNetwork(System.Net.IPAddress.Parse(proxy), System.Net.IPAddress.Parse(proxy).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+        });
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
@@ -71,6 +82,8 @@ public static class SeedanceApp
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        // The client's own address and scheme, as a trusted proxy forwards them (none by default: the connection's).
+        if (SeedanceOptions.From(builder.Configuration).TrustedProxies.Length > 0) app.UseForwardedHeaders();
         app.Use(SecurityHeaders.AddAsync);
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();

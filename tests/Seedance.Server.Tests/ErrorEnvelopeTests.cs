@@ -7,7 +7,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests;
 
 /// <summary>Every answer is the envelope: unknown routes, wrong methods, bad keys, paging, rate limits; and the operational endpoints.</summary>
-public sealed class ErrorEnvelopeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed class ErrorEnvelopeTests(UnthrottledFixture fixture) : IClassFixture<UnthrottledFixture>
 {
     private RunningServer Server => fixture.Server;
 

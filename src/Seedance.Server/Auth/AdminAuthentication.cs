@@ -43,13 +43,16 @@ public sealed class AdminToken
 }
 
 public sealed class AdminAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AdminToken token)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AdminToken token, AuthFailureThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "AdminToken";
+    private int? _refusedFor;
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // An address refused for its failed attempts is not even checked: the challenge answers 429.
+        if ((_refusedFor = throttle.RefusedFor(Context)) is not null) return Task.FromResult(AuthenticateResult.Fail("Too many failed authentications"));
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return Task.FromResult(AuthenticateResult.NoResult());
         if (!token.Matches(header["Bearer ".Length..].Trim())) return Task.FromResult(AuthenticateResult.Fail("Bad admin token"));
@@ -57,8 +60,12 @@ public sealed class AdminAuthenticationHandler(
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Envelope.WriteErrorAsync(Context, ApiError.InvalidAdminToken());
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (_refusedFor is { } wait) return AuthFailureThrottle.RefuseAsync(Context, wait);
+        throttle.RecordFailure(Context);
+        return Envelope.WriteErrorAsync(Context, ApiError.InvalidAdminToken());
+    }
 }
 
 public static class AdminRoutes

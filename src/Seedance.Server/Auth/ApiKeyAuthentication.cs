@@ -96,7 +96,7 @@ public sealed class ApiKeyRequired
 /// that machinery (a handler, a claims principal, a policy evaluation, a dozen allocations per request) cost
 /// more than the rest of a poll answered from memory.
 /// </summary>
-public sealed class ApiKeyCheck(RequestDelegate next, ApiKeyDirectory keys)
+public sealed class ApiKeyCheck(RequestDelegate next, ApiKeyDirectory keys, AuthFailureThrottle throttle)
 {
     public const string Header = "X-API-Key";
 
@@ -105,6 +105,11 @@ public sealed class ApiKeyCheck(RequestDelegate next, ApiKeyDirectory keys)
 
     private async Task CheckAsync(HttpContext context)
     {
+        if (throttle.RefusedFor(context) is { } wait)
+        {
+            await AuthFailureThrottle.RefuseAsync(context, wait);
+            return;
+        }
         var presented = context.Request.Headers[Header];
         if (presented.Count == 1 && !string.IsNullOrEmpty(presented[0]) && await keys.FindAsync(presented[0]!, context.RequestAborted) is { } caller)
         {
@@ -112,6 +117,7 @@ public sealed class ApiKeyCheck(RequestDelegate next, ApiKeyDirectory keys)
             await next(context);
             return;
         }
+        throttle.RecordFailure(context);
         await Envelope.WriteErrorAsync(context, ApiError.InvalidApiKey());
     }
 }

@@ -28,6 +28,8 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError CancelNotAllowed(string why) => new(400, "TASK_CANCEL_NOT_ALLOWED", $"Task cannot be cancelled: {why}");
     public static ApiError ConcurrencyLimit(int maxPending) =>
         new(429, "CONCURRENCY_LIMIT_REACHED", $"Concurrency limit reached: at most {maxPending} tasks may wait as pending");
+    public static ApiError TooManyAuthFailures(int seconds) =>
+        new(429, "RATE_LIMIT_EXCEEDED", $"Rate limit exceeded: too many failed authentications from this address, retry in {seconds} s");
     public static ApiError TooManyWatches(int max) =>
         new(429, "RATE_LIMIT_EXCEEDED", $"Rate limit exceeded: at most {max} long-polls and event streams may be open at once for this key");
     public static ApiError RateLimited() => new(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded: slow down");

@@ -25,6 +25,12 @@ public sealed class SeedanceOptions
     public string RedisKeyPrefix { get; set; } = "seedance";
     public KeyDefaults Keys { get; set; } = new();
     public TaskOptions Tasks { get; set; } = new();
+    public AuthOptions Auth { get; set; } = new();
+    /// <summary>
+    /// Proxies (addresses, or networks as <c>172.16.0.0/12</c>) whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c>
+    /// are believed: the client's address (failed-authentication throttling) and scheme (links) are then the forwarded ones.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
     public SandboxOptions Sandbox { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
@@ -84,6 +90,12 @@ public sealed class DatabaseOptions
     public string Synchronous { get; set; } = "full";
 
     public bool Durable => Synchronous == "full";
+}
+
+public sealed class AuthOptions
+{
+    /// <summary>Failed authentications from one client address in a minute before it is refused for the rest of that minute.</summary>
+    public int FailuresPerMinute { get; set; } = 60;
 }
 
 public sealed class KeyDefaults
@@ -179,6 +191,10 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
         if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
         if (o.Keys.MaxOpenWatches < 1) errors.Add("Seedance:Keys:MaxOpenWatches must be at least 1");
+        if (o.Auth.FailuresPerMinute < 1) errors.Add("Seedance:Auth:FailuresPerMinute must be at least 1");
+        foreach (var proxy in o.TrustedProxies)
+            if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+                errors.Add($"Seedance:TrustedProxies: '{proxy}' is neither an address nor a network (e.g. 10.0.0.5 or 172.16.0.0/12)");
         if (o.Tasks.TimeToLiveHours <= 0) errors.Add("Seedance:Tasks:TimeToLiveHours must be positive");
         if (o.Tasks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Tasks:DispatchIntervalSeconds must be positive");
         if (o.Tasks.PollIntervalSeconds <= 0) errors.Add("Seedance:Tasks:PollIntervalSeconds must be positive");

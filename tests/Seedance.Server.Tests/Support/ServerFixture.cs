@@ -23,6 +23,15 @@ public class ServerFixture : IAsyncLifetime
 }
 
 /// <summary>
+/// The shared server for tests that send a wrong or missing key or token to every route by design (hundreds of failed
+/// authentications from one address): the throttle of failed authentications (AuthThrottleTests) is lifted for them.
+/// </summary>
+public sealed class UnthrottledFixture : ServerFixture
+{
+    protected override Dictionary<string, string> Settings => new(base.Settings) { ["Seedance:Auth:FailuresPerMinute"] = "100000" };
+}
+
+/// <summary>
 /// The shared server on local storage even on the S3 pass (<c>SEEDANCE_TEST_STORAGE=s3</c>): for tests of
 /// this server's own upload route and files. Uploads to an S3 bucket are tested in S3StorageTests.
 /// </summary>
