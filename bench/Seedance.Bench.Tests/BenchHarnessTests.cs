@@ -46,6 +46,30 @@ public sealed class BenchHarnessTests
 
 
     [Fact]
+    public async Task FuzzSmokeRunChecksGeneratedRequestsToEveryRouteAndFindsNoneFailing()
+    {
+        if (!BuiltServer.InPass("sqlite")) return;
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(["fuzz", "--smoke", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Requests checked | 300 |", table);
+            Assert.Contains("| Failing | 0 |", table);
+            foreach (var route in new[] { "POST /task", "POST /quote", "GET /task/{id}", "GET /tasks", "POST /upload/presign" })
+                Assert.Contains($"`{route}` ", table);
+            Assert.Single(Directory.GetFiles(results, "fuzz-*-smoke.md"));
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task WatchingSmokeRunHearsEveryTaskEndByLongPollAndByEventStream()
     {
         if (!BuiltServer.InPass("sqlite")) return;
