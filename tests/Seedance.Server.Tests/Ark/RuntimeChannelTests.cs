@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Tests.Support;
@@ -177,10 +176,5 @@ public sealed class RuntimeChannelTests(RuntimeChannelTests.Fixture fixture) : I
             ["poll_interval_seconds"] = 0.2, ["timeout_seconds"] = 2, ["cooldown_seconds"] = 600, ["allow_private_networks"] = true,
         });
 
-    private async Task<ApiResponse> AdminAsync(HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        return await ApiResponse.From(await Server.Admin.SendAsync(request));
-    }
+    private Task<ApiResponse> AdminAsync(HttpMethod method, string path, object? body = null) => Server.AdminRequestAsync(method, path, body);
 }

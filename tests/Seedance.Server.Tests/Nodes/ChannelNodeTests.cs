@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using Seedance.Server.Channels;
 using Seedance.Server.Tests.Ark;
 using Seedance.Server.Tests.Support;
@@ -19,7 +18,7 @@ public sealed class ChannelNodeTests
         var (first, second) = ((RunningServer)cluster[0], (RunningServer)cluster[1]);
         var pool = second.Services.GetRequiredService<ChannelPool>();
 
-        var created = await AdminAsync(first, HttpMethod.Post, "/admin/v1/channels", new
+        var created = await first.AdminRequestAsync(HttpMethod.Post, "/admin/v1/channels", new
         {
             name = "extra", provider = "ark", base_url = extra.BaseUrl, api_key = extra.ApiKey, inline_images = true,
             models = new Dictionary<string, string> { ["seedance-2.0"] = "doubao-seedance-2-0-260128" },
@@ -27,19 +26,19 @@ public sealed class ChannelNodeTests
         created.AssertOk();
         await SeenWithinTwoSecondsAsync(() => pool.Find("extra") is { Options.TakesTasks: true }, "the second node running the new channel");
 
-        (await AdminAsync(second, HttpMethod.Post, "/admin/v1/channels/extra/drain")).AssertOk();
+        (await second.AdminRequestAsync(HttpMethod.Post, "/admin/v1/channels/extra/drain")).AssertOk();
         var firstPool = first.Services.GetRequiredService<ChannelPool>();
         await SeenWithinTwoSecondsAsync(() => firstPool.Find("extra") is { Options.Draining: true }, "the first node draining the channel");
 
-        (await AdminAsync(first, HttpMethod.Delete, "/admin/v1/channels/extra")).AssertOk();
+        (await first.AdminRequestAsync(HttpMethod.Delete, "/admin/v1/channels/extra")).AssertOk();
         await SeenWithinTwoSecondsAsync(() => pool.Find("extra") is null, "the second node dropping the channel");
 
         // The configuration's channel is shown, marked, and left alone.
-        var configured = await AdminAsync(second, HttpMethod.Get, "/admin/v1/channels/ark");
+        var configured = await second.AdminRequestAsync(HttpMethod.Get, "/admin/v1/channels/ark");
         Assert.Equal(("configuration", true), (configured.Result!["source"]!.GetValue<string>(), configured.Result["read_only"]!.GetValue<bool>()));
-        (await AdminAsync(first, HttpMethod.Patch, "/admin/v1/channels/ark", new { enabled = false }))
+        (await first.AdminRequestAsync(HttpMethod.Patch, "/admin/v1/channels/ark", new { enabled = false }))
             .AssertError(400, "INVALID_PARAMETER", "channel 'ark' comes from the configuration (Seedance:Channels) and is read-only here");
-        (await AdminAsync(first, HttpMethod.Post, "/admin/v1/channels", new
+        (await first.AdminRequestAsync(HttpMethod.Post, "/admin/v1/channels", new
         {
             name = "ark", provider = "ark", base_url = extra.BaseUrl, api_key = extra.ApiKey, inline_images = true,
             models = new Dictionary<string, string> { ["seedance-2.0"] = "doubao-seedance-2-0-260128" },
@@ -51,12 +50,5 @@ public sealed class ChannelNodeTests
         var clock = Stopwatch.StartNew();
         await ServerProbes.WaitUntilAsync(() => Task.FromResult(seen()), what, seconds: 10);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"{what} took {clock.Elapsed.TotalSeconds:0.0} s");
-    }
-
-    private static async Task<ApiResponse> AdminAsync(RunningServer node, HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        return await ApiResponse.From(await node.Admin.SendAsync(request));
     }
 }
