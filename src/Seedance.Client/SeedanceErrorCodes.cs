@@ -50,6 +50,12 @@ public static class SeedanceErrorCodes
     public const string InvalidAdminToken = "INVALID_ADMIN_TOKEN";
     /// <summary>Not in the document: no API key has this id (admin API, 404).</summary>
     public const string KeyNotFound = "KEY_NOT_FOUND";
+    /// <summary>Not in the document: no upstream channel has this name (admin API, 404).</summary>
+    public const string ChannelNotFound = "CHANNEL_NOT_FOUND";
+    /// <summary>Not in the document: the channel still has tasks in flight and is kept (admin API, 409).</summary>
+    public const string ChannelInUse = "CHANNEL_IN_USE";
+    /// <summary>Not in the document: the upstream refused the channel's credentials or model mapping, or did not answer (admin API, 502).</summary>
+    public const string ChannelTestFailed = "CHANNEL_TEST_FAILED";
     /// <summary>Not in the document: a result link is bad or expired (403).</summary>
     public const string AccessDenied = "ACCESS_DENIED";
     /// <summary>Not in the document: unknown route (404), e.g. a server older than this client.</summary>

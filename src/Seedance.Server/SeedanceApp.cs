@@ -61,6 +61,7 @@ public static class SeedanceApp
         });
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
+        builder.Services.AddWorker<ChannelRefresher>();
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddWorker<Dispatcher>(start: SeedanceOptions.From(builder.Configuration).Tasks.Dispatch);
         builder.Services.AddSingleton<ThumbnailRenderer>();
@@ -135,6 +136,8 @@ public static class SeedanceApp
         services.AddSingleton<TaskEvents>();
         services.AddSingleton<NodeIdentity>();
         services.AddScoped<KeyAdministration>();
+        services.AddSingleton<SecretBox>();
+        services.AddScoped<ChannelAdministration>();
         services.AddScoped<WebhookSecrets>();
         services.AddSingleton(sp => new FFOptions
         {
@@ -158,6 +161,7 @@ public static class SeedanceApp
         _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
         await DatabaseSetup.MigrateAsync(app.Services, ct);
         await app.Services.GetRequiredService<LeaseStore>().ExpirePreviousLifeAsync(app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
+        if (app.Services.GetService<ChannelPool>() is { } channels) await channels.ReloadAsync(ct); // the stored channels, before anything dispatches
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);

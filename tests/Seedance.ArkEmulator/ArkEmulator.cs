@@ -40,9 +40,12 @@ public sealed partial class ArkEmulator : IAsyncDisposable
     private int _createCalls, _getCalls, _listCalls, _deleteCalls;
     private long _sequence;
 
-    private ArkEmulator(string apiKey) => ApiKey = apiKey;
+    private string _apiKey;
 
-    public string ApiKey { get; }
+    private ArkEmulator(string apiKey) => _apiKey = apiKey;
+
+    /// <summary>The one key accepted; set it to rotate the account's key (the previous one is refused from then on).</summary>
+    public string ApiKey { get => Volatile.Read(ref _apiKey); set => Volatile.Write(ref _apiKey, value); }
     /// <summary><c>http://127.0.0.1:PORT</c>: where result links point.</summary>
     public string Origin { get; private set; } = "";
     /// <summary><c>http://127.0.0.1:PORT/api/v3</c>: clients call <c>{BaseUrl}/contents/generations/tasks</c>.</summary>

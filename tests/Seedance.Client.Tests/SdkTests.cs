@@ -301,6 +301,21 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
         Assert.Equal(SeedanceErrorCodes.KeyNotFound, (await Assert.ThrowsAsync<SeedanceException>(() => admin.GetKeyAsync(999_999))).Code);
     }
 
+    [Fact]
+    public async Task TheAdminClientManagesChannelsAtRuntime()
+    {
+        using var admin = new SeedanceAdminClient(RunningServer.AdminToken, new Uri(fixture.Server.BaseUrl));
+        var created = await admin.CreateChannelAsync(new NewChannel("sdk-sandbox", "sandbox", Priority: 5));
+        Assert.Equal(("database", "active", 5), (created.Source, created.State, created.Priority));
+        Assert.Contains(await admin.ListChannelsAsync(), c => c.Name == "sdk-sandbox");
+
+        Assert.Equal("draining", (await admin.DrainChannelAsync("sdk-sandbox")).State);
+        Assert.Equal("active", (await admin.UpdateChannelAsync("sdk-sandbox", new ChannelChange(Enabled: true, Weight: 3))).State);
+        Assert.Equal("sdk-sandbox", (await admin.TestChannelAsync("sdk-sandbox")).Name);
+        Assert.Equal("sdk-sandbox", (await admin.DeleteChannelAsync("sdk-sandbox")).Name);
+        Assert.Equal(SeedanceErrorCodes.ChannelNotFound, (await Assert.ThrowsAsync<SeedanceException>(() => admin.GetChannelAsync("sdk-sandbox"))).Code);
+    }
+
     private static async Task<SeedanceException> AssertError(string code, HttpStatusCode status, Func<Task> call)
     {
         var error = await Assert.ThrowsAsync<SeedanceException>(call);

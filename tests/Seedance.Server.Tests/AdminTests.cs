@@ -103,10 +103,10 @@ public sealed class AdminTests
     public async Task CreatingAKeyRefusesAMissingNameAndBadFigures()
     {
         await using var server = await RunningServer.StartAsync();
-        (await RawAdminAsync(server, HttpMethod.Post, "/admin/v1/keys", new { credits = 10 })).AssertError(400, "MISSING_PARAMETER", "name");
-        (await RawAdminAsync(server, HttpMethod.Post, "/admin/v1/keys", new { name = "x", credits = -1 })).AssertError(400, "INVALID_PARAMETER", "credits");
-        (await RawAdminAsync(server, HttpMethod.Post, "/admin/v1/keys", new { name = "x", credits = 1.234 })).AssertError(400, "INVALID_PARAMETER", "credits");
-        (await RawAdminAsync(server, HttpMethod.Post, "/admin/v1/keys", new { name = "x", max_concurrent = 0 })).AssertError(400, "INVALID_PARAMETER", "max_concurrent");
+        (await server.AdminRequestAsync(HttpMethod.Post, "/admin/v1/keys", new { credits = 10 })).AssertError(400, "MISSING_PARAMETER", "name");
+        (await server.AdminRequestAsync(HttpMethod.Post, "/admin/v1/keys", new { name = "x", credits = -1 })).AssertError(400, "INVALID_PARAMETER", "credits");
+        (await server.AdminRequestAsync(HttpMethod.Post, "/admin/v1/keys", new { name = "x", credits = 1.234 })).AssertError(400, "INVALID_PARAMETER", "credits");
+        (await server.AdminRequestAsync(HttpMethod.Post, "/admin/v1/keys", new { name = "x", max_concurrent = 0 })).AssertError(400, "INVALID_PARAMETER", "max_concurrent");
         Assert.Empty((await AdminAsync(server, HttpMethod.Get, "/admin/v1/keys")).Result!.AsArray());
     }
 
@@ -163,11 +163,11 @@ public sealed class AdminTests
         Assert.True(enabled.Result!["enabled"]!.GetValue<bool>());
         await EventuallyAsync(async () => (await client.BalanceAsync()).Status == 200, "the enabled key still fails");
 
-        (await RawAdminAsync(server, HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId}", new { max_concurrent = 0 }))
+        (await server.AdminRequestAsync(HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId}", new { max_concurrent = 0 }))
             .AssertError(400, "INVALID_PARAMETER", "max_concurrent");
-        (await RawAdminAsync(server, HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId}", new { rate_limit_per_second = 0 }))
+        (await server.AdminRequestAsync(HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId}", new { rate_limit_per_second = 0 }))
             .AssertError(400, "INVALID_PARAMETER", "rate_limit_per_second");
-        (await RawAdminAsync(server, HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId + 1000}", new { enabled = false }))
+        (await server.AdminRequestAsync(HttpMethod.Patch, $"/admin/v1/keys/{client.KeyId + 1000}", new { enabled = false }))
             .AssertError(404, "KEY_NOT_FOUND");
         Assert.Equal(3, (await AdminAsync(server, HttpMethod.Get, $"/admin/v1/keys/{client.KeyId}")).Result!["max_concurrent"]!.GetValue<int>());
     }
@@ -180,7 +180,7 @@ public sealed class AdminTests
         var stalled = await client.SubmitTextAsync("A scene that never ends [sandbox:stall]");
         var path = $"/admin/v1/keys/{client.KeyId}/credits";
 
-        (await RawAdminAsync(server, HttpMethod.Post, path, new { amount = -6.5 }))
+        (await server.AdminRequestAsync(HttpMethod.Post, path, new { amount = -6.5 }))
             .AssertError(400, "INVALID_PARAMETER", "below used_credits + reserved_credits");
         var down = await AdminAsync(server, HttpMethod.Post, path, new { amount = -6.4, note = "goodwill reversed" });
         Assert.Equal((3.6m, 3.6m, 0m), (down.Result!["total_credits"]!.GetValue<decimal>(), down.Result!["reserved_credits"]!.GetValue<decimal>(),
@@ -193,10 +193,10 @@ public sealed class AdminTests
         Assert.Equal((53.6m, 0m, 3.6m, 50m), (balance.Result!["total_credits"]!.GetValue<decimal>(), balance.Result!["used_credits"]!.GetValue<decimal>(),
             balance.Result!["reserved_credits"]!.GetValue<decimal>(), balance.Result!["remain_credits"]!.GetValue<decimal>()));
 
-        (await RawAdminAsync(server, HttpMethod.Post, path, new { amount = 0 })).AssertError(400, "INVALID_PARAMETER", "amount");
-        (await RawAdminAsync(server, HttpMethod.Post, path, new { amount = 1.005 })).AssertError(400, "INVALID_PARAMETER", "amount");
-        (await RawAdminAsync(server, HttpMethod.Post, path, new { note = "nothing" })).AssertError(400, "MISSING_PARAMETER", "amount");
-        (await RawAdminAsync(server, HttpMethod.Post, $"/admin/v1/keys/{client.KeyId + 1000}/credits", new { amount = 5 })).AssertError(404, "KEY_NOT_FOUND");
+        (await server.AdminRequestAsync(HttpMethod.Post, path, new { amount = 0 })).AssertError(400, "INVALID_PARAMETER", "amount");
+        (await server.AdminRequestAsync(HttpMethod.Post, path, new { amount = 1.005 })).AssertError(400, "INVALID_PARAMETER", "amount");
+        (await server.AdminRequestAsync(HttpMethod.Post, path, new { note = "nothing" })).AssertError(400, "MISSING_PARAMETER", "amount");
+        (await server.AdminRequestAsync(HttpMethod.Post, $"/admin/v1/keys/{client.KeyId + 1000}/credits", new { amount = 5 })).AssertError(404, "KEY_NOT_FOUND");
 
         var ledger = await AdminAsync(server, HttpMethod.Get, $"/admin/v1/keys/{client.KeyId}/ledger");
         Assert.Equal(4, ledger.Result!["total"]!.GetValue<int>());
@@ -248,15 +248,9 @@ public sealed class AdminTests
         Assert.Equal(expected, response.Status);
     }
 
-    private static async Task<ApiResponse> RawAdminAsync(RunningServer server, HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        return await ApiResponse.From(await server.Admin.SendAsync(request));
-    }
-
     private static async Task<ApiResponse> AdminAsync(RunningServer server, HttpMethod method, string path, object? body = null)
     {
-        var response = await RawAdminAsync(server, method, path, body);
+        var response = await server.AdminRequestAsync(method, path, body);
         response.AssertOk();
         return response;
     }

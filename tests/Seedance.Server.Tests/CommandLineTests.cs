@@ -154,9 +154,51 @@ public sealed class CommandLineTests
     }
 
     /// <summary>Runs a command in this process as the binary does, on the data directory's database.</summary>
-    private static async Task<CommandResult> RunAsync(string dataDir, params string[] args)
+    [Fact]
+    public async Task ChannelsCommandsKeepTheUpstreamKeyEncryptedAndSealItAgainAfterTheSecretsKeyRotates()
+    {
+        const string oldKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", newKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+        var dataDir = TempDir.Create();
+        try
+        {
+            var before = new Dictionary<string, string?> { ["Seedance:SecretsKey"] = oldKey };
+            var created = await ChannelsAsync(dataDir, before, "create", "backup", "--provider", "ark", "--base-url", "https://ark.example.com/api/v3",
+                "--api-key", "ark-secret-0123456789abcdef", "--model", "seedance-2.0=doubao-seedance-2-0-260128", "--inline-images", "true", "--disable");
+            Assert.Equal(("database", "disabled", "ark-se..."), (created["source"]!.GetValue<string>(), created["state"]!.GetValue<string>(),
+                created["api_key_prefix"]!.GetValue<string>()));
+            Assert.Equal("doubao-seedance-2-0-260128", created["models"]!["seedance-2.0"]!.GetValue<string>());
+            Assert.DoesNotContain("ark-secret-0123456789abcdef", created.ToJsonString());
+
+            // A new secrets key alone cannot open what the old one sealed; with the old one as previous, reencrypt seals it anew.
+            var rotated = new Dictionary<string, string?> { ["Seedance:SecretsKey"] = newKey };
+            var refused = await RunWithAsync(dataDir, rotated, "channels", "update", "backup", "--priority", "3");
+            Assert.True(refused.ExitCode == CommandLine.Refused && refused.Stderr.Contains("cannot be opened"), refused.ToString());
+            var resealed = await ChannelsAsync(dataDir, new(rotated) { ["Seedance:PreviousSecretsKeys:0"] = oldKey }, "reencrypt");
+            Assert.Equal(1, resealed["resealed"]!.GetValue<int>());
+            Assert.Equal(3, (await ChannelsAsync(dataDir, rotated, "update", "backup", "--priority", "3"))["priority"]!.GetValue<int>());
+
+            Assert.Equal("backup", Assert.Single((await ChannelsAsync(dataDir, rotated, "list")).AsArray())!["name"]!.GetValue<string>());
+            await ChannelsAsync(dataDir, rotated, "delete", "backup");
+            var gone = await RunWithAsync(dataDir, rotated, "channels", "show", "backup");
+            Assert.True(gone.ExitCode == CommandLine.Refused && gone.Stderr.Contains("CHANNEL_NOT_FOUND"), gone.ToString());
+        }
+        finally { TempDir.Delete(dataDir); }
+    }
+
+    private static async Task<JsonNode> ChannelsAsync(string dataDir, Dictionary<string, string?> settings, params string[] args)
+    {
+        var result = await RunWithAsync(dataDir, settings, ["channels", .. args]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return JsonNode.Parse(result.Stdout) ?? throw new Xunit.Sdk.XunitException($"No JSON printed: {result}");
+    }
+
+    private static Task<CommandResult> RunAsync(string dataDir, params string[] args) => RunWithAsync(dataDir, new Dictionary<string, string?>(), args);
+
+    /// <param name="extra">Settings beside the test database's.</param>
+    private static async Task<CommandResult> RunWithAsync(string dataDir, Dictionary<string, string?> extra, params string[] args)
     {
         var settings = (await TestDatabase.SettingsAsync(dataDir)).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        foreach (var (k, v) in extra) settings[k] = v;
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exitCode = await CommandLine.RunAsync([.. args, "--data-dir", dataDir], stdout, stderr, settings);

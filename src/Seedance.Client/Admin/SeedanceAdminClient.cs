@@ -79,10 +79,71 @@ public sealed class SeedanceAdminClient : IDisposable
         return _transport.SendAsync<ApiKeyInfo>(HttpMethod.Post, $"admin/v1/keys/{Id(keyId)}/credits", body, cancellationToken);
     }
 
+    /// <summary>Every upstream channel, configured and stored, with its state and health.</summary>
+    public Task<IReadOnlyList<ChannelInfo>> ListChannelsAsync(CancellationToken cancellationToken = default) =>
+        _transport.SendAsync<IReadOnlyList<ChannelInfo>>(HttpMethod.Get, "admin/v1/channels", null, cancellationToken);
+
+    /// <summary>One upstream channel (<c>CHANNEL_NOT_FOUND</c> when there is none).</summary>
+    public Task<ChannelInfo> GetChannelAsync(string name, CancellationToken cancellationToken = default) =>
+        _transport.SendAsync<ChannelInfo>(HttpMethod.Get, Channel(name), null, cancellationToken);
+
+    /// <summary>Adds an upstream channel; it serves at once. Its API key is stored encrypted and never shown again.</summary>
+    public Task<ChannelInfo> CreateChannelAsync(NewChannel channel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        if (string.IsNullOrWhiteSpace(channel.Name)) throw SeedanceException.MissingParameter("name");
+        if (string.IsNullOrWhiteSpace(channel.Provider)) throw SeedanceException.MissingParameter("provider");
+        var body = ChannelBody(channel.BaseUrl, channel.ApiKey, channel.Models, channel.Enabled, channel.Priority, channel.Weight, channel.MaxConcurrent,
+            channel.PollIntervalSeconds, channel.InlineImages, channel.AllowPrivateNetworks);
+        body["name"] = channel.Name;
+        body["provider"] = channel.Provider;
+        return _transport.SendAsync<ChannelInfo>(HttpMethod.Post, "admin/v1/channels", body, cancellationToken);
+    }
+
+    /// <summary>Changes a stored channel (its API key included); tasks in flight keep their channel. <c>Enabled = true</c> ends a drain.</summary>
+    public Task<ChannelInfo> UpdateChannelAsync(string name, ChannelChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return _transport.SendAsync<ChannelInfo>(HttpMethod.Patch, Channel(name), ChannelBody(change.BaseUrl, change.ApiKey, change.Models, change.Enabled,
+            change.Priority, change.Weight, change.MaxConcurrent, change.PollIntervalSeconds, change.InlineImages, change.AllowPrivateNetworks), cancellationToken);
+    }
+
+    /// <summary>Proves the channel's credentials and model mapping with a cheap upstream call (<c>CHANNEL_TEST_FAILED</c> saying why otherwise).</summary>
+    public Task<ChannelTestResult> TestChannelAsync(string name, CancellationToken cancellationToken = default) =>
+        _transport.SendAsync<ChannelTestResult>(HttpMethod.Post, Channel(name) + "/test", null, cancellationToken);
+
+    /// <summary>The channel takes no new tasks and keeps tracking those it has.</summary>
+    public Task<ChannelInfo> DrainChannelAsync(string name, CancellationToken cancellationToken = default) =>
+        _transport.SendAsync<ChannelInfo>(HttpMethod.Post, Channel(name) + "/drain", null, cancellationToken);
+
+    /// <summary>Removes a stored channel (<c>CHANNEL_IN_USE</c> while it has tasks in flight).</summary>
+    public Task<ChannelInfo> DeleteChannelAsync(string name, CancellationToken cancellationToken = default) =>
+        _transport.SendAsync<ChannelInfo>(HttpMethod.Delete, Channel(name), null, cancellationToken);
+
     /// <summary>Releases the client's connections.</summary>
     public void Dispose() => _owned?.Dispose();
 
     private static string Id(long keyId) => keyId.ToString(CultureInfo.InvariantCulture);
+
+    private static string Channel(string name) =>
+        string.IsNullOrWhiteSpace(name) ? throw SeedanceException.MissingParameter("name") : "admin/v1/channels/" + Uri.EscapeDataString(name);
+
+    private static JsonObject ChannelBody(string? baseUrl, string? apiKey, IReadOnlyDictionary<string, string>? models, bool? enabled, int? priority,
+        int? weight, int? maxConcurrent, double? pollIntervalSeconds, bool? inlineImages, bool? allowPrivateNetworks)
+    {
+        var body = new JsonObject();
+        if (baseUrl is not null) body["base_url"] = baseUrl;
+        if (apiKey is not null) body["api_key"] = apiKey;
+        if (models is not null) body["models"] = new JsonObject(models.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value)));
+        if (enabled is { } e) body["enabled"] = e;
+        if (priority is { } p) body["priority"] = p;
+        if (weight is { } w) body["weight"] = w;
+        if (maxConcurrent is { } c) body["max_concurrent"] = c;
+        if (pollIntervalSeconds is { } i) body["poll_interval_seconds"] = i;
+        if (inlineImages is { } inline) body["inline_images"] = inline;
+        if (allowPrivateNetworks is { } allow) body["allow_private_networks"] = allow;
+        return body;
+    }
 }
 
 /// <summary>A key to create.</summary>

@@ -5,35 +5,39 @@ using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Channels;
 
-/// <summary>The operator's view of the upstreams: each channel's state, and which channel served a task.</summary>
+/// <summary>The operator's upstreams: each channel's settings and health, their management at runtime, and which channel served a task.</summary>
 public static class ChannelAdminEndpoints
 {
-    public sealed record ChannelView(
-        string Name, string Provider, int Priority, int Weight, int MaxConcurrent, int InFlight, string State, DateTime? CooldownUntil,
-        int ConsecutiveFailures, IReadOnlyList<ChannelError> RecentErrors);
-
     public sealed record TaskRouting(string TaskId, long KeyId, string Status, string? Channel, string? UpstreamTaskId, int DispatchAttempts, DateTime? RetryAt);
 
     public static void MapChannelAdmin(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapAdminGroup("/admin/v1").WithTags("Channels");
+        var group = app.MapAdminGroup("/admin/v1").WithTags("Channels");
+        var channels = group.MapGroup("/channels");
 
-        admin.MapGet("/channels", async (ChannelPool channels, SeedanceDb db, TimeProvider clock, CancellationToken ct) =>
-        {
-            var inFlight = await db.Tasks.AsNoTracking()
-                .Where(t => VideoTaskStatus.Active.Contains(t.Status) && t.ChannelName != null)
-                .GroupBy(t => t.ChannelName!).Select(g => new { Channel = g.Key, Count = g.Count() })
-                .ToDictionaryAsync(g => g.Channel, g => g.Count, ct);
-            var now = clock.GetUtcNow().UtcDateTime;
-            return Envelope.Ok(channels.All.Select(c =>
-            {
-                var health = c.Health(now);
-                return new ChannelView(c.Name, c.Options.Provider, c.Options.Priority, c.Options.Weight, c.Options.MaxConcurrent,
-                    inFlight.GetValueOrDefault(c.Name), health.State, health.CooldownUntil, health.ConsecutiveFailures, health.RecentErrors);
-            }).ToList());
-        }).WithName("ListChannels").WithSummary("Each upstream channel: its state, in-flight tasks and recent errors").Produces<Envelope<IReadOnlyList<ChannelView>>>();
+        channels.MapGet("/", async (ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.ListAsync(ct)))
+            .WithName("ListChannels").WithSummary("Each upstream channel: its settings, state, in-flight tasks, success rate and latency over the last hour, last errors")
+            .Produces<Envelope<IReadOnlyList<ChannelView>>>();
+        channels.MapPost("/", async (ChannelSettings request, ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.CreateAsync(request, ct)))
+            .WithName("CreateChannel").WithSummary("Add an upstream channel; it serves at once, on every node within seconds. Its API key is stored encrypted and never shown again")
+            .Produces<Envelope<ChannelView>>().ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER");
+        channels.MapGet("/{name}", async (string name, ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.GetAsync(name, ct)))
+            .WithName("GetChannel").WithSummary("One upstream channel").Produces<Envelope<ChannelView>>().ProducesErrors("CHANNEL_NOT_FOUND");
+        channels.MapPatch("/{name}", async (string name, ChannelSettings change, ChannelAdministration admin, CancellationToken ct) =>
+                Envelope.Ok(await admin.UpdateAsync(name, change, ct)))
+            .WithName("UpdateChannel").WithSummary("Change a stored channel's settings (its API key included); tasks in flight keep their channel")
+            .Produces<Envelope<ChannelView>>().ProducesErrors("INVALID_PARAMETER", "CHANNEL_NOT_FOUND");
+        channels.MapDelete("/{name}", async (string name, ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.DeleteAsync(name, ct)))
+            .WithName("DeleteChannel").WithSummary("Remove a stored channel that has no task queued or processing")
+            .Produces<Envelope<ChannelView>>().ProducesErrors("INVALID_PARAMETER", "CHANNEL_NOT_FOUND", "CHANNEL_IN_USE");
+        channels.MapPost("/{name}/test", async (string name, ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.TestAsync(name, ct)))
+            .WithName("TestChannel").WithSummary("A cheap authenticated call to the upstream that proves the credentials and model mapping; creates no task")
+            .Produces<Envelope<ChannelTest>>().ProducesErrors("CHANNEL_NOT_FOUND", "CHANNEL_TEST_FAILED");
+        channels.MapPost("/{name}/drain", async (string name, ChannelAdministration admin, CancellationToken ct) => Envelope.Ok(await admin.DrainAsync(name, ct)))
+            .WithName("DrainChannel").WithSummary("The channel takes no new tasks and keeps tracking its own; PATCH enabled: true takes it back")
+            .Produces<Envelope<ChannelView>>().ProducesErrors("INVALID_PARAMETER", "CHANNEL_NOT_FOUND");
 
-        admin.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
+        group.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
             Envelope.Ok(await db.Tasks.AsNoTracking().Where(t => t.TaskId == task_id)
                 .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.ChannelName, t.UpstreamTaskId, t.DispatchAttempts, t.RetryAt))
                 .FirstOrDefaultAsync(ct) ?? throw ApiError.TaskNotFound()))

@@ -3,50 +3,27 @@ using Seedance.Server.Providers;
 
 namespace Seedance.Server.Channels;
 
-/// <summary>An upstream account in rotation: its provider and its health.</summary>
-public sealed class UpstreamChannel(ChannelOptions options, IVideoProvider provider)
-{
-    private const int RecentErrorsKept = 10;
-    private readonly Lock _lock = new();
-    private readonly Queue<ChannelError> _recentErrors = new();
-    private int _consecutiveFailures;
-    private DateTime? _cooldownUntil;
+/// <summary>Where a channel's settings come from: the configuration (read-only at runtime) or the database (the admin API).</summary>
+public enum ChannelSource { Configuration, Database }
 
+/// <summary>
+/// An upstream account in rotation: its settings, its provider and its health. An edit makes a new one with the
+/// same <see cref="ChannelHealth"/>, so a channel's record outlives a change of its settings or key.
+/// </summary>
+public sealed class UpstreamChannel(ChannelOptions options, IVideoProvider provider, ChannelHealth health, ChannelSource source, long version = 0)
+{
     public ChannelOptions Options { get; } = options;
     public IVideoProvider Provider { get; } = provider;
+    public ChannelHealth Health { get; } = health;
+    public ChannelSource Source { get; } = source;
+    /// <summary>The stored channel's version this was built from (0 for a configured one).</summary>
+    public long Version { get; } = version;
     public string Name => Options.Name;
 
-    public bool IsCoolingDown(DateTime now)
-    {
-        lock (_lock) return _cooldownUntil > now;
-    }
+    public bool IsCoolingDown(DateTime now) => Health.IsCoolingDown(now);
 
-    public void RecordSuccess()
-    {
-        lock (_lock) _consecutiveFailures = 0;
-    }
+    public void RecordSuccess() => Health.RecordSuccess();
 
     /// <summary>A failure that is the channel's: enough of them in a row take it out of rotation for the cool-down.</summary>
-    public void RecordFailure(string what, DateTime now)
-    {
-        lock (_lock)
-        {
-            _recentErrors.Enqueue(new ChannelError(now, what));
-            while (_recentErrors.Count > RecentErrorsKept) _recentErrors.Dequeue();
-            if (++_consecutiveFailures < Options.FailuresBeforeCooldown) return;
-            _cooldownUntil = now.AddSeconds(Options.CooldownSeconds);
-            _consecutiveFailures = 0;
-        }
-    }
-
-    public ChannelHealth Health(DateTime now)
-    {
-        lock (_lock)
-            return new ChannelHealth(_cooldownUntil > now ? "cooling_down" : "active", _cooldownUntil > now ? _cooldownUntil : null,
-                _consecutiveFailures, _recentErrors.Reverse().ToList());
-    }
+    public void RecordFailure(string what, DateTime now) => Health.RecordFailure(what, now, Options);
 }
-
-public sealed record ChannelError(DateTime At, string Error);
-
-public sealed record ChannelHealth(string State, DateTime? CooldownUntil, int ConsecutiveFailures, IReadOnlyList<ChannelError> RecentErrors);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Keys;
@@ -9,7 +10,8 @@ namespace Seedance.Server.Cli;
 
 /// <summary>
 /// The operator's commands of the server binary, working on the same data directory as the server:
-/// <c>keys create|list|show|update|credits|ledger</c>. Output is the JSON the admin API returns.
+/// <c>keys create|list|show|update|credits|ledger</c> and <c>channels list|show|create|update|test|drain|delete|reencrypt</c>
+/// (<see cref="ChannelCommands"/>). Output is the JSON the admin API returns.
 /// Configuration comes as the server's does (environment, appsettings), plus <c>--data-dir</c> and any
 /// <c>settings</c> given (a host running a command in its own process, such as the tests).
 /// </summary>
@@ -17,7 +19,7 @@ public static class CommandLine
 {
     public const int Ok = 0, Refused = 1, BadConfiguration = 2;
 
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "keys";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "keys" or "channels";
 
     /// <summary>Runs the command; its JSON goes to <paramref name="stdout"/>, refusals and usage errors to <paramref name="stderr"/>.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? settings = null)
@@ -47,6 +49,7 @@ public static class CommandLine
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: Seedance__DataDir or ./data)", Recursive = true };
         Task<int> Administer<T>(ParseResult p, CancellationToken ct, Func<KeyAdministration, Task<T>> action) => Run(p, dataDir, output, settings, ct, action);
         var root = new RootCommand("Seedance 2.0 API server. Without a command it serves the API.") { dataDir };
+        root.Subcommands.Add(ChannelCommands.Create((p, ct, action) => Run(p, dataDir, output, settings, ct, action)));
         var keys = new Command("keys", "Manage API keys and their credits");
         root.Subcommands.Add(keys);
 
@@ -110,8 +113,8 @@ public static class CommandLine
         });
     }
 
-    private static async Task<int> Run<T>(ParseResult parse, Option<string?> dataDir, Output output, IReadOnlyDictionary<string, string?>? settings,
-        CancellationToken ct, Func<KeyAdministration, Task<T>> action)
+    private static async Task<int> Run<TAdministration, T>(ParseResult parse, Option<string?> dataDir, Output output, IReadOnlyDictionary<string, string?>? settings,
+        CancellationToken ct, Func<TAdministration, Task<T>> action) where TAdministration : notnull
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
@@ -124,7 +127,7 @@ public static class CommandLine
         await using var scope = host.Services.CreateAsyncScope();
         try
         {
-            var result = await action(scope.ServiceProvider.GetRequiredService<KeyAdministration>());
+            var result = await action(scope.ServiceProvider.GetRequiredService<TAdministration>());
             await output.Stdout.WriteLineAsync(JsonSerializer.Serialize(result, new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
             return Ok;
         }

@@ -36,6 +36,7 @@ public static class DatabaseSetup
         services.AddSingleton<UploadStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<NodeSignals>();
+        services.AddSingleton<ChannelStore>();
         return services;
     }
 

@@ -20,6 +20,7 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+    public DbSet<StoredChannel> Channels => Set<StoredChannel>();
 
     /// <summary>Credits are stored as whole hundredths, so sums and comparisons in SQL are exact integers.</summary>
     private static readonly ValueConverter<decimal, long> CreditsInHundredths =
@@ -113,6 +114,16 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade)
                 .HasConstraintName("FK_webhook_attempts_webhook_deliveries_delivery_id");
             e.Property(a => a.Error).HasMaxLength(500);
+        });
+        model.Entity<StoredChannel>(e =>
+        {
+            e.ToTable("upstream_channels");
+            e.HasKey(c => c.Name).HasName("PK_upstream_channels");
+            e.Property(c => c.Name).HasMaxLength(64);
+            e.Property(c => c.Provider).HasMaxLength(16);
+            e.Property(c => c.BaseUrl).HasMaxLength(500);
+            e.Property(c => c.ApiKeySealed).HasMaxLength(2000);
+            e.Property(c => c.ApiKeyPrefix).HasMaxLength(16);
         });
 
         foreach (var property in model.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))

@@ -35,6 +35,8 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError RateLimited() => new(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded: slow down");
     public static ApiError NotFound(string what) => new(404, "NOT_FOUND", $"Not found: {what}");
     public static ApiError AccessDenied(string why) => new(403, "ACCESS_DENIED", $"Access denied: {why}");
+    public static ApiError NoChannelServes(string model) =>
+        new(503, "SERVICE_BUSY", $"Service busy: no upstream serves {model} at the moment, please retry later");
     public static ApiError ServiceBusy() => new(503, "SERVICE_BUSY", "Service busy: the upstream did not answer, please retry");
     public static ApiError Internal() => new(500, "INTERNAL_ERROR", "Internal error");
     public static ApiError BodyTooLarge() => new(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large");
@@ -42,4 +44,8 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError MethodNotAllowed(string what) => new(405, "METHOD_NOT_ALLOWED", $"Method not allowed: {what}");
     public static ApiError InvalidAdminToken() => new(401, "INVALID_ADMIN_TOKEN", "Invalid admin token");
     public static ApiError KeyNotFound(long keyId) => new(404, "KEY_NOT_FOUND", $"Key {keyId} not found");
+    public static ApiError ChannelNotFound(string name) => new(404, "CHANNEL_NOT_FOUND", $"Channel '{name}' not found");
+    public static ApiError ChannelInUse(string name, int inFlight) =>
+        new(409, "CHANNEL_IN_USE", $"Channel '{name}' has {inFlight} task(s) in flight: drain it, and delete it once they finish");
+    public static ApiError ChannelTestFailed(string name, string why) => new(502, "CHANNEL_TEST_FAILED", $"Channel '{name}' test failed: {why}");
 }

@@ -23,6 +23,10 @@ public static class ErrorCodes
         Of(ApiError.Internal(), "An unexpected failure of the server"),
         Of(ApiError.InvalidAdminToken(), "The Authorization header carries no valid admin bearer token"),
         Of(ApiError.KeyNotFound(42), "No key has that id"),
+        Of(ApiError.ChannelNotFound("ark-main"), "No channel has that name"),
+        Of(ApiError.ChannelInUse("ark-main", 3), "The channel still has tasks queued or processing; it is kept"),
+        Of(ApiError.ChannelTestFailed("ark-main", "Upstream refused the operator's account with 401 AuthenticationError"),
+            "The upstream refused the channel's credentials or model mapping, or did not answer"),
     }.ToDictionary(c => c.Code);
 
     /// <summary>The answers every route that reads a JSON body can give besides its own: a body too large, or not JSON.</summary>

@@ -21,6 +21,14 @@ public sealed class SeedanceOptions
     /// local file links). Several nodes must share one; unset, each generates its own into the data directory.
     /// </summary>
     public string? SigningKey { get; set; }
+    /// <summary>
+    /// Base64 of 32 random bytes: seals the upstream API keys of the channels stored in the database (AES-256-GCM).
+    /// Several nodes must share one; unset, a single node generates its own into the data directory. To rotate it, set
+    /// the new one here, the old one in <see cref="PreviousSecretsKeys"/>, run <c>channels reencrypt</c>, then drop the old one.
+    /// </summary>
+    public string? SecretsKey { get; set; }
+    /// <summary>Earlier values of <see cref="SecretsKey"/>: they still open what they sealed, and seal nothing new.</summary>
+    public List<string> PreviousSecretsKeys { get; set; } = [];
     /// <summary>Prefix of this deployment's Redis keys, so several deployments can share one Redis.</summary>
     public string RedisKeyPrefix { get; set; } = "seedance";
     public KeyDefaults Keys { get; set; } = new();
@@ -186,6 +194,9 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         }
         if (o.SigningKey is { Length: > 0 } signingKey && !(IsBase64(signingKey, out var length) && length >= SecretFile.MinimumLength))
             errors.Add($"Seedance:SigningKey must be base64 of at least {SecretFile.MinimumLength} bytes");
+        if (o.SecretsKey is { Length: > 0 } && !SecretBox.IsValidKey(o.SecretsKey)) errors.Add("Seedance:SecretsKey must be base64 of 32 bytes");
+        for (var i = 0; i < o.PreviousSecretsKeys.Count; i++)
+            if (!SecretBox.IsValidKey(o.PreviousSecretsKeys[i])) errors.Add($"Seedance:PreviousSecretsKeys:{i} must be base64 of 32 bytes");
         if (string.IsNullOrWhiteSpace(o.RedisKeyPrefix)) errors.Add("Seedance:RedisKeyPrefix must not be empty");
         if (o.Keys.MaxConcurrent < 1) errors.Add("Seedance:Keys:MaxConcurrent must be at least 1");
         if (o.Keys.MaxPending < 0) errors.Add("Seedance:Keys:MaxPending must be 0 or more");
@@ -208,23 +219,9 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
             var c = o.Channels[i];
             var at = $"Seedance:Channels:{i}";
             if (string.IsNullOrWhiteSpace(c.Name) || !names.Add(c.Name)) errors.Add($"{at}:Name must be set and unique");
-            if (c.Provider is not ("sandbox" or "ark" or "relay")) errors.Add($"{at}:Provider must be sandbox, ark or relay");
-            if (c.Provider is "ark" or "relay")
-            {
-                if (!Uri.TryCreate(c.BaseUrl, UriKind.Absolute, out var b) || b.Scheme is not ("http" or "https"))
-                    errors.Add($"{at}:BaseUrl must be an absolute http or https URL");
-                if (string.IsNullOrWhiteSpace(c.ApiKey)) errors.Add($"{at}:ApiKey is required");
-                if (c.Provider == "ark" && c.Models.Count == 0) errors.Add($"{at}:Models must map at least one model (e.g. Models:seedance-2.0)");
-                if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages && !o.Storage.IsS3)
-                    errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads), {at}:InlineImages=true or Seedance:Storage:Provider=s3");
-            }
-            if (c.MaxConcurrent < 1) errors.Add($"{at}:MaxConcurrent must be at least 1");
-            if (c.Weight < 1) errors.Add($"{at}:Weight must be at least 1");
-            if (c.PollIntervalSeconds <= 0) errors.Add($"{at}:PollIntervalSeconds must be positive");
-            if (c.MaxParallelPolls < 1) errors.Add($"{at}:MaxParallelPolls must be at least 1");
-            if (c.TimeoutSeconds <= 0) errors.Add($"{at}:TimeoutSeconds must be positive");
-            if (c.FailuresBeforeCooldown < 1) errors.Add($"{at}:FailuresBeforeCooldown must be at least 1");
-            if (c.CooldownSeconds < 0) errors.Add($"{at}:CooldownSeconds must be 0 or more");
+            foreach (var (setting, rule) in c.Problems()) errors.Add($"{at}:{setting} {rule}");
+            if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages && !o.Storage.IsS3)
+                errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads), {at}:InlineImages=true or Seedance:Storage:Provider=s3");
         }
         if (o.Callbacks.TimeoutSeconds is <= 0 or > 300) errors.Add("Seedance:Callbacks:TimeoutSeconds must be more than 0 and at most 300");
         if (o.Callbacks.MaxParallelDeliveries < 1) errors.Add("Seedance:Callbacks:MaxParallelDeliveries must be at least 1");

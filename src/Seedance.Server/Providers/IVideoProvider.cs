@@ -26,6 +26,12 @@ public interface IVideoProvider
     /// <summary>True when the upstream cancelled the task; false when it refuses (a running task on Ark).</summary>
     Task<bool> CancelAsync(string providerTaskId, CancellationToken ct);
 
+    /// <summary>
+    /// A cheap authenticated call that proves the credentials and the model mapping without creating a task; throws
+    /// <see cref="ProviderException"/> saying what is wrong. Nothing to prove for a provider without an upstream.
+    /// </summary>
+    Task CheckAsync(CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>Copies a result link of this provider's (video or last frame) into <paramref name="destination"/>.</summary>
     Task DownloadAsync(string url, Stream destination, CancellationToken ct);
 }

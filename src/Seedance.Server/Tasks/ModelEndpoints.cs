@@ -26,7 +26,7 @@ public static class ModelEndpoints
             .WithSummary("What a submission of this body would cost, checked as a submission is; nothing is created or reserved")
             .Accepts<VideoTaskRequest>("application/json")
             .Produces<Envelope<TaskSubmission.Quote>>()
-            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER");
+            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER", "SERVICE_BUSY");
     }
 
     internal static ModelList List(ModelCatalogue catalogue, string? plan) => new(catalogue.Models.Select(m => new ModelView(
@@ -43,9 +43,8 @@ public sealed class ModelCatalogueValidator : IValidateOptions<SeedanceOptions>
         var errors = new List<string>();
         var models = ModelCatalogue.Build(options, errors);
         ModelCatalogue.BuildPlans(options, models, errors);
-        foreach (var model in models)
-            if (options.EffectiveChannels.All(c => c.UpstreamModel(model.Name) is null))
-                errors.Add($"Seedance:Models:{model.Name} is served by no channel: map it in a channel's Models (Seedance:Channels:N:Models:{model.Name}=<upstream model id>)");
+        // A model no configured channel serves may be served by a channel of the database (the admin API adds them at
+        // runtime): a submission of a model no channel serves at that moment is refused then, with SERVICE_BUSY.
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -16,7 +16,7 @@ public static class TaskEndpoints
             .WithSummary("Submit a video generation task")
             .Accepts<VideoTaskRequest>("application/json")
             .Produces<Envelope<SubmitResult>>()
-            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER", "INSUFFICIENT_CREDIT", "CONCURRENCY_LIMIT_REACHED");
+            .ProducesErrors("INVALID_PARAMETER", "MISSING_PARAMETER", "INSUFFICIENT_CREDIT", "CONCURRENCY_LIMIT_REACHED", "SERVICE_BUSY");
         api.MapGet("/task/{task_id}", Get).WithName("GetTask")
             .WithSummary("Get a task; with ?wait=N (seconds, at most 60) the answer comes as soon as the task is terminal or the wait ends")
             .Produces<Envelope<TaskView>>()

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
 using Seedance.Server.Callbacks;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
@@ -23,7 +24,7 @@ public static class TaskSubmission
     public const string IdempotencyHeader = "Idempotency-Key";
 
     public static async Task<IResult> SubmitAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, ModelCatalogue catalogue,
-        TimeProvider clock, TaskStore tasks, UploadStore uploads, FileStore store,
+        TimeProvider clock, TaskStore tasks, UploadStore uploads, FileStore store, ChannelPool channels,
         [FromHeader(Name = IdempotencyHeader), Description("The same key with the same body within 24 h answers as the first time and creates nothing")] string? idempotency)
     {
         var ct = context.RequestAborted;
@@ -35,6 +36,7 @@ public static class TaskSubmission
         var requestHash = SHA256.HashData(body);
         if (idempotencyKey.Length > 0 && await Replay(db, caller.KeyId, idempotencyKey, requestHash, clock, ct) is { } replay)
             return replay;
+        RequireChannel(channels, request.Model);
 
         var content = await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: true, ct);
         var (price, cost) = catalogue.Charge(request.Model, request.Resolution, request.Duration, caller.PricePlan);
@@ -78,11 +80,12 @@ public static class TaskSubmission
     /// the same bodies, uploads and samples included), priced as a submission would reserve it. Nothing is written.
     /// </summary>
     public static async Task<IResult> QuoteAsync(HttpContext context, SeedanceDb db, IOptions<SeedanceOptions> options, ModelCatalogue catalogue,
-        TimeProvider clock, UploadStore uploads, FileStore store)
+        TimeProvider clock, UploadStore uploads, FileStore store, ChannelPool channels)
     {
         var ct = context.RequestAborted;
         var caller = context.Caller();
         var (_, request) = await ReadAsync(context, catalogue, options.Value);
+        RequireChannel(channels, request.Model);
         await ResolveContent(db, store, uploads, clock, caller.KeyId, request.Content, options.Value, record: false, ct);
         var (_, cost) = catalogue.Charge(request.Model, request.Resolution, request.Duration, caller.PricePlan);
         var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == caller.KeyId, ct);
@@ -105,6 +108,15 @@ public static class TaskSubmission
         if (request.CallbackUrl is { } callback && SafeHttp.Check(callback, options.Callbacks.AllowPrivateNetworks) is { IsAllowed: false } refused)
             throw ApiError.InvalidParameter(refused.Error!);
         return (body, request);
+    }
+
+    /// <summary>
+    /// A model no channel serves now (the operator's channels are disabled, draining or map it nowhere) is refused rather
+    /// than left pending, holding its credits, until it expires.
+    /// </summary>
+    private static void RequireChannel(ChannelPool channels, string model)
+    {
+        if (!channels.Serves(model)) throw ApiError.NoChannelServes(model);
     }
 
     private static string RequestBaseUrl(HttpContext context) =>

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Data;
@@ -21,6 +22,13 @@ public sealed record CreditFigures(decimal Total, decimal Used, decimal Reserved
 /// <summary>Looks behind the API: the database rows and the admin views a test checks the API against.</summary>
 public static class ServerProbes
 {
+    /// <summary>A request to the admin API with the admin token, its envelope parsed whatever the status.</summary>
+    public static async Task<ApiResponse> AdminRequestAsync(this RunningServer server, HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        return await ApiResponse.From(await server.Admin.SendAsync(request));
+    }
+
     public static readonly string[] Terminal = ["completed", "failed", "cancelled", "expired"];
 
     public static async Task<T> QueryAsync<T>(this RunningServer server, Func<SeedanceDb, Task<T>> query)

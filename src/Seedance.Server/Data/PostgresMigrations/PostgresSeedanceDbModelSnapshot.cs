@@ -273,6 +273,105 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.ToTable("credit_ledger", (string)null);
                 });
 
+            modelBuilder.Entity("Seedance.Server.Data.StoredChannel", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<bool>("AllowPrivateNetworks")
+                        .HasColumnType("boolean")
+                        .HasColumnName("allow_private_networks");
+
+                    b.Property<string>("ApiKeyPrefix")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("api_key_prefix");
+
+                    b.Property<string>("ApiKeySealed")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("api_key_sealed");
+
+                    b.Property<string>("BaseUrl")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("base_url");
+
+                    b.Property<double>("CooldownSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("cooldown_seconds");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("Draining")
+                        .HasColumnType("boolean")
+                        .HasColumnName("draining");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<int>("FailuresBeforeCooldown")
+                        .HasColumnType("integer")
+                        .HasColumnName("failures_before_cooldown");
+
+                    b.Property<bool>("InlineImages")
+                        .HasColumnType("boolean")
+                        .HasColumnName("inline_images");
+
+                    b.Property<int>("MaxConcurrent")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_concurrent");
+
+                    b.Property<int>("MaxParallelPolls")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_parallel_polls");
+
+                    b.Property<string>("ModelsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("models_json");
+
+                    b.Property<double>("PollIntervalSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("poll_interval_seconds");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("integer")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("provider");
+
+                    b.Property<double>("TimeoutSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("timeout_seconds");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.Property<int>("Weight")
+                        .HasColumnType("integer")
+                        .HasColumnName("weight");
+
+                    b.HasKey("Name")
+                        .HasName("PK_upstream_channels");
+
+                    b.ToTable("upstream_channels", (string)null);
+                });
+
             modelBuilder.Entity("Seedance.Server.Data.UploadedFile", b =>
                 {
                     b.Property<long>("Id")

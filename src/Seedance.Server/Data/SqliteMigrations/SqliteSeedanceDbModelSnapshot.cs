@@ -264,6 +264,105 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.ToTable("credit_ledger", (string)null);
                 });
 
+            modelBuilder.Entity("Seedance.Server.Data.StoredChannel", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<bool>("AllowPrivateNetworks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("allow_private_networks");
+
+                    b.Property<string>("ApiKeyPrefix")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("api_key_prefix");
+
+                    b.Property<string>("ApiKeySealed")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("api_key_sealed");
+
+                    b.Property<string>("BaseUrl")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("base_url");
+
+                    b.Property<double>("CooldownSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("cooldown_seconds");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("Draining")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("draining");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<int>("FailuresBeforeCooldown")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failures_before_cooldown");
+
+                    b.Property<bool>("InlineImages")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("inline_images");
+
+                    b.Property<int>("MaxConcurrent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_concurrent");
+
+                    b.Property<int>("MaxParallelPolls")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_parallel_polls");
+
+                    b.Property<string>("ModelsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("models_json");
+
+                    b.Property<double>("PollIntervalSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("poll_interval_seconds");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("provider");
+
+                    b.Property<double>("TimeoutSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("timeout_seconds");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<int>("Weight")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("weight");
+
+                    b.HasKey("Name")
+                        .HasName("PK_upstream_channels");
+
+                    b.ToTable("upstream_channels", (string)null);
+                });
+
             modelBuilder.Entity("Seedance.Server.Data.UploadedFile", b =>
                 {
                     b.Property<long>("Id")

@@ -60,6 +60,14 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         return states;
     }
 
+    /// <summary>A list of at most one task per model the channel maps: the key must be good, and each model's name one the upstream knows.</summary>
+    public async Task CheckAsync(CancellationToken ct)
+    {
+        foreach (var model in channel.Models.Values.Distinct())
+            _ = await SendAsync(HttpMethod.Get, $"{Tasks}?page_num=1&page_size=1&filter.model={Uri.EscapeDataString(model)}", null, ct)
+                ?? throw ProviderException.Transient("Upstream answered a list without a body");
+    }
+
     /// <summary>A task object (of a GET or a list) as the tracker sees it.</summary>
     private static ProviderTaskState StateOf(JsonObject task)
     {

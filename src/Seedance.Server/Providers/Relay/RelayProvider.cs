@@ -95,6 +95,16 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
         catch (ProviderException e) when (e.Code == "TASK_CANCEL_NOT_ALLOWED") { return false; }
     }
 
+    /// <summary>The relay's model list: the key must be good, and each mapped model one the relay offers.</summary>
+    public async Task CheckAsync(CancellationToken ct)
+    {
+        var offered = (await CallAsync(new HttpRequestMessage(HttpMethod.Get, "api/v1/video/models"), ct))?["data"] as JsonArray
+            ?? throw ProviderException.Transient("Relay answered its model list without data");
+        var names = offered.Select(m => m?["model"]?.GetValue<string>()).ToHashSet();
+        if (channel.Models.Values.FirstOrDefault(m => !names.Contains(m)) is { } missing)
+            throw ProviderException.Misconfigured($"Relay does not offer model '{missing}' (it offers {string.Join(", ", names)})");
+    }
+
     public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, ct);
 
     /// <summary>Presigns at the relay and PUTs the file there; returns the relay's file_path.</summary>
