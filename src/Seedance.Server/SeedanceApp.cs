@@ -161,7 +161,15 @@ public static class SeedanceApp
         _ = app.Services.GetRequiredService<IOptions<SeedanceOptions>>().Value;
         await DatabaseSetup.MigrateAsync(app.Services, ct);
         await app.Services.GetRequiredService<LeaseStore>().ExpirePreviousLifeAsync(app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, ct);
-        if (app.Services.GetService<ChannelPool>() is { } channels) await channels.ReloadAsync(ct); // the stored channels, before anything dispatches
+        if (app.Services.GetService<ChannelPool>() is { } channels)
+        {
+            await channels.ReloadAsync(ct); // the stored channels, before anything dispatches
+            // A model no channel serves is refused at submission (SERVICE_BUSY) until a channel that serves it is added.
+            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChannelPool));
+            foreach (var model in app.Services.GetRequiredService<ModelCatalogue>().Models.Where(m => !channels.Serves(m.Name)))
+                log.LogWarning("Model {Model} is served by no channel: its submissions are refused until a channel maps it " +
+                    "(Seedance:Channels:N:Models:{Model}=<upstream model id>, or a channel added with the admin API)", model.Name, model.Name);
+        }
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);
