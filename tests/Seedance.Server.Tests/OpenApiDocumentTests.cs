@@ -129,6 +129,25 @@ public sealed class OpenApiDocumentTests(ServerFixture fixture) : IClassFixture<
     }
 
     [SqlitePassFact]
+    public async Task EachDocumentListsExactlyTheRoutesTheServerServesUnderItsPrefixWithTheirMethods()
+    {
+        var served = Server.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => (Path: System.Text.RegularExpressions.Regex.Replace("/" + e.RoutePattern.RawText!.Trim('/'), @"\{(\w+)(:[^}]*)?\}", "{$1}"),
+                    Method: m.ToLowerInvariant())))
+            .ToHashSet();
+
+        foreach (var (document, prefix) in new[] { ("v1", "/api/v1/"), ("admin", "/admin/v1/") })
+        {
+            var listed = Operations(JsonNode.Parse(await DocumentAsync(document))!).Select(o => (o.Path, o.Method)).ToHashSet();
+            var servedHere = served.Where(r => r.Path.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet();
+            Assert.True(listed.SetEquals(servedHere),
+                $"{document}: served but not listed: {string.Join(", ", servedHere.Except(listed))}; listed but not served: {string.Join(", ", listed.Except(servedHere))}");
+        }
+    }
+
+    [SqlitePassFact]
     public async Task TheDocumentedRefusalsAreTheServersAnswers()
     {
         var document = JsonNode.Parse(await DocumentAsync("v1"))!;
