@@ -100,9 +100,10 @@ public static class FuzzBenchmark
                 routes[c.Route] = routes.GetValueOrDefault(c.Route) + 1;
             }
             if (status >= 500) return $"{status}: {text}";
-            if (status == 400 && text.Length == 0 && EncodedControl.IsMatch(c.Path))
+            if (text.Length == 0 && (status is 414 or 431 || (status == 400 && EncodedControl.IsMatch(c.Path))))
             {
-                // Kestrel refuses a path with an encoded NUL before any application code runs: no envelope can be written there.
+                // Kestrel refuses a request line or headers over its limits (414, 431) and a path with an encoded NUL (400) before
+                // any application code runs: no envelope can be written there.
                 lock (statuses) httpLayer++;
                 return null;
             }
@@ -140,7 +141,7 @@ public static class FuzzBenchmark
         md.AppendLine($"| Requests checked | {checkedCases:N0} |");
         md.AppendLine($"| Failing | {(falsified is null && failures.Count == 0 ? "0" : $"**{Math.Max(1, failures.Count)}**")} |");
         md.AppendLine($"| Answers by status | {string.Join(", ", statuses.Select(kv => $"{kv.Key}: {kv.Value:N0}"))} |");
-        md.AppendLine($"| Of the 400s, refused by the HTTP server itself before the application (an encoded NUL in the path: a bare 400, no envelope) | {httpLayer:N0} |");
+        md.AppendLine($"| Refused by the HTTP server itself before the application, with a bare status and no envelope (a request line over 8 KB: 414; an encoded NUL in the path: 400) | {httpLayer:N0} |");
         md.AppendLine($"| Requests by route | {string.Join(", ", routes.Select(kv => $"`{kv.Key}` {kv.Value:N0}"))} |");
         if (failures.Count > 0 || falsified is not null)
         {
