@@ -182,9 +182,11 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var cancel = await cli.RunAsync("cancel", pendingId);
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Equal($"{pendingId} cancelled", cancel.Out.Trim());
+        Assert.Contains("3.60 credits refunded", cancel.Error);
+        // A cancelled task cannot be cancelled again (the API document's rule for every finished task); the refusal says what it gave back.
         var again = await cli.RunAsync("cancel", pendingId);
         Assert.Equal(ExitCodes.Refused, again.ExitCode);
-        Assert.Contains("(TASK_CANCEL_NOT_ALLOWED)", again.Error);
+        Assert.Contains("task is already cancelled (3.6 credits refunded) (TASK_CANCEL_NOT_ALLOWED)", again.Error);
 
         var all = JsonNode.Parse((await cli.RunAsync("list", "--all", "--json")).Out)!.AsArray();
         Assert.Equal([pendingId, stalled, taskId], all.Select(t => t!["task_id"]!.GetValue<string>()).ToArray());
