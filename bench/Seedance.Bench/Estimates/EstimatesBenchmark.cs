@@ -54,11 +54,8 @@ public static class EstimatesBenchmark
                 p.GetValue(interval) ?? (isSmoke ? 0.1 : 0.6), p.GetValue(concurrent) ?? (isSmoke ? 3 : 24), isSmoke ? 0.25 : 1, isSmoke ? 5 : 15,
                 p.GetValue(serverDll) ?? BenchPaths.ServerDll, p.GetValue(resultsDir) ?? BenchPaths.ResultsDir, isSmoke);
             var table = await RunAsync(settings, p.InvocationConfiguration.Error, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync(table);
-            Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"estimates-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}.md");
-            await File.WriteAllTextAsync(file, table, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+            await BenchPaths.WriteTableAsync(p.InvocationConfiguration.Output, settings.ResultsDir,
+                $"estimates-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}", table, ct);
             return Program.Ok;
         });
         return command;
