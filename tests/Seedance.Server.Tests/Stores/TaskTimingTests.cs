@@ -8,7 +8,8 @@ namespace Seedance.Server.Tests.Stores;
 
 /// <summary>
 /// The times the estimates are made of: the store records when a task was handed over, started and finished, on the
-/// clock; the history of run times comes from the completions it publishes, or from the database at a node's start.
+/// clock; the history of run times comes from the completions it publishes (or another node's, read by id), or from the
+/// database at a node's start.
 /// </summary>
 public sealed class TaskTimingTests
 {
@@ -19,6 +20,8 @@ public sealed class TaskTimingTests
         var keyId = await TaskStoreTests.NewKeyAsync(host, credits: 100m);
         var tasks = host.Get<TaskStore>();
         var heard = new TaskTimings(host.Get<IServiceScopeFactory>(), host.Clock, NullLogger<TaskTimings>.Instance);
+        // Another node hears only the task's id and status: it reads the row once.
+        var elsewhere = new TaskTimings(host.Get<IServiceScopeFactory>(), host.Clock, NullLogger<TaskTimings>.Instance);
 
         foreach (var seconds in new[] { 40, 60, 50 })
         {
@@ -36,6 +39,7 @@ public sealed class TaskTimingTests
             var row = await host.ReadAsync(db => db.Tasks.AsNoTracking().SingleAsync(t => t.TaskId == task.TaskId));
             Assert.Equal(((DateTime?)queuedAt, (DateTime?)startedAt, (DateTime?)host.Now), (row.QueuedAt, row.ProcessingAt, row.FinishedAt));
             await heard.OnChangedAsync(host.Published[^1], default); // the completion, as the server's observers hear it
+            await elsewhere.OnChangedAsync(new TaskChanged(task.TaskId, VideoTaskStatus.Completed, FromOtherNode: true), default);
         }
         var cancelled = TaskStoreTests.NewTask(host, keyId, 1m);
         Assert.True((await tasks.SubmitAsync(cancelled, [], null, default)).Accepted);
@@ -49,7 +53,7 @@ public sealed class TaskTimingTests
         Assert.Null(started.MedianRun(running));
         await started.SeedAsync(default); // a node starting: the last completions in the database
 
-        foreach (var timings in new[] { heard, started })
+        foreach (var timings in new[] { heard, elsewhere, started })
         {
             Assert.Equal(50, timings.MedianRun(running));
             Assert.Equal(new TaskOutlook(null, host.Now.AddSeconds(50), 0), timings.OutlookOf(running));
