@@ -179,6 +179,8 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var stalled = (await cli.RunAsync("generate", "Never ends [sandbox:stall]", "--resolution", "480p", "--duration", "4", "--no-wait")).Out.Trim();
         var pending = (await cli.RunAsync("generate", "Waits its turn", "--resolution", "480p", "--duration", "4", "--no-wait", "--json"));
         var pendingId = JsonNode.Parse(pending.Out)!["task_id"]!.GetValue<string>();
+        var place = await cli.RunAsync("status", pendingId);
+        Assert.Matches(@"queue_position\s+0", place.Out); // next in line, behind the one that holds the key's only slot
         var cancel = await cli.RunAsync("cancel", pendingId);
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Equal($"{pendingId} cancelled", cancel.Out.Trim());
