@@ -95,6 +95,32 @@ public sealed class BenchHarnessTests
         }
     }
 
+    [Fact]
+    public async Task EstimatesSmokeRunMeasuresTheErrorAtSubmissionAndHalfWay()
+    {
+        if (!BuiltServer.InPass("sqlite")) return;
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(["estimates", "--smoke", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("| Tasks completed | 6 / 6 |", table);
+            Assert.Contains("| Tasks with an estimate at submission | 6 / 6 |", table); // the warm-up gave the server its history
+            foreach (var figure in new[] { "Error at submission p50", "Error at submission p90", "Error half-way p50", "Error half-way p90" })
+                Assert.Matches($@"\| {figure} \| \d+\.\d %", table);
+            Assert.Contains("| Tasks whose progress went back | 0 |", table);
+            Assert.Contains("| Tasks at 100 % before completed | 0 |", table);
+            Assert.Single(Directory.GetFiles(results, "estimates-*-smoke.md"));
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+
 
     [Fact]
     public async Task BarSmokeRunMeasuresEveryFigureAgainstItsBaselineAndWritesTheTable()

@@ -16,6 +16,16 @@ public static class BenchPaths
 
     public static string ResultsDir => Path.Combine(RepositoryRoot, "bench", "results");
 
+    /// <summary>Prints a benchmark's table and writes it to <c>{resultsDir}/{name}.md</c>.</summary>
+    public static async Task WriteTableAsync(TextWriter output, string resultsDir, string name, string table, CancellationToken ct)
+    {
+        await output.WriteLineAsync(table);
+        Directory.CreateDirectory(resultsDir);
+        var file = Path.Combine(resultsDir, name + ".md");
+        await File.WriteAllTextAsync(file, table, ct);
+        await output.WriteLineAsync($"Written to {file}");
+    }
+
     private static string? Above(string start)
     {
         for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

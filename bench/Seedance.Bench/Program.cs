@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(Watching.WatchingBenchmark.Create());
         root.Subcommands.Add(Nodes.NodesCommand.Create());
         root.Subcommands.Add(Fuzz.FuzzBenchmark.Create());
+        root.Subcommands.Add(Estimates.EstimatesBenchmark.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 }

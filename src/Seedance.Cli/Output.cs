@@ -58,6 +58,9 @@ public static class Output
         if (task.ErrorCode is not null || task.ErrorMessage is not null) Row("error", $"{task.ErrorCode} {task.ErrorMessage}".Trim());
         Row("created_at", Time(task.CreatedAt));
         Row("updated_at", Time(task.UpdatedAt));
+        if (task.QueuePosition is { } ahead) Row("queue_position", ahead.ToString(CultureInfo.InvariantCulture));
+        if (task.Progress is { } percent && !task.IsFinal) Row("progress", $"{percent}%");
+        if (task.EstimatedFinishAt is { } eta) Row("estimated_finish_at", Time(eta));
         return table;
     }
 

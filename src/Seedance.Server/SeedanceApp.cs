@@ -70,6 +70,7 @@ public static class SeedanceApp
         builder.Services.AddWorker<Housekeeping>();
         builder.Services.AddWorker<WebhookDispatcher>();
         builder.Services.AddWorker<NodeRelay>();
+        builder.Services.AddWorker<TaskTimings>(); // seeds the estimates' history from the last completions
         builder.Services.AddScoped<WebhookLog>(); // it wakes the callback sender, which only the server runs
         // What hears of a task's change once it committed, in this order: its watchers, the workers, and last the
         // other nodes (a NOTIFY is a round trip to PostgreSQL; nothing here waits for it).
@@ -78,6 +79,7 @@ public static class SeedanceApp
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Dispatcher>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskTimings>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
 
         configureServices?.Invoke(builder.Services);

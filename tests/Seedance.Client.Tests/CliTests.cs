@@ -179,12 +179,16 @@ public sealed class CliTests(SdkServer fixture) : IClassFixture<SdkServer>
         var stalled = (await cli.RunAsync("generate", "Never ends [sandbox:stall]", "--resolution", "480p", "--duration", "4", "--no-wait")).Out.Trim();
         var pending = (await cli.RunAsync("generate", "Waits its turn", "--resolution", "480p", "--duration", "4", "--no-wait", "--json"));
         var pendingId = JsonNode.Parse(pending.Out)!["task_id"]!.GetValue<string>();
+        var place = await cli.RunAsync("status", pendingId);
+        Assert.Matches(@"queue_position\s+0", place.Out); // next in line, behind the one that holds the key's only slot
         var cancel = await cli.RunAsync("cancel", pendingId);
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Equal($"{pendingId} cancelled", cancel.Out.Trim());
+        Assert.Contains("3.60 credits refunded", cancel.Error);
+        // A cancelled task cannot be cancelled again (the API document's rule for every finished task); the refusal says what it gave back.
         var again = await cli.RunAsync("cancel", pendingId);
         Assert.Equal(ExitCodes.Refused, again.ExitCode);
-        Assert.Contains("(TASK_CANCEL_NOT_ALLOWED)", again.Error);
+        Assert.Contains("task is already cancelled (3.6 credits refunded) (TASK_CANCEL_NOT_ALLOWED)", again.Error);
 
         var all = JsonNode.Parse((await cli.RunAsync("list", "--all", "--json")).Out)!.AsArray();
         Assert.Equal([pendingId, stalled, taskId], all.Select(t => t!["task_id"]!.GetValue<string>()).ToArray());

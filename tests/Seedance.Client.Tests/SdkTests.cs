@@ -167,7 +167,7 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
         var created = new List<string>();
         for (var i = 0; i < 7; i++)
             created.Add((await client.CreateTaskAsync(new VideoGenerationRequest($"Task {i} [sandbox:stall]") { Resolution = VideoResolution.P480, Duration = 4 })).TaskId);
-        await client.CancelTaskAsync(created[2]);
+        Assert.Equal(3.6m, (await client.CancelTaskAsync(created[2])).RefundedCredits);
         await client.CancelTaskAsync(created[5]);
 
         var all = await client.ListTasksAsync(pageSize: 3).ToListAsync();
@@ -175,6 +175,10 @@ public sealed class SdkTests(SdkServer fixture) : IClassFixture<SdkServer>
 
         Assert.Equal(created.AsEnumerable().Reverse(), all.Select(t => t.TaskId)); // newest first
         Assert.Equal([created[5], created[2]], cancelled.Select(t => t.TaskId));
+        // The ones still waiting for the key's one slot, in line in order of submission (listed newest first).
+        var places = all.Where(t => t.Status == VideoTaskStatus.Pending).Select(t => t.QueuePosition).ToList();
+        Assert.Equal(Enumerable.Range(0, places.Count).Reverse().Select(i => (int?)i), places);
+        Assert.True(places.Count >= 4);
     }
 
     [Fact]

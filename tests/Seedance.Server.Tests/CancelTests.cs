@@ -7,7 +7,8 @@ namespace Seedance.Server.Tests;
 
 /// <summary>
 /// Cancel: pending at once, queued at the upstream, processing refused (as Ark refuses a running task),
-/// terminal refused. A cancelled task releases its reservation. One server for the class (each test makes its
+/// terminal refused (a cancelled task too, as the API document says). A cancelled task releases its reservation, and the
+/// answer says how much. One server for the class (each test makes its
 /// own keys and looks only at their tasks, ledger and balance), but for the test that needs a longer upstream queue.
 /// </summary>
 public sealed class CancelTests(ServerFixture fixture) : IClassFixture<ServerFixture>
@@ -28,15 +29,17 @@ public sealed class CancelTests(ServerFixture fixture) : IClassFixture<ServerFix
 
         response.AssertOk();
         var result = response.Result!.AsObject();
-        Assert.Equal(["status", "task_id"], result.Select(p => p.Key).Order());
+        Assert.Equal(["task_id", "status", "refunded_credits"], result.Select(p => p.Key)); // the document's fields, then the addition
         Assert.Equal(waiting, result["task_id"]!.GetValue<string>());
         Assert.Equal("cancelled", result["status"]!.GetValue<string>());
         Assert.Equal("cancelled", (await client.GetTaskAsync(waiting)).Result!.Status());
         Assert.Equal(new CreditFigures(100m, 0m, Cost, 100m - Cost), await client.CreditsAsync());
         var row = Assert.Single(await server.TaskRowsAsync(client.KeyId), t => t.TaskId == waiting);
         Assert.Null(row.UpstreamTaskId);
-        Assert.Equal([LedgerKind.Reserve, LedgerKind.Release],
-            (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == waiting).Select(l => l.Kind));
+        var ledger = (await server.LedgerRowsAsync(client.KeyId)).Where(l => l.TaskId == waiting).ToList();
+        Assert.Equal([LedgerKind.Reserve, LedgerKind.Release], ledger.Select(l => l.Kind));
+        Assert.Equal(ledger[1].Amount, result["refunded_credits"]!.GetValue<decimal>());
+        Assert.Equal(Cost, ledger[1].Amount);
     }
 
     [Fact]
@@ -53,6 +56,8 @@ public sealed class CancelTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal("cancelled", response.Result!.Status());
         Assert.Equal("cancelled", (await client.GetTaskAsync(taskId)).Result!.Status());
         Assert.Equal(new CreditFigures(100m, 0m, 0m, 100m), await client.CreditsAsync());
+        var release = Assert.Single(await server.LedgerRowsAsync(client.KeyId), l => l.TaskId == taskId && l.Kind == LedgerKind.Release);
+        Assert.Equal(release.Amount, response.Result!["refunded_credits"]!.GetValue<decimal>());
         var row = Assert.Single(await server.TaskRowsAsync(client.KeyId));
         var upstream = await server.Services.GetRequiredService<SandboxProvider>().GetAsync(row.UpstreamTaskId!, CancellationToken.None);
         Assert.Equal(ProviderState.Cancelled, upstream.State);
@@ -105,10 +110,12 @@ public sealed class CancelTests(ServerFixture fixture) : IClassFixture<ServerFix
         var before = await client.CreditsAsync();
         var ledgerBefore = (await server.LedgerRowsAsync(client.KeyId)).Count;
 
-        foreach (var (taskId, status) in new[] { (completed, "completed"), (failed, "failed"), (cancelled, "cancelled") })
+        // As the API document says of every terminal status, a cancelled one included; the refusal says what became of the credits.
+        foreach (var (taskId, status, credits) in new[] { (completed, "completed", "3.6 credits charged"), (failed, "failed", "3.6 credits refunded"),
+                     (cancelled, "cancelled", "3.6 credits refunded") })
         {
             Assert.Equal(status, (await client.GetTaskAsync(taskId)).Result!.Status());
-            (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED");
+            (await client.CancelAsync(taskId)).AssertError(400, "TASK_CANCEL_NOT_ALLOWED", $"task is already {status} ({credits})");
             Assert.Equal(status, (await client.GetTaskAsync(taskId)).Result!.Status());
         }
 

@@ -222,7 +222,7 @@ public sealed class ErrorEnvelopeTests(UnthrottledFixture fixture) : IClassFixtu
             "task_id", "model", "status", "resolution", "ratio", "duration", "generate_audio", "seed", "video_url", "last_frame_url",
             "error_code", "error_message", "credit_cost", "created_at", "updated_at",
         ];
-        string[] additions = ["thumbnail_url"];
+        string[] additions = ["thumbnail_url", "queue_position", "estimated_finish_at", "progress"];
         Assert.Equal([.. documented, .. additions], task.Select(p => p.Key));
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", task["created_at"]!.GetValue<string>());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", task["updated_at"]!.GetValue<string>());

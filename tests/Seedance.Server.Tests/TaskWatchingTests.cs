@@ -121,7 +121,7 @@ public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<Ser
         using var client = await Server.CreateKeyAsync(credits: 100);
         var id = await client.SubmitTextAsync("Clouds gather [sandbox:delay=2]");
 
-        var events = await ReadStreamAsync(client, id);
+        var events = (await ReadStreamAsync(client, id)).Where(e => e.Event == "status").ToList();
 
         Assert.Equal(events.Select(e => e.Id).Order(), events.Select(e => e.Id));
         Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
@@ -141,12 +141,40 @@ public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<Ser
         var afterProcessing = await ReadStreamAsync(client, id, lastEventId: "3");
         var afterEnd = await ReadStreamAsync(client, id, lastEventId: "4");
 
-        Assert.Equal([4], afterProcessing.Select(e => e.Id));
+        Assert.Equal([4], afterProcessing.Select(e => e.Id ?? 0));
         Assert.Equal("completed", afterProcessing[0].Data.Status());
         Assert.Empty(afterEnd);
     }
 
-    private sealed record StreamEvent(int Id, string Event, JsonNode Data);
+    [Fact]
+    public async Task TheEventStreamCarriesWhereTheTaskStandsAndItsProgressEveryFiveSecondsWhileProcessing()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 100);
+        // A history of this kind of task (480p, 4 s) on this server, so there is something to estimate from.
+        var quick = new List<string>();
+        for (var i = 0; i < 3; i++) quick.Add(await client.SubmitTextAsync($"A quick one {i}"));
+        foreach (var done in quick) await client.WaitForAsync(done);
+        var id = await client.SubmitTextAsync("A long take [sandbox:delay=10]");
+
+        var events = await ReadStreamAsync(client, id);
+
+        string[] fields = ["queue_position", "estimated_finish_at", "progress"];
+        Assert.All(events, e => Assert.All(fields, f => Assert.True(e.Data.AsObject().ContainsKey(f), $"{e.Event} event without {f}")));
+        var processing = Assert.Single(events, e => e.Event == "status" && e.Data.Status() == "processing");
+        Assert.NotNull(processing.Data["estimated_finish_at"]);
+        var progress = events.SkipWhile(e => e != processing).Where(e => e.Event == "progress").ToList();
+        Assert.NotEmpty(progress); // about 9 s of processing: one every 5 s
+        Assert.All(progress, e => Assert.Null(e.Id));
+        Assert.All(progress, e => Assert.Equal("processing", e.Data.Status()));
+        var shown = events.Select(e => e.Data["progress"]?.GetValue<int>()).OfType<int>().ToList();
+        Assert.Equal(shown.Order(), shown);
+        Assert.All(events.Where(e => e.Data.Status() != "completed"), e => Assert.True(e.Data["progress"]?.GetValue<int>() is null or < 100));
+        Assert.Equal(100, events[^1].Data["progress"]!.GetValue<int>());
+        Assert.Equal("completed", events[^1].Data.Status());
+    }
+
+    /// <summary>An event of the stream: a status change has an id, a progress event none.</summary>
+    private sealed record StreamEvent(int? Id, string Event, JsonNode Data);
 
     private static async Task<List<StreamEvent>> ReadStreamAsync(ApiClient client, string taskId, string? lastEventId = null)
     {
@@ -162,7 +190,11 @@ public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<Ser
         {
             if (line.StartsWith("id: ")) id = int.Parse(line[4..]);
             else if (line.StartsWith("event: ")) name = line[7..];
-            else if (line.StartsWith("data: ")) events.Add(new StreamEvent(id!.Value, name!, JsonNode.Parse(line[6..])!));
+            else if (line.StartsWith("data: "))
+            {
+                events.Add(new StreamEvent(id, name!, JsonNode.Parse(line[6..])!));
+                (id, name) = (null, null);
+            }
         }
         return events;
     }

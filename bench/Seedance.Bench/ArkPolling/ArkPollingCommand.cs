@@ -50,12 +50,8 @@ public static class ArkPollingCommand
             };
             var output = p.InvocationConfiguration.Output;
             var report = await ArkPollingBenchmark.RunAsync(settings, p.InvocationConfiguration.Error, ct);
-            var table = report.ToMarkdown();
-            await output.WriteLineAsync(table);
-            Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"{name}-{report.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(p.GetValue(smoke) ? "-smoke" : "")}.md");
-            await File.WriteAllTextAsync(file, table, ct);
-            await output.WriteLineAsync($"Written to {file}");
+            await BenchPaths.WriteTableAsync(output, settings.ResultsDir,
+                $"{name}-{report.StartedAt.UtcDateTime:yyyyMMdd-HHmmss}{(p.GetValue(smoke) ? "-smoke" : "")}", report.ToMarkdown(), ct);
             return report.Incomplete == 0 ? Program.Ok : Program.Failed;
         });
         return command;

@@ -82,11 +82,8 @@ public static class BarCommand
 
     private static async Task<int> WriteAsync(ParseResult p, BarSettings settings, DateTimeOffset startedAt, bool isSmoke, string kind, string table, int failures, CancellationToken ct)
     {
-        await p.InvocationConfiguration.Output.WriteLineAsync(table);
-        Directory.CreateDirectory(settings.ResultsDir);
-        var file = Path.Combine(settings.ResultsDir, $"bar-{startedAt.UtcDateTime:yyyyMMdd-HHmmss}{kind}{(isSmoke ? "-smoke" : "")}.md");
-        await File.WriteAllTextAsync(file, table, ct);
-        await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+        await BenchPaths.WriteTableAsync(p.InvocationConfiguration.Output, settings.ResultsDir,
+            $"bar-{startedAt.UtcDateTime:yyyyMMdd-HHmmss}{kind}{(isSmoke ? "-smoke" : "")}", table, ct);
         return failures == 0 ? Program.Ok : Program.Failed;
     }
 }

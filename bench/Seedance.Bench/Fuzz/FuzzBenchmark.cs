@@ -36,11 +36,8 @@ public static class FuzzBenchmark
             var settings = new Settings(p.GetValue(cases) ?? (isSmoke ? 300 : 100_000), p.GetValue(serverDll) ?? BenchPaths.ServerDll,
                 p.GetValue(resultsDir) ?? BenchPaths.ResultsDir, isSmoke);
             var (table, failures) = await RunAsync(settings, p.InvocationConfiguration.Error, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync(table);
-            Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"fuzz-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}.md");
-            await File.WriteAllTextAsync(file, table, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+            await BenchPaths.WriteTableAsync(p.InvocationConfiguration.Output, settings.ResultsDir,
+                $"fuzz-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}", table, ct);
             return failures == 0 ? Program.Ok : Program.Failed;
         });
         return command;

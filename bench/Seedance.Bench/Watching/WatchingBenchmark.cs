@@ -32,11 +32,8 @@ public static class WatchingBenchmark
             var settings = new Settings(p.GetValue(clients) ?? (isSmoke ? 50 : 1000), p.GetValue(run) ?? (isSmoke ? 4 : 20),
                 p.GetValue(serverDll) ?? BenchPaths.ServerDll, p.GetValue(resultsDir) ?? BenchPaths.ResultsDir);
             var table = await RunAsync(settings, p.InvocationConfiguration.Error, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync(table);
-            Directory.CreateDirectory(settings.ResultsDir);
-            var file = Path.Combine(settings.ResultsDir, $"watching-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}.md");
-            await File.WriteAllTextAsync(file, table, ct);
-            await p.InvocationConfiguration.Output.WriteLineAsync($"Written to {file}");
+            await BenchPaths.WriteTableAsync(p.InvocationConfiguration.Output, settings.ResultsDir,
+                $"watching-{DateTime.UtcNow:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}", table, ct);
             return Program.Ok;
         });
         return command;

@@ -183,7 +183,8 @@ internal static class Progress
     public static async Task<VideoTask> WaitAsync(CliContext context, VideoTaskOperation operation, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        string Line(VideoTaskStatus status) => $"Task {operation.TaskId}: {WireName.Of(status)} ({clock.Elapsed:m\\:ss})";
+        string Line(VideoTask? task) =>
+            $"Task {operation.TaskId}: {WireName.Of(task?.Status ?? operation.Status)}{Outlook(task)} ({clock.Elapsed:m\\:ss})";
         if (!context.Interactive)
         {
             var last = (VideoTaskStatus?)null;
@@ -191,19 +192,34 @@ internal static class Progress
             {
                 if (t.Status == last) return;
                 last = t.Status;
-                context.Error.WriteLine(Line(t.Status));
+                context.Error.WriteLine(Line(t));
             });
             return await operation.WaitForCompletionAsync(progress, ct);
         }
         VideoTask? result = null;
-        await context.Console.Status().StartAsync(Line(operation.Status), async status =>
+        await context.Console.Status().StartAsync(Markup.Escape(Line(operation.Value)), async status =>
         {
             var waiting = operation.WaitForCompletionAsync(null, ct);
-            while (await Task.WhenAny(waiting, Task.Delay(1000, CancellationToken.None)) != waiting) status.Status(Markup.Escape(Line(operation.Status)));
+            while (await Task.WhenAny(waiting, Task.Delay(1000, CancellationToken.None)) != waiting) status.Status(Markup.Escape(Line(operation.Value)));
             result = await waiting;
         });
-        context.Error.WriteLine(Line(result!.Status));
-        return result;
+        context.Error.WriteLine(Line(result));
+        return result!;
+    }
+
+    /// <summary>Where an unfinished task stands, as the server estimates it: its place in line, a progress bar and when it should end.</summary>
+    public static string Outlook(VideoTask? task)
+    {
+        if (task is null || task.IsFinal) return "";
+        var line = new System.Text.StringBuilder();
+        if (task.QueuePosition is { } ahead) line.Append(ahead == 0 ? ", next in line" : $", {ahead} ahead in line");
+        if (task.Progress is { } percent)
+        {
+            var filled = Math.Clamp(percent, 0, 100) / 5;
+            line.Append(' ').Append(new string('━', filled)).Append(new string('─', 20 - filled)).Append($" {percent}%");
+        }
+        if (task.EstimatedFinishAt is { } eta) line.Append($", ETA {eta.ToLocalTime():HH:mm:ss}");
+        return line.ToString();
     }
 
     private static async Task Transfer(CliContext context, string what, Func<IProgress<TransferProgress>, Task> transfer)

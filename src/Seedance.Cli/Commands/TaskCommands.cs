@@ -64,6 +64,7 @@ public static class TaskCommands
             var result = await client.CancelTaskAsync(parse.GetValue(taskId)!, context.Interrupted);
             if (parse.GetValue(SeedanceCli.Json)) Output.WriteJson(context, result);
             else context.Out.WriteLine($"{result.TaskId} {WireName.Of(result.Status)}");
+            if (!parse.GetValue(SeedanceCli.Json) && result.RefundedCredits is { } refunded) context.Error.WriteLine($"{Output.Credits(refunded)} credits refunded");
             return ExitCodes.Ok;
         });
         return command;

@@ -38,6 +38,15 @@ public sealed record VideoTask
     /// completed; an addition of this server to the API document, so null from servers without it, and when the poster could not be made.
     /// </summary>
     public Uri? ThumbnailUrl { get; init; }
+    /// <summary>
+    /// For a pending task, how many of the key's tasks are handed over before it (0: it is next); null otherwise. An addition
+    /// of this server to the API document, as are <see cref="EstimatedFinishAt"/> and <see cref="Progress"/>.
+    /// </summary>
+    public int? QueuePosition { get; init; }
+    /// <summary>When the task should finish, from what the server measured lately for tasks like it; null until it has that history, and once the task has finished.</summary>
+    public DateTimeOffset? EstimatedFinishAt { get; init; }
+    /// <summary>How far the task has got, 0-100 (an estimate from the time it has run; 100 only once completed); null without a history.</summary>
+    public int? Progress { get; init; }
 
     /// <summary>True once the status is final: completed, failed, cancelled or expired.</summary>
     public bool IsFinal => IsFinalStatus(Status);
@@ -70,7 +79,11 @@ public sealed record VideoTaskPage(IReadOnlyList<VideoTask> Data, int Total, int
 /// <summary>The answer to a cancel: the task's status after it (<see cref="VideoTaskStatus.Cancelled"/>).</summary>
 /// <param name="TaskId">The task id.</param>
 /// <param name="Status">Its status now.</param>
-public sealed record TaskCancellation(string TaskId, VideoTaskStatus Status);
+public sealed record TaskCancellation(string TaskId, VideoTaskStatus Status)
+{
+    /// <summary>The credits the cancel gave back (the task's whole reservation); null from servers that do not say.</summary>
+    public decimal? RefundedCredits { get; init; }
+}
 
 /// <summary>The credits of the key's account. <c>TotalCredits = UsedCredits + ReservedCredits + RemainCredits</c>.</summary>
 /// <param name="TotalCredits">Credits ever granted.</param>

@@ -136,7 +136,7 @@ public sealed class VideoTaskOperation
             await using var stream = await response.Content.ReadAsStreamAsync(ct);
             await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct))
             {
-                if (item.EventType != "status") continue;
+                if (item.EventType is not ("status" or "progress")) continue; // progress: the same task object, further on
                 var task = Update(JsonSerializer.Deserialize<VideoTask>(item.Data, Wire.Options)!, progress);
                 if (task.IsFinal) return task;
             }

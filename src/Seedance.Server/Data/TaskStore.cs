@@ -71,13 +71,14 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
 
     /// <summary>The upstream started generating: queued to processing.</summary>
     public Task<bool> StartProcessingAsync(string taskId, CancellationToken ct) =>
-        MoveAsync(taskId, VideoTaskStatus.Queued, VideoTaskStatus.Processing, MoveSql, ct, null);
+        MoveAsync(taskId, VideoTaskStatus.Queued, VideoTaskStatus.Processing, StartSql, ct, null);
 
     // The moves every task makes (its hand-over, its start), as kept statements: run for every task in flight, they cost
-    // a fraction of ExecuteUpdate's work per call (building and reading the expression, its parameters).
-    private const string MoveSql = "UPDATE video_tasks SET status = @p0, updated_at = @p1 WHERE task_id = @p2 AND status = @p3";
+    // a fraction of ExecuteUpdate's work per call (building and reading the expression, its parameters). Each records when
+    // it happened in its own column too (the same value as updated_at, so no extra parameter): what the estimates measure.
+    private const string StartSql = "UPDATE video_tasks SET status = @p0, updated_at = @p1, processing_at = @p1 WHERE task_id = @p2 AND status = @p3";
     private const string QueueSql =
-        "UPDATE video_tasks SET status = @p0, updated_at = @p1, channel_name = @p4, upstream_task_id = @p5, retry_at = NULL WHERE task_id = @p2 AND status = @p3";
+        "UPDATE video_tasks SET status = @p0, updated_at = @p1, queued_at = @p1, channel_name = @p4, upstream_task_id = @p5, retry_at = NULL WHERE task_id = @p2 AND status = @p3";
 
     /// <summary>A change that moves no money (pending to queued, queued to processing): <paramref name="sql"/> with the move's values and <paramref name="also"/>'s.</summary>
     private async Task<bool> MoveAsync(string taskId, string from, string to, string sql, CancellationToken ct, Func<SeedanceDb, PreparedCommands.Arg[]>? also)
@@ -214,7 +215,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         var rows = await db.Tasks.Where(t => t.TaskId == taskId && from.Contains(t.Status))
             .ExecuteUpdateAsync(s =>
             {
-                s.SetProperty(t => t.Status, to).SetProperty(t => t.UpdatedAt, now);
+                s.SetProperty(t => t.Status, to).SetProperty(t => t.UpdatedAt, now).SetProperty(t => t.FinishedAt, now);
                 also?.Invoke(s);
             }, ct);
         return rows == 1;

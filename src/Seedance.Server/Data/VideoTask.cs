@@ -68,6 +68,12 @@ public sealed class VideoTask
     public DateTime? ResultsRemovedAt { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>When an upstream took the task (pending to queued); null before, and for tasks from before it was recorded.</summary>
+    public DateTime? QueuedAt { get; set; }
+    /// <summary>When the upstream started generating (queued to processing); null when it was not seen to start.</summary>
+    public DateTime? ProcessingAt { get; set; }
+    /// <summary>When the task reached its terminal status.</summary>
+    public DateTime? FinishedAt { get; set; }
     public DateTime ExpiresAt { get; set; }
     /// <summary>A pending task whose hand-over failed waits until then.</summary>
     public DateTime? RetryAt { get; set; }

@@ -22,7 +22,7 @@ public static class Examples
 
     private static readonly TaskView Completed = new(TaskId, "seedance-2.0", VideoTaskStatus.Completed, "720p", "16:9", 8, false, null,
         $"https://api.example.com/files/results/{TaskId}/video.mp4?expires=1737542025&signature=...", null, null, null, 14.4m,
-        Created, Created.AddSeconds(225), $"https://api.example.com/files/results/{TaskId}/thumbnail.jpg?expires=1737542025&signature=...");
+        Created, Created.AddSeconds(225), $"https://api.example.com/files/results/{TaskId}/thumbnail.jpg?expires=1737542025&signature=...", Progress: 100);
 
     /// <summary>A request as a client would write it: the fields it leaves out are absent, not null.</summary>
     private static readonly JsonSerializerOptions Sent = new(Json.Options) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
@@ -36,7 +36,7 @@ public static class Examples
         [typeof(SubmitResult)] = _ => new SubmitResult(TaskId, VideoTaskStatus.Pending, 14.4m),
         [typeof(TaskView)] = _ => Completed,
         [typeof(TaskPage)] = _ => new TaskPage([Completed], 42, 1, 10),
-        [typeof(CancelResult)] = _ => new CancelResult(TaskId, VideoTaskStatus.Cancelled),
+        [typeof(CancelResult)] = _ => new CancelResult(TaskId, VideoTaskStatus.Cancelled, 14.4m),
         [typeof(BalanceEndpoints.Balance)] = _ => new BalanceEndpoints.Balance(10000m, 3250.5m, 6735.1m, 14.4m, 120.6m, 980.4m, 500m, null),
         [typeof(ModelEndpoints.ModelList)] = services => ModelEndpoints.List(services.GetRequiredService<ModelCatalogue>(), null),
         [typeof(TaskSubmission.Quote)] = _ => new TaskSubmission.Quote("seedance-2.0-fast", "1080p", 6, 19.87m, 1000m, true),

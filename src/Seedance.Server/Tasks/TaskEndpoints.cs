@@ -50,7 +50,7 @@ public static class TaskEndpoints
         return Envelope.Ok(TaskView.Of(task, links));
     }
 
-    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers)
+    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers, TaskTimings timings)
     {
         var keyId = context.Caller().KeyId;
         // A plain poll of a finished task, as clients keep sending for a while after it ends, is answered from
@@ -59,13 +59,14 @@ public static class TaskEndpoints
         var db = context.RequestServices.GetRequiredService<SeedanceDb>();
         var events = context.RequestServices.GetRequiredService<TaskEvents>();
         var task = await TaskWatchEndpoints.WaitAsync(context, db, events, keyId, task_id, wait, context.RequestAborted);
-        return Results.Bytes(answers.Answer(keyId, task, links), Envelope.ContentType);
+        var outlook = await timings.OutlookAsync(db, task, context.RequestAborted);
+        return Results.Bytes(answers.Answer(keyId, task, links, outlook), Envelope.ContentType);
     }
 
-    private static async Task<IResult> List(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status,
-        [Microsoft.AspNetCore.Mvc.FromQuery] string[]? task_ids)
+    private static async Task<IResult> List(HttpContext context, SeedanceDb db, PublicLinks links, TaskTimings timings, string? page, string? page_size,
+        string? status, [Microsoft.AspNetCore.Mvc.FromQuery] string[]? task_ids)
     {
-        if (task_ids is { Length: > 0 }) return await Batch(context, db, links, page, page_size, status, task_ids);
+        if (task_ids is { Length: > 0 }) return await Batch(context, db, links, timings, page, page_size, status, task_ids);
         var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
         var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
         CheckStatus(status);
@@ -75,17 +76,17 @@ public static class TaskEndpoints
         var skip = (int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue);
         var total = (await KeyOf(db, keyId, ct))?.TasksIn(status) ?? 0;
         var found = status is null ? PageAll(db, keyId, skip, size) : PageWithStatus(db, keyId, status, skip, size);
-        var rows = new List<TaskView>(size);
-        await foreach (var t in found.WithCancellation(ct)) rows.Add(TaskView.Of(t, links));
-        return Envelope.Ok(new TaskPage(rows, total, pageNumber, size));
+        var tasks = new List<VideoTask>(size);
+        await foreach (var t in found.WithCancellation(ct)) tasks.Add(t);
+        return Envelope.Ok(new TaskPage(await ViewsAsync(db, timings, links, keyId, tasks, ct), total, pageNumber, size));
     }
 
     /// <summary>
     /// A batch read: the caller's tasks among <paramref name="taskIds"/> (ids of other keys and unknown ids are simply
     /// absent), in the order asked, in the list's shape (<c>total</c> the number found, one page as large as the ids asked).
     /// </summary>
-    private static async Task<IResult> Batch(HttpContext context, SeedanceDb db, PublicLinks links, string? page, string? page_size, string? status,
-        string[] taskIds)
+    private static async Task<IResult> Batch(HttpContext context, SeedanceDb db, PublicLinks links, TaskTimings timings, string? page, string? page_size,
+        string? status, string[] taskIds)
     {
         if (page is not null || page_size is not null) throw ApiError.InvalidParameter("task_ids cannot be combined with page or page_size");
         CheckStatus(status);
@@ -94,8 +95,14 @@ public static class TaskEndpoints
         var found = await db.Tasks.AsNoTracking()
             .Where(t => t.KeyId == keyId && ids.Contains(t.TaskId) && (status == null || t.Status == status))
             .Select(Shown).ToDictionaryAsync(t => t.TaskId, context.RequestAborted);
-        var rows = ids.Where(found.ContainsKey).Select(id => TaskView.Of(found[id], links)).ToList();
+        var rows = await ViewsAsync(db, timings, links, keyId, ids.Where(found.ContainsKey).Select(id => found[id]).ToList(), context.RequestAborted);
         return Envelope.Ok(new TaskPage(rows, rows.Count, 1, ids.Count));
+    }
+
+    private static async Task<List<TaskView>> ViewsAsync(SeedanceDb db, TaskTimings timings, PublicLinks links, long keyId, List<VideoTask> tasks, CancellationToken ct)
+    {
+        var outlooks = await timings.OutlooksAsync(db, keyId, tasks, ct);
+        return tasks.Select((t, i) => TaskView.Of(t, links, outlook: outlooks[i])).ToList();
     }
 
     /// <summary>What <see cref="TaskView"/> shows of a task.</summary>
@@ -104,7 +111,7 @@ public static class TaskEndpoints
         Seq = t.Seq, TaskId = t.TaskId, KeyId = t.KeyId, Model = t.Model, Status = t.Status, Resolution = t.Resolution, Ratio = t.Ratio,
         Duration = t.Duration, GenerateAudio = t.GenerateAudio, Seed = t.Seed, VideoFile = t.VideoFile, LastFrameFile = t.LastFrameFile,
         ThumbnailFile = t.ThumbnailFile, ErrorCode = t.ErrorCode, ErrorMessage = t.ErrorMessage, CreditCost = t.CreditCost, CreatedAt = t.CreatedAt,
-        UpdatedAt = t.UpdatedAt, ContentJson = "",
+        UpdatedAt = t.UpdatedAt, ChannelName = t.ChannelName, QueuedAt = t.QueuedAt, ProcessingAt = t.ProcessingAt, ContentJson = "",
     };
 
     // The listing's queries, compiled once (a list request otherwise spends more time turning LINQ into SQL
@@ -139,7 +146,9 @@ public static class TaskEndpoints
 
     /// <summary>
     /// A pending task is cancelled here and now. A queued or processing one is cancelled at the upstream
-    /// first; if the upstream refuses, the task goes on and the caller hears TASK_CANCEL_NOT_ALLOWED.
+    /// first; if the upstream refuses, the task goes on and the caller hears TASK_CANCEL_NOT_ALLOWED. The answer says what
+    /// the cancel gave back: the task's whole reservation, which its release in the ledger moved. A finished task (a
+    /// cancelled one too) cannot be cancelled, as the API document says; the refusal says what became of it.
     /// </summary>
     private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskStore tasks, ChannelPool channels)
     {
@@ -151,7 +160,7 @@ public static class TaskEndpoints
             if (await tasks.CancelAsync(task, [VideoTaskStatus.Pending], ct)) return Cancelled(task);
             task = await Find(db, keyId, task_id, ct); // it left pending meanwhile
         }
-        if (VideoTaskStatus.IsTerminal(task.Status)) throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+        if (VideoTaskStatus.IsTerminal(task.Status)) throw AlreadyFinished(task);
 
         // An active task always has its upstream id: both are written by the same update.
         if (!await channels.Get(task.ChannelName!).Provider.CancelAsync(task.UpstreamTaskId!, ct))
@@ -160,10 +169,17 @@ public static class TaskEndpoints
         // The tracker may have seen the upstream's cancellation first and recorded it: that is our cancel too.
         task = await Find(db, keyId, task_id, ct);
         if (task.Status == VideoTaskStatus.Cancelled) return Cancelled(task);
-        throw ApiError.CancelNotAllowed($"task is already {task.Status}");
+        throw AlreadyFinished(task);
     }
 
-    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, VideoTaskStatus.Cancelled));
+    // The reservation is the task's cost, released whole (TaskStore.FinishAsync): what the ledger's release entry says.
+    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, VideoTaskStatus.Cancelled, task.CreditCost));
+
+    private static ApiError AlreadyFinished(VideoTask task) => ApiError.CancelNotAllowed(task.Status switch
+    {
+        VideoTaskStatus.Completed => $"task is already completed ({Credits.Format(task.CreditCost)} credits charged)",
+        _ => $"task is already {task.Status} ({Credits.Format(task.CreditCost)} credits refunded)",
+    });
 
     internal static async Task<VideoTask> Find(SeedanceDb db, long keyId, string taskId, CancellationToken ct) =>
         await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.TaskId == taskId && t.KeyId == keyId, ct) ?? throw ApiError.TaskNotFound();

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
@@ -13,17 +14,19 @@ namespace Seedance.Server.Tasks;
 /// <summary>
 /// Waiting for a task without polling: <c>GET /task/{id}?wait=N</c> answers as soon as the task is
 /// terminal or after N seconds (at most 60); <c>GET /task/{id}/events</c> streams each status change as a
-/// server-sent event and ends after the terminal one. Both are woken by the status change itself.
+/// server-sent event and ends after the terminal one, with a <c>progress</c> event every 5 s while the task is processing
+/// (once this server has a history to estimate from). Both are woken by the status change itself.
 /// </summary>
 public static class TaskWatchEndpoints
 {
     public const int MaxWaitSeconds = 60;
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
 
     public static void MapTaskWatching(this IEndpointRouteBuilder api)
     {
         api.MapGet("/task/{task_id}/events", Stream).WithName("StreamTaskEvents")
-            .WithSummary("Stream a task's status changes as server-sent events (the task object as data); resumes with Last-Event-ID")
+            .WithSummary("Stream a task's status changes as server-sent events (the task object as data), and its progress every 5 s while processing; resumes with Last-Event-ID")
             .Produces<Stream>(200, "text/event-stream")
             .ProducesErrors("TASK_NOT_FOUND");
     }
@@ -54,7 +57,7 @@ public static class TaskWatchEndpoints
         return task;
     }
 
-    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links, WatchLimit watches,
+    private static async Task Stream(string task_id, HttpContext context, SeedanceDb db, TaskEvents events, PublicLinks links, WatchLimit watches, TaskTimings timings,
         [FromHeader(Name = "Last-Event-ID"), Description("The id of the last event received: a reconnecting client gets only what it has not seen")] string? lastEventId)
     {
         var ct = context.RequestAborted;
@@ -70,31 +73,50 @@ public static class TaskWatchEndpoints
         response.Headers["X-Accel-Buffering"] = "no";
         await response.Body.FlushAsync(ct);
 
+        var lastRead = Stopwatch.GetTimestamp();
         while (true)
         {
             var order = Order(task.Status);
             if (order > lastSent)
             {
-                var data = JsonSerializer.Serialize(TaskView.Of(task, links), Json.Options);
-                await response.WriteAsync($"id: {order}\nevent: status\ndata: {data}\n\n", ct);
-                await response.Body.FlushAsync(ct);
+                await SendAsync(response, $"id: {order}\nevent: status", TaskView.Of(task, links, outlook: await timings.OutlookAsync(db, task, ct)), ct);
                 lastSent = order;
             }
             if (VideoTaskStatus.IsTerminal(task.Status)) return;
 
+            // While processing, a progress event every few seconds (the task as last read, its outlook worked out anew; no
+            // id, so a reconnecting client resumes by status); otherwise, and without a history, a keep-alive now and then.
+            var showsProgress = task.Status == VideoTaskStatus.Processing && timings.MedianRun(task) is not null;
             using var beat = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            beat.CancelAfter(Heartbeat);
-            try { task = await subscription.Changes.Reader.ReadAsync(beat.Token); }
+            beat.CancelAfter(showsProgress ? ProgressEvery : Heartbeat);
+            try
+            {
+                task = await subscription.Changes.Reader.ReadAsync(beat.Token);
+                lastRead = Stopwatch.GetTimestamp();
+            }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                // Quiet for a while: the task is read again (a change on another node whose signal was lost shows here), and
-                // when nothing changed a comment keeps the connection alive.
-                task = await TaskEndpoints.Find(db, keyId, task_id, ct);
-                if (Order(task.Status) > lastSent) continue;
-                await response.WriteAsync(": keep-alive\n\n", ct);
-                await response.Body.FlushAsync(ct);
+                // Quiet for a while: the task is read again (a change on another node whose signal was lost shows here).
+                if (Stopwatch.GetElapsedTime(lastRead) >= Heartbeat)
+                {
+                    task = await TaskEndpoints.Find(db, keyId, task_id, ct);
+                    lastRead = Stopwatch.GetTimestamp();
+                    if (Order(task.Status) > lastSent) continue;
+                }
+                if (showsProgress) await SendAsync(response, "event: progress", TaskView.Of(task, links, outlook: timings.OutlookOf(task)), ct);
+                else
+                {
+                    await response.WriteAsync(": keep-alive\n\n", ct);
+                    await response.Body.FlushAsync(ct);
+                }
             }
         }
+    }
+
+    private static async Task SendAsync(HttpResponse response, string head, TaskView view, CancellationToken ct)
+    {
+        await response.WriteAsync($"{head}\ndata: {JsonSerializer.Serialize(view, Json.Options)}\n\n", ct);
+        await response.Body.FlushAsync(ct);
     }
 
     /// <summary>The event id of a status: statuses only move forward, so the id tells a reconnecting client what it has seen.</summary>

@@ -40,10 +40,11 @@ public sealed class TerminalTaskCache(TimeProvider clock) : ITaskObserver, IDisp
     }
 
     /// <summary>The answer for <paramref name="task"/> as the envelope's bytes, kept when the task is finished.</summary>
-    public byte[] Answer(long keyId, VideoTask task, PublicLinks links)
+    /// <param name="outlook">Where an unfinished task stands (a finished one's never changes).</param>
+    public byte[] Answer(long keyId, VideoTask task, PublicLinks links, TaskOutlook? outlook = null)
     {
         var hour = CurrentHour();
-        var body = JsonSerializer.SerializeToUtf8Bytes(Envelope.Success(TaskView.Of(task, links)), Json.Options);
+        var body = JsonSerializer.SerializeToUtf8Bytes(Envelope.Success(TaskView.Of(task, links, outlook: outlook)), Json.Options);
         if (VideoTaskStatus.IsTerminal(task.Status))
             _answers.Set(task.TaskId, new Entry(keyId, links.BaseUrl, hour, body),
                 new MemoryCacheEntryOptions { Size = body.Length + 256, SlidingExpiration = KeptFor });

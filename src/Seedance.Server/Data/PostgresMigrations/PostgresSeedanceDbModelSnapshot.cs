@@ -480,6 +480,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                         .HasColumnType("integer")
                         .HasColumnName("failed_checks");
 
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
                     b.Property<bool>("GenerateAudio")
                         .HasColumnType("boolean")
                         .HasColumnName("generate_audio");
@@ -513,6 +517,14 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<long?>("PricePerSecond")
                         .HasColumnType("bigint")
                         .HasColumnName("price_per_second");
+
+                    b.Property<DateTime?>("ProcessingAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processing_at");
+
+                    b.Property<DateTime?>("QueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("queued_at");
 
                     b.Property<string>("Ratio")
                         .IsRequired()

@@ -467,6 +467,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("failed_checks");
 
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
                     b.Property<bool>("GenerateAudio")
                         .HasColumnType("INTEGER")
                         .HasColumnName("generate_audio");
@@ -500,6 +504,14 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<long?>("PricePerSecond")
                         .HasColumnType("INTEGER")
                         .HasColumnName("price_per_second");
+
+                    b.Property<DateTime?>("ProcessingAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("processing_at");
+
+                    b.Property<DateTime?>("QueuedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("queued_at");
 
                     b.Property<string>("Ratio")
                         .IsRequired()
