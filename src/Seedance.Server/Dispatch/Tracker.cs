@@ -47,7 +47,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     /// <summary>Tasks whose check is under way: a slow check never makes a second one start beside it.</summary>
     private readonly ConcurrentDictionary<string, byte> _checking = new();
     /// <summary>Per channel, the checks it may have in flight.</summary>
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _slots = new();
+    /// <summary>Each channel's bound on checks in flight, by its size: a channel whose max_parallel_polls changed gets a new one.</summary>
+    private readonly ConcurrentDictionary<(string Channel, int Size), SemaphoreSlim> _slots = new();
     private DateTime _lastExpirySweep = DateTime.MinValue;
     /// <summary>Tasks left by a dead node are looked for this often (the node that hands a task over holds it from the start).</summary>
     private static readonly TimeSpan ClaimEvery = TimeSpan.FromSeconds(1);
@@ -198,7 +199,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     /// </summary>
     private async Task CheckAsync(VideoTask[] batch, UpstreamChannel channel, CancellationToken ct)
     {
-        var slots = _slots.GetOrAdd(channel.Name, _ => new SemaphoreSlim(channel.Options.MaxParallelPolls));
+        var slots = _slots.GetOrAdd((channel.Name, channel.Options.MaxParallelPolls), key => new SemaphoreSlim(key.Size));
         try
         {
             IReadOnlyDictionary<string, ProviderTaskState>? states = null;
