@@ -50,7 +50,7 @@ public static class TaskEndpoints
         return Envelope.Ok(TaskView.Of(task, links));
     }
 
-    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers, TaskTimings timings)
+    private static async Task<IResult> Get(string task_id, string? wait, HttpContext context, PublicLinks links, TerminalTaskCache answers)
     {
         var keyId = context.Caller().KeyId;
         // A plain poll of a finished task, as clients keep sending for a while after it ends, is answered from
@@ -59,7 +59,7 @@ public static class TaskEndpoints
         var db = context.RequestServices.GetRequiredService<SeedanceDb>();
         var events = context.RequestServices.GetRequiredService<TaskEvents>();
         var task = await TaskWatchEndpoints.WaitAsync(context, db, events, keyId, task_id, wait, context.RequestAborted);
-        var outlook = await timings.OutlookAsync(db, task, context.RequestAborted);
+        var outlook = await context.RequestServices.GetRequiredService<TaskTimings>().OutlookAsync(db, task, context.RequestAborted);
         return Results.Bytes(answers.Answer(keyId, task, links, outlook), Envelope.ContentType);
     }
 
