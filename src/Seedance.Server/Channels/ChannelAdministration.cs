@@ -116,9 +116,12 @@ public sealed partial class ChannelAdministration(SeedanceDb db, ChannelStore st
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TestTimeout);
+        // Its own HTTP clients, let go of once the check is done (the sandbox, a shared service, answered above).
+        var provider = ChannelPool.CreateProvider(channel, services);
+        using var owned = provider as IDisposable;
         try
         {
-            await ChannelPool.CreateProvider(channel, services).CheckAsync(timeout.Token);
+            await provider.CheckAsync(timeout.Token);
         }
         catch (ProviderException e)
         {

@@ -12,7 +12,7 @@ namespace Seedance.Server.Providers.Ark;
 /// Volcengine Ark / BytePlus ModelArk (<c>/contents/generations/tasks</c>). Uploads reach the upstream
 /// as signed links to this server's store, or inline as data URIs for images when the channel says so.
 /// </summary>
-public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links) : IVideoProvider
+public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links) : IVideoProvider, IDisposable
 {
     private const string Tasks = "contents/generations/tasks";
     // The upstream's limits on execution_expires_after.
@@ -160,5 +160,12 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         }
         catch (JsonException) { }
         return ArkErrors.From(response.StatusCode, code, message);
+    }
+
+    /// <summary>Lets go of the provider's HTTP clients (a channel's settings tested, not kept).</summary>
+    public void Dispose()
+    {
+        http.Dispose();
+        upstreamLinks.Dispose();
     }
 }
