@@ -43,6 +43,7 @@ public sealed class SeedanceOptions
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
+    public ReconciliationOptions Reconciliation { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
@@ -151,6 +152,13 @@ public sealed class RetentionOptions
 {
     /// <summary>Days the request log keeps an API request's summary.</summary>
     public int RequestLogDays { get; set; } = 7;
+}
+
+/// <summary>The daily comparison of each Ark channel's task list with this server's tasks.</summary>
+public sealed class ReconciliationOptions
+{
+    /// <summary>The daily run cancels the upstream's orphans (tasks this server never recorded) that are still queued there.</summary>
+    public bool CancelOrphans { get; set; }
 }
 
 public sealed class SandboxOptions
