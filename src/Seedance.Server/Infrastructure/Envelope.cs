@@ -28,3 +28,9 @@ public static class Envelope
 
 /// <summary>The error code a request was refused with, for the request log: set only on a refusal, so a success costs nothing.</summary>
 public sealed record AnsweredError(string Code);
+
+/// <summary>Marks a route that answers CSV when asked (<c>format=csv</c>), for the API documents.</summary>
+public sealed class AnswersCsv
+{
+    public static readonly AnswersCsv Instance = new();
+}

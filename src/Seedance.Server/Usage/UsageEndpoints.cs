@@ -15,7 +15,7 @@ public static class UsageEndpoints
             .WithName("GetUsage").WithTags("Usage")
             .WithSummary("The caller's usage per period (default the last 30 days) and group (group_by=day,model): tasks submitted, completed, failed, "
                 + "cancelled and expired, video seconds completed and credits captured; format=csv for a spreadsheet")
-            .Produces<Envelope<UsageReportView>>().Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesErrors("INVALID_PARAMETER");
+            .Produces<Envelope<UsageReportView>>().WithMetadata(AnswersCsv.Instance).ProducesErrors("INVALID_PARAMETER");
 
     public static void MapUsageAdmin(this IEndpointRouteBuilder app) =>
         app.MapAdminGroup("/admin/v1/usage").WithTags("Usage")
@@ -24,7 +24,7 @@ public static class UsageEndpoints
             .WithName("GetAllUsage")
             .WithSummary("Usage of every key (or one with key_id) per period and group (group_by=day,key,model,resolution,channel, any subset); "
                 + "credits equal the ledger's captures; format=csv for a spreadsheet")
-            .Produces<Envelope<UsageReportView>>().Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesErrors("INVALID_PARAMETER");
+            .Produces<Envelope<UsageReportView>>().WithMetadata(AnswersCsv.Instance).ProducesErrors("INVALID_PARAMETER");
 
     private static async Task<IResult> ReportAsync(SeedanceDb db, TimeProvider clock, string? from, string? to, IReadOnlyList<string> dimensions, long? keyId,
         string? format, CancellationToken ct)
