@@ -50,6 +50,9 @@ public abstract class SqlDialect(string connectionString)
     /// <summary>A pool of writable contexts (the <see cref="DatabaseWriter"/>'s alone).</summary>
     internal abstract Func<SeedanceDb> WritableContexts();
 
+    /// <summary>Where the request log is kept (<see cref="RequestLogStore"/>): a file of its own on SQLite, a table of the database on PostgreSQL.</summary>
+    internal abstract RequestLogDatabase OpenRequestLog();
+
     /// <summary>Settings applied once to the database before it is migrated.</summary>
     public virtual Task PrepareAsync(SeedanceDb db, CancellationToken ct) => Task.CompletedTask;
 
@@ -91,6 +94,8 @@ public sealed class SqliteDialect(string connectionString, bool durable = true) 
 
     public override async Task PrepareAsync(SeedanceDb db, CancellationToken ct) =>
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+
+    internal override RequestLogDatabase OpenRequestLog() => new SqliteRequestLog(ConnectionString);
 
     public static string DefaultConnectionString(string dataPath) => new SqliteConnectionStringBuilder
     {
@@ -141,6 +146,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
         var pool = new Microsoft.EntityFrameworkCore.Infrastructure.PooledDbContextFactory<PostgresSeedanceDb>(options);
         return pool.CreateDbContext;
     }
+
+    internal override RequestLogDatabase OpenRequestLog() => new PostgresRequestLog(this);
 
     // A lock of the dispatcher's own: it blocks no submission and no row, and is held for two short statements.
     public override async Task LockKeySlotsAsync(SeedanceDb db, long keyId, CancellationToken ct) =>

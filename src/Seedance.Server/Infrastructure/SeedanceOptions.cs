@@ -42,6 +42,8 @@ public sealed class SeedanceOptions
     public SandboxOptions Sandbox { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
+    public ReconciliationOptions Reconciliation { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
@@ -145,6 +147,20 @@ public sealed class NodeOptions
     public double LeaseSeconds { get; set; } = 30;
 }
 
+/// <summary>How long records are kept before housekeeping forgets them.</summary>
+public sealed class RetentionOptions
+{
+    /// <summary>Days the request log keeps an API request's summary.</summary>
+    public int RequestLogDays { get; set; } = 7;
+}
+
+/// <summary>The daily comparison of each Ark channel's task list with this server's tasks.</summary>
+public sealed class ReconciliationOptions
+{
+    /// <summary>The daily run cancels the upstream's orphans (tasks this server never recorded) that are still queued there.</summary>
+    public bool CancelOrphans { get; set; }
+}
+
 public sealed class SandboxOptions
 {
     /// <summary>How long a task waits as <c>queued</c> before it starts rendering.</summary>
@@ -230,6 +246,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Node.Id is { } id && (id.Length is 0 or > 64 || id.Any(char.IsWhiteSpace)))
             errors.Add("Seedance:Node:Id must be 1-64 characters without spaces");
         if (o.Node.LeaseSeconds is < 1 or > 3600) errors.Add("Seedance:Node:LeaseSeconds must be 1-3600");
+        if (o.Retention.RequestLogDays is < 1 or > 3650) errors.Add("Seedance:Retention:RequestLogDays must be 1-3650");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -60,6 +60,33 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         return states;
     }
 
+    /// <summary>
+    /// One page of the account's task list, newest first as the upstream keeps it (the last 7 days only): for
+    /// reconciliation, which compares it with this server's tasks.
+    /// </summary>
+    public async Task<UpstreamTaskPage> ListAsync(int pageNum, int pageSize, CancellationToken ct)
+    {
+        var page = await SendAsync(HttpMethod.Get, $"{Tasks}?page_num={pageNum}&page_size={pageSize}", null, ct)
+            ?? throw ProviderException.Transient("Upstream answered a list without a body");
+        var items = new List<UpstreamTask>();
+        foreach (var item in page["items"] as JsonArray ?? throw ProviderException.Transient("Upstream answered a list without items"))
+        {
+            if (item is not JsonObject task || task["id"]?.GetValue<string>() is not { } id) continue;
+            var usage = task["usage"] as JsonObject;
+            items.Add(new UpstreamTask(id, task["model"]?.GetValue<string>() ?? "", task["status"]?.GetValue<string>() ?? "",
+                DateTimeOffset.FromUnixTimeSeconds(task["created_at"]?.GetValue<long>() ?? 0).UtcDateTime,
+                usage?["total_tokens"]?.GetValue<long>() ?? usage?["completion_tokens"]?.GetValue<long>() ?? 0));
+        }
+        return new UpstreamTaskPage(page["total"]?.GetValue<int>() ?? items.Count, items);
+    }
+
+    /// <summary>This product's status for one of Ark's.</summary>
+    public static string? StatusOf(string arkStatus) => arkStatus switch
+    {
+        "queued" => "queued", "running" => "processing", "succeeded" => "completed", "failed" => "failed",
+        "expired" => "expired", "cancelled" => "cancelled", _ => null,
+    };
+
     /// <summary>A list of at most one task per model the channel maps: the key must be good, and each model's name one the upstream knows.</summary>
     public async Task CheckAsync(CancellationToken ct)
     {
@@ -169,3 +196,8 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         upstreamLinks.Dispose();
     }
 }
+
+/// <summary>A task of the upstream's list, as reconciliation reads it; <see cref="Tokens"/> from its usage (0 until it succeeded).</summary>
+public sealed record UpstreamTask(string Id, string Model, string Status, DateTime CreatedAt, long Tokens);
+
+public sealed record UpstreamTaskPage(int Total, IReadOnlyList<UpstreamTask> Items);
