@@ -131,6 +131,7 @@ public static class SeedanceApp
         services.AddSingleton<UrlSigner>();
         if (options.Storage.IsS3) services.AddSingleton<FileStore, S3FileStore>();
         else services.AddSingleton<LocalFileStore>().AddSingleton<FileStore>(sp => sp.GetRequiredService<LocalFileStore>());
+        services.AddSingleton<IServiceOutage, StoreOutage>();
         services.AddSingleton<PublicLinks>();
         services.AddSingleton<TaskResults>();
         services.AddHttpContextAccessor();
