@@ -58,7 +58,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         .AddRetry(new RetryStrategyOptions
         {
             MaxRetryAttempts = 3, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true,
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+            // A result over the size cap would only be fetched again; anything else (the link, the store) may pass on a next try.
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or ResultTooLargeException)),
         })
         .Build();
 
