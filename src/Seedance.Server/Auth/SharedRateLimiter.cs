@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.RateLimiting;
 using StackExchange.Redis;
 
@@ -44,10 +45,11 @@ public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSeco
     {
         Interlocked.Exchange(ref _lastUsed, Environment.TickCount64);
         if (permitCount == 0) return Granted.Instance;
+        var askedAt = Stopwatch.GetTimestamp();
         try
         {
             var result = (RedisResult[])(await redis.ScriptEvaluateAsync(Gcra, new { key, interval = _interval, window = _window }))!;
-            state.Answered();
+            state.Answered(askedAt);
             return (long)result[0] == 1 ? Granted.Instance : new Refused(TimeSpan.FromMicroseconds((long)result[1]));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -98,18 +100,24 @@ public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSeco
 public sealed class SharedLimitState(ILogger<SharedRateLimiter> logger)
 {
     private int _fallingBack;
+    private long _failedAt;
 
     public bool FallingBack => Volatile.Read(ref _fallingBack) == 1;
 
     public void Failed(Exception error)
     {
+        Volatile.Write(ref _failedAt, Stopwatch.GetTimestamp());
         if (Interlocked.Exchange(ref _fallingBack, 1) == 0)
             logger.LogWarning("Redis unreachable for the shared rate limit ({Error}); each node limits on its own until it answers again", error.Message);
     }
 
-    public void Answered()
+    /// <summary>
+    /// A decision came back from Redis for a request asked at <paramref name="askedAt"/>. Only one asked after the last
+    /// failure says Redis is back: answers to requests sent before it went away can arrive after the first failure.
+    /// </summary>
+    public void Answered(long askedAt)
     {
-        if (Volatile.Read(ref _fallingBack) == 1 && Interlocked.Exchange(ref _fallingBack, 0) == 1)
+        if (Volatile.Read(ref _fallingBack) == 1 && askedAt > Volatile.Read(ref _failedAt) && Interlocked.Exchange(ref _fallingBack, 0) == 1)
             logger.LogInformation("Redis answers again: the rate limit is shared by the nodes again");
     }
 }
