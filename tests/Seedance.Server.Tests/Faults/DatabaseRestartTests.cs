@@ -10,6 +10,7 @@ namespace Seedance.Server.Tests.Faults;
 /// PostgreSQL restarted under load, on a PostgreSQL of the test's own (the shared one serves the other tests): requests
 /// answer at once while it is away, the server comes back by itself, and nothing it acknowledged is lost.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class DatabaseRestartTests
 {
     private sealed record Call(string Kind, double StartedAt, double Seconds, int Status, string Code, string? TaskId, string? RetryAfter);

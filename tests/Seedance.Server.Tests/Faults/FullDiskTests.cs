@@ -8,6 +8,7 @@ namespace Seedance.Server.Tests.Faults;
 /// The disk under <c>Seedance:DataDir</c> full: a small tmpfs mounted on the data directory (the tests run as root, as
 /// <c>./test</c> does), on SQLite and local files whatever the pass, since those are what live there.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class FullDiskTests
 {
     [Fact]

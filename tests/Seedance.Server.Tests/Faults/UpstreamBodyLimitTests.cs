@@ -9,6 +9,7 @@ namespace Seedance.Server.Tests.Faults;
 /// An upstream that answers with a huge or endless body, on its API (a loopback server posing as an Ark channel) or on
 /// the result link it hands out: each costs a failed call within the configured size caps and time limits.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class UpstreamBodyLimitTests
 {
     /// <summary>How the fake Ark answers a hand-over, and how its result link answers.</summary>
