@@ -139,6 +139,7 @@ public static class SeedanceApp
         services.AddSingleton<UrlSigner>();
         if (options.Storage.IsS3) services.AddSingleton<FileStore, S3FileStore>();
         else services.AddSingleton<LocalFileStore>().AddSingleton<FileStore>(sp => sp.GetRequiredService<LocalFileStore>());
+        services.AddSingleton<IServiceOutage, StoreOutage>();
         services.AddSingleton<PublicLinks>();
         services.AddSingleton<TaskResults>();
         services.AddHttpContextAccessor();
@@ -180,6 +181,9 @@ public static class SeedanceApp
                 log.LogWarning("Model {Model} is served by no channel: its submissions are refused until a channel maps it " +
                     "(Seedance:Channels:N:Models:{Model}=<upstream model id>, or a channel added with the admin API)", model.Name, model.Name);
         }
+        // Redis (the shared rate limit) connects now, before anything listens: made on the first request instead, it held
+        // that request for the connection and the first requests fell back to the node's own limit while it connected.
+        _ = app.Services.GetService<StackExchange.Redis.IConnectionMultiplexer>();
         _ = app.Services.GetRequiredService<AdminToken>();
         _ = app.Services.GetRequiredService<UrlSigner>();
         await app.Services.GetRequiredService<FileStore>().CheckAsync(ct);

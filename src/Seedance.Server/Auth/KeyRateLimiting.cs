@@ -19,7 +19,7 @@ public static class KeyRateLimiting
     public static IServiceCollection AddKeyRateLimiting(this IServiceCollection services, SeedanceOptions options)
     {
         if (!string.IsNullOrEmpty(options.Redis))
-            services.AddSingleton<IConnectionMultiplexer>(sp =>
+            services.AddSingleton<SharedLimitState>().AddSingleton<IConnectionMultiplexer>(sp =>
             {
                 var config = ConfigurationOptions.Parse(options.Redis);
                 // Start without Redis, and fail at once while it is away (no backlog): the limit falls back to per node until it answers.
@@ -39,7 +39,7 @@ public static class KeyRateLimiting
                     services.GetRequiredService<IConnectionMultiplexer>().GetDatabase(),
                     $"{options.RedisKeyPrefix}:rate:{key.KeyId}:{key.RateLimitPerSecond}", key.RateLimitPerSecond,
                     new TokenBucketRateLimiter(Bucket(key.RateLimitPerSecond)),
-                    services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SharedRateLimiter))));
+                    services.GetRequiredService<SharedLimitState>()));
             });
             o.OnRejected = (context, _) =>
             {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.RateLimiting;
 using StackExchange.Redis;
 
@@ -8,10 +9,10 @@ namespace Seedance.Server.Auth;
 /// algorithm, as in redis-cell and Stripe's limiter) in one Lua script, so each decision is atomic and
 /// uses Redis's own clock rather than each node's. It allows the same as the per-node token bucket: a
 /// burst of <c>perSecond</c> requests, refilled at <c>perSecond</c> a second. When Redis cannot be
-/// reached the node falls back to its own bucket for the key (a warning is logged), so an outage of
-/// Redis loosens the limit to per node instead of refusing or stalling requests.
+/// reached the node falls back to its own bucket for the key (<see cref="SharedLimitState"/> logs that once per
+/// outage), so an outage of Redis loosens the limit to per node instead of refusing or stalling requests.
 /// </summary>
-public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSecond, RateLimiter fallback, ILogger logger) : RateLimiter
+public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSecond, RateLimiter fallback, SharedLimitState state) : RateLimiter
 {
     // KEYS[1] the key's state (its theoretical arrival time, in microseconds); ARGV[1] the emission
     // interval (µs per request); ARGV[2] the burst window (µs). Returns {allowed, retry after µs}.
@@ -44,14 +45,16 @@ public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSeco
     {
         Interlocked.Exchange(ref _lastUsed, Environment.TickCount64);
         if (permitCount == 0) return Granted.Instance;
+        var askedAt = Stopwatch.GetTimestamp();
         try
         {
             var result = (RedisResult[])(await redis.ScriptEvaluateAsync(Gcra, new { key, interval = _interval, window = _window }))!;
+            state.Answered(askedAt);
             return (long)result[0] == 1 ? Granted.Instance : new Refused(TimeSpan.FromMicroseconds((long)result[1]));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            logger.LogWarning(e, "Redis unreachable for the shared rate limit; limiting on this node alone");
+            state.Failed(e);
             return await fallback.AcquireAsync(permitCount, ct);
         }
     }
@@ -87,5 +90,34 @@ public sealed class SharedRateLimiter(IDatabase redis, RedisKey key, int perSeco
             metadata = metadataName == MetadataName.RetryAfter.Name ? retryAfter : null;
             return metadata is not null;
         }
+    }
+}
+
+/// <summary>
+/// Whether the shared rate limit is falling back to each node's own, for all keys of this node: the change is logged once
+/// each way (a warning when Redis stops answering, a note when it answers again), not once per request.
+/// </summary>
+public sealed class SharedLimitState(ILogger<SharedRateLimiter> logger)
+{
+    private int _fallingBack;
+    private long _failedAt;
+
+    public bool FallingBack => Volatile.Read(ref _fallingBack) == 1;
+
+    public void Failed(Exception error)
+    {
+        Volatile.Write(ref _failedAt, Stopwatch.GetTimestamp());
+        if (Interlocked.Exchange(ref _fallingBack, 1) == 0)
+            logger.LogWarning("Redis unreachable for the shared rate limit ({Error}); each node limits on its own until it answers again", error.Message);
+    }
+
+    /// <summary>
+    /// A decision came back from Redis for a request asked at <paramref name="askedAt"/>. Only one asked after the last
+    /// failure says Redis is back: answers to requests sent before it went away can arrive after the first failure.
+    /// </summary>
+    public void Answered(long askedAt)
+    {
+        if (Volatile.Read(ref _fallingBack) == 1 && askedAt > Volatile.Read(ref _failedAt) && Interlocked.Exchange(ref _fallingBack, 0) == 1)
+            logger.LogInformation("Redis answers again: the rate limit is shared by the nodes again");
     }
 }

@@ -141,12 +141,17 @@ public sealed class ChannelPool
     }
 
     /// <summary>The provider of a channel's settings, as the pool runs it (also for a test of settings not stored yet).</summary>
-    public static IVideoProvider CreateProvider(ChannelOptions channel, IServiceProvider services) => channel.Provider switch
+    public static IVideoProvider CreateProvider(ChannelOptions channel, IServiceProvider services)
     {
-        "sandbox" => services.GetRequiredService<SandboxProvider>(),
-        "ark" => new ArkProvider(channel, UpstreamHttp.CreateClient(channel), UpstreamHttp.CreateLinkClient(channel),
-            services.GetRequiredService<FileStore>(), services.GetRequiredService<PublicLinks>()),
-        "relay" => new RelayProvider(channel, UpstreamHttp.CreateClient(channel), UpstreamHttp.CreateLinkClient(channel), services.GetRequiredService<FileStore>()),
-        _ => throw new InvalidOperationException($"Unknown provider '{channel.Provider}' for channel '{channel.Name}'"),
-    };
+        var limits = services.GetRequiredService<IOptions<SeedanceOptions>>().Value.Upstream;
+        return channel.Provider switch
+        {
+            "sandbox" => services.GetRequiredService<SandboxProvider>(),
+            "ark" => new ArkProvider(channel, UpstreamHttp.CreateClient(channel, limits), UpstreamHttp.CreateLinkClient(channel, limits),
+                services.GetRequiredService<FileStore>(), services.GetRequiredService<PublicLinks>(), limits),
+            "relay" => new RelayProvider(channel, UpstreamHttp.CreateClient(channel, limits), UpstreamHttp.CreateLinkClient(channel, limits),
+                services.GetRequiredService<FileStore>(), limits),
+            _ => throw new InvalidOperationException($"Unknown provider '{channel.Provider}' for channel '{channel.Name}'"),
+        };
+    }
 }

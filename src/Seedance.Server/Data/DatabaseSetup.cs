@@ -25,6 +25,7 @@ public static class DatabaseSetup
         if (dialect is PostgresDialect) services.AddDbContextPool<SeedanceDb, PostgresSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
         else services.AddDbContextPool<SeedanceDb, SqliteSeedanceDb>(o => dialect.Configure(o).AddInterceptors(ReadOnlyGuard.Instance));
 
+        services.AddSingleton<IServiceOutage, DatabaseOutage>();
         services.AddSingleton<DatabaseWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseWriter>());
         services.AddSingleton<TaskFeed>();

@@ -208,6 +208,9 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
         var outcomes = new (object? Result, Exception? Error)[batch.Count];
         var savepoints = batch.Count > 1;
         var committing = false;
+        // The failure of an item being rolled back: if the rollback fails too (SQLite rolls the whole transaction back by
+        // itself on a full disk, so there is nothing left to roll back), the callers hear of the cause, not of the rollback.
+        Exception? cause = null;
         try
         {
             var db = await context(stoppingToken);
@@ -224,6 +227,7 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     db.ChangeTracker.Clear();
+                    cause = e;
                     if (!savepoints)
                     {
                         await tx.RollbackAsync(stoppingToken);
@@ -233,13 +237,15 @@ public sealed class DatabaseWriter : IHostedService, IAsyncDisposable
                     await PreparedCommands.ExecuteAsync(db, "ROLLBACK TO item", stoppingToken);
                     await PreparedCommands.ExecuteAsync(db, "RELEASE item", stoppingToken);
                     outcomes[i] = (null, e);
+                    cause = null;
                 }
             }
             committing = true;
             await tx.CommitAsync(stoppingToken);
         }
-        catch (Exception e)
+        catch (Exception failure)
         {
+            var e = cause ?? failure;
             if (mayRunAgain && savepoints && !committing)
             {
                 if (e is not OperationCanceledException) _logger.LogWarning(e, "A batch of {Count} writes failed; each runs again alone", batch.Count);

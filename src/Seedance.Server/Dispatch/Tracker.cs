@@ -58,7 +58,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
         .AddRetry(new RetryStrategyOptions
         {
             MaxRetryAttempts = 3, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true,
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+            // A result over the size cap would only be fetched again; anything else (the link, the store) may pass on a next try.
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or ResultTooLargeException)),
         })
         .Build();
 
@@ -299,7 +300,8 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
 
     /// <summary>
     /// Copies the results into the store (with retries) and makes the poster from the copy, then completes and charges the
-    /// task in one step. A poster that cannot be made leaves <c>thumbnail_url</c> null; it never fails the task.
+    /// task in one step. A poster that cannot be made leaves <c>thumbnail_url</c> null; it never fails the task. A copy that
+    /// fails on the upstream's side fails the task (VIDEO_DOWNLOAD_FAILED); one that fails on the store's is tried again later.
     /// </summary>
     private async Task CompleteAsync(VideoTask task, ProviderTaskState state, IVideoProvider provider, CancellationToken ct)
     {
@@ -310,6 +312,12 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             if (state.VideoUrl is null) throw new InvalidOperationException("The upstream reported success without a video");
             await CopyAsync(provider, state.VideoUrl, video, ct);
             if (lastFrame is not null) await CopyAsync(provider, state.LastFrameUrl!, lastFrame, ct);
+        }
+        catch (Exception e) when (StoreOutage.IsStoreFailure(e))
+        {
+            // The store is away or full, not the result: the task stays as it is and its next check (backing off, as after
+            // any failed check) copies again, until the store is back or the upstream's link dies. It never completes without its video.
+            throw new StoreUnavailableException($"The result of task {task.TaskId} cannot be stored yet; it is tried again", e);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -38,6 +38,8 @@ public sealed class ApiError(int status, string code, string message) : Exceptio
     public static ApiError NoChannelServes(string model) =>
         new(503, "SERVICE_BUSY", $"Service busy: no upstream serves {model} at the moment, please retry later");
     public static ApiError ServiceBusy() => new(503, "SERVICE_BUSY", "Service busy: the upstream did not answer, please retry");
+    /// <param name="what">what is unavailable: <c>the database is unavailable</c></param>
+    public static ApiError Unavailable(string what) => new(503, "SERVICE_BUSY", $"Service busy: {what}, please retry later");
     public static ApiError Internal() => new(500, "INTERNAL_ERROR", "Internal error");
     public static ApiError BodyTooLarge() => new(413, "INVALID_PARAMETER", "Invalid parameter: request body is too large");
     public static ApiError NotJson() => new(415, "INVALID_PARAMETER", "Invalid parameter: Content-Type must be application/json");

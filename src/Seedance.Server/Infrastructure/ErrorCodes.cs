@@ -19,7 +19,7 @@ public static class ErrorCodes
         Of(ApiError.CancelNotAllowed("task is already completed"), "The task is terminal, or the upstream refuses to cancel it; it goes on"),
         Of(ApiError.ConcurrencyLimit(100), "The key's backlog of pending tasks is full; nothing was created or reserved"),
         Of(ApiError.RateLimited(), "Too many requests per second for the key; retry after the Retry-After header's seconds"),
-        Of(ApiError.ServiceBusy(), "The upstream did not answer; retry later"),
+        Of(ApiError.ServiceBusy(), "The upstream did not answer, or the database or file store is unavailable or out of space; retry after Retry-After"),
         Of(ApiError.Internal(), "An unexpected failure of the server"),
         Of(ApiError.InvalidAdminToken(), "The Authorization header carries no valid admin bearer token"),
         Of(ApiError.KeyNotFound(42), "No key has that id"),
@@ -53,7 +53,8 @@ public static class ProducesErrorsExtensions
     /// <summary>
     /// The error codes this route can answer, for the API documents: <c>.ProducesErrors("INVALID_PARAMETER", "TASK_NOT_FOUND")</c>.
     /// What routes of its kind share is added without being named: INVALID_API_KEY and RATE_LIMIT_EXCEEDED behind an API
-    /// key, INVALID_ADMIN_TOKEN behind the admin token, 413 and 415 for a JSON body, INTERNAL_ERROR everywhere.
+    /// key, INVALID_ADMIN_TOKEN behind the admin token, 413 and 415 for a JSON body, SERVICE_BUSY (a database or store outage) and
+    /// INTERNAL_ERROR everywhere.
     /// A code <see cref="ErrorCodes"/> does not know stops the server at start.
     /// </summary>
     public static TBuilder ProducesErrors<TBuilder>(this TBuilder builder, params string[] codes) where TBuilder : IEndpointConventionBuilder =>

@@ -1,7 +1,7 @@
 namespace Seedance.Server.Infrastructure;
 
 /// <summary>The one place where failures become the wire envelope: no HTML pages, no stack traces.</summary>
-public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger)
+public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, IEnumerable<IServiceOutage> outages)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -29,6 +29,14 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            return;
+        }
+        catch (Exception error) when (outages.Recognise(error) is { } what)
+        {
+            // A client should retry, as after any SERVICE_BUSY; the outage is logged without its stack, which says nothing more.
+            logger.LogWarning("Service busy on {Method} {Path}: {What} ({Error})", context.Request.Method, context.Request.Path, what, error.GetBaseException().Message);
+            if (!context.Response.HasStarted) context.Response.Headers.RetryAfter = "1";
+            await Envelope.WriteErrorAsync(context, ApiError.Unavailable(what));
             return;
         }
         catch (Exception error)

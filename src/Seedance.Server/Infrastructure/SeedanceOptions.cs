@@ -40,6 +40,7 @@ public sealed class SeedanceOptions
     /// </summary>
     public string[] TrustedProxies { get; set; } = [];
     public SandboxOptions Sandbox { get; set; } = new();
+    public UpstreamOptions Upstream { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
@@ -169,6 +170,20 @@ public sealed class SandboxOptions
     public string? FfmpegPath { get; set; }
 }
 
+/// <summary>
+/// <c>Seedance:Upstream</c>: what this server accepts from every channel's upstream, so that one answering with a huge or
+/// endless body costs a failed call, not the server's memory, disk or a worker held for ever.
+/// </summary>
+public sealed class UpstreamOptions
+{
+    /// <summary>The largest JSON answer (a task, a list of tasks, an error) read from an upstream; a larger one fails the call.</summary>
+    public long MaxAnswerBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>The largest result file (video, last frame) copied from an upstream's link; a larger one fails the copy at once.</summary>
+    public long MaxResultBytes { get; set; } = 1024L * 1024 * 1024;
+    /// <summary>The time limit of one copy of a result file, body included; the copy is tried again a few times.</summary>
+    public double ResultDownloadSeconds { get; set; } = 600;
+}
+
 public sealed class SampleOptions
 {
     public string Prompt { get; set; } = "";
@@ -239,6 +254,9 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
             if (c.Provider == "ark" && string.IsNullOrEmpty(o.PublicBaseUrl) && !c.InlineImages && !o.Storage.IsS3)
                 errors.Add($"{at}: set Seedance:PublicBaseUrl (so the upstream can fetch uploads), {at}:InlineImages=true or Seedance:Storage:Provider=s3");
         }
+        if (o.Upstream.MaxAnswerBytes is < 1024 or > int.MaxValue) errors.Add("Seedance:Upstream:MaxAnswerBytes must be 1024-2147483647");
+        if (o.Upstream.MaxResultBytes < 1024) errors.Add("Seedance:Upstream:MaxResultBytes must be at least 1024");
+        if (o.Upstream.ResultDownloadSeconds is <= 0 or > 86_400) errors.Add("Seedance:Upstream:ResultDownloadSeconds must be more than 0 and at most 86400");
         if (o.Callbacks.TimeoutSeconds is <= 0 or > 300) errors.Add("Seedance:Callbacks:TimeoutSeconds must be more than 0 and at most 300");
         if (o.Callbacks.MaxParallelDeliveries < 1) errors.Add("Seedance:Callbacks:MaxParallelDeliveries must be at least 1");
         if (o.Callbacks.DispatchIntervalSeconds <= 0) errors.Add("Seedance:Callbacks:DispatchIntervalSeconds must be positive");

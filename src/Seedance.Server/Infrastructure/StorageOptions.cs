@@ -16,6 +16,8 @@ public sealed class StorageOptions
     /// <summary>Both empty: the AWS SDK's default credentials (environment, profile, instance role).</summary>
     public string? AccessKey { get; set; }
     public string? SecretKey { get; set; }
+    /// <summary>S3: the time limit of each request to the store (the SDK retries within it a few times).</summary>
+    public double TimeoutSeconds { get; set; } = 30;
 
     public bool IsS3 => Provider == "s3";
 
@@ -28,6 +30,7 @@ public sealed class StorageOptions
             if (!string.IsNullOrEmpty(url) && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
                 yield return $"Seedance:Storage:{name} must be an absolute http or https URL";
         if (string.IsNullOrWhiteSpace(Region)) yield return "Seedance:Storage:Region must not be empty";
+        if (TimeoutSeconds is <= 0 or > 3600) yield return "Seedance:Storage:TimeoutSeconds must be more than 0 and at most 3600";
         if (string.IsNullOrEmpty(AccessKey) != string.IsNullOrEmpty(SecretKey))
             yield return "Seedance:Storage:AccessKey and Seedance:Storage:SecretKey must be set together";
     }

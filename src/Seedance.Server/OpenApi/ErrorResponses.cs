@@ -49,6 +49,7 @@ public static class ErrorResponses
         codes.AddRange(metadata.OfType<ProducesErrorsMetadata>().SelectMany(m => m.Codes));
         if (operation.RequestBody is not null) codes.AddRange(ErrorCodes.BodyRefusals);
         if (metadata.OfType<EnableRateLimitingAttribute>().Any()) codes.Add(ErrorCodes.Get("RATE_LIMIT_EXCEEDED"));
+        codes.Add(ErrorCodes.Get("SERVICE_BUSY")); // every route reads the database, which may be away a moment
         codes.Add(ErrorCodes.Get("INTERNAL_ERROR"));
 
         operation.Responses ??= [];

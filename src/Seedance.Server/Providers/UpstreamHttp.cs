@@ -10,7 +10,11 @@ namespace Seedance.Server.Providers;
 public static class UpstreamHttp
 {
 
-    public static HttpClient CreateClient(ChannelOptions channel) => new(new SocketsHttpHandler
+    /// <summary>
+    /// The channel's API client. Its answers are read whole within the channel's time limit (<c>TimeoutSeconds</c>), and
+    /// at most <see cref="UpstreamOptions.MaxAnswerBytes"/> of them: a huge or endless answer fails the call.
+    /// </summary>
+    public static HttpClient CreateClient(ChannelOptions channel, UpstreamOptions limits) => new(new SocketsHttpHandler
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         MaxConnectionsPerServer = Math.Max(16, channel.MaxParallelPolls * 2),
@@ -18,6 +22,7 @@ public static class UpstreamHttp
     {
         BaseAddress = new Uri(channel.BaseUrl!.TrimEnd('/') + "/"),
         Timeout = TimeSpan.FromSeconds(channel.TimeoutSeconds),
+        MaxResponseContentBufferSize = limits.MaxAnswerBytes,
     };
 
     /// <summary>
@@ -39,6 +44,10 @@ public static class UpstreamHttp
         {
             try { return await http.SendAsync(request, completion, ct); }
             catch (TaskCanceledException e) when (!ct.IsCancellationRequested) { throw ProviderException.Transient($"Channel {channel} timed out", e); }
+            catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
+            {
+                throw ProviderException.Transient($"Channel {channel} answered more than {http.MaxResponseContentBufferSize} bytes (Seedance:Upstream:MaxAnswerBytes)", e);
+            }
             catch (HttpRequestException e) { throw ProviderException.Transient($"Channel {channel} unreachable: {e.Message}", e); }
         }
     }
@@ -47,12 +56,47 @@ public static class UpstreamHttp
     /// The client for addresses the upstream hands out (result links, presigned uploads): without the
     /// channel's credentials, and refusing private destinations unless the channel allows them.
     /// </summary>
-    public static HttpClient CreateLinkClient(ChannelOptions channel) => SafeHttp.CreateClient(channel.AllowPrivateNetworks, TimeSpan.FromMinutes(10));
+    public static HttpClient CreateLinkClient(ChannelOptions channel, UpstreamOptions limits) =>
+        SafeHttp.CreateClient(channel.AllowPrivateNetworks, TimeSpan.FromSeconds(limits.ResultDownloadSeconds));
 
-    public static async Task DownloadAsync(HttpClient links, string url, Stream destination, CancellationToken ct)
+    /// <summary>
+    /// Copies a result file into <paramref name="destination"/>, within <see cref="UpstreamOptions.ResultDownloadSeconds"/>
+    /// for the whole copy (the client's own time limit ends with the answer's headers) and at most
+    /// <see cref="UpstreamOptions.MaxResultBytes"/>: a link that announces more, or sends more, fails at once.
+    /// </summary>
+    public static async Task DownloadAsync(HttpClient links, string url, Stream destination, UpstreamOptions limits, CancellationToken ct)
     {
-        using var response = await links.GetAsync(new Uri(url, UriKind.Absolute), HttpCompletionOption.ResponseHeadersRead, ct);
-        if (!response.IsSuccessStatusCode) throw new HttpRequestException($"Result link answered {(int)response.StatusCode}", null, response.StatusCode);
-        await response.Content.CopyToAsync(destination, ct);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(limits.ResultDownloadSeconds));
+        try
+        {
+            using var response = await links.GetAsync(new Uri(url, UriKind.Absolute), HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            if (!response.IsSuccessStatusCode) throw new HttpRequestException($"Result link answered {(int)response.StatusCode}", null, response.StatusCode);
+            if (response.Content.Headers.ContentLength > limits.MaxResultBytes)
+                throw ResultTooLargeException.Announced(response.Content.Headers.ContentLength.Value, limits.MaxResultBytes);
+            await using var body = await response.Content.ReadAsStreamAsync(deadline.Token);
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer, deadline.Token)) > 0)
+            {
+                total += read;
+                if (total > limits.MaxResultBytes) throw ResultTooLargeException.Sent(limits.MaxResultBytes);
+                await destination.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
+            }
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The result download took longer than {limits.ResultDownloadSeconds} s (Seedance:Upstream:ResultDownloadSeconds)", e);
+        }
     }
+}
+
+/// <summary>A result file larger than <see cref="UpstreamOptions.MaxResultBytes"/>: trying again would only fetch it again.</summary>
+public sealed class ResultTooLargeException(string message) : Exception(message)
+{
+    public static ResultTooLargeException Announced(long length, long max) =>
+        new($"The result link announces {length} bytes, more than {max} (Seedance:Upstream:MaxResultBytes)");
+
+    public static ResultTooLargeException Sent(long max) => new($"The result link sent more than {max} bytes (Seedance:Upstream:MaxResultBytes)");
 }

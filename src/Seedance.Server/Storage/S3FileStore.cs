@@ -46,6 +46,9 @@ public sealed class S3FileStore : FileStore, IDisposable
             // Checksums only where S3 requires them: S3-compatible stores differ in which trailers they accept.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            // Each request's time limit (the SDK retries a few times within its own budget): a store that hangs must
+            // not hold a submission or a result copy for the SDK's default of 100 s a try.
+            Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
         };
         if (!string.IsNullOrEmpty(serviceUrl)) config.ServiceURL = serviceUrl;
         else config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
@@ -73,7 +76,10 @@ public sealed class S3FileStore : FileStore, IDisposable
         return _signer.GetPreSignedURL(request);
     }
 
-    public override async Task<StoredObject?> InspectAsync(string storePath, int headLength, CancellationToken ct)
+    public override Task<StoredObject?> InspectAsync(string storePath, int headLength, CancellationToken ct) =>
+        Guarded("read", storePath, () => InspectUnguardedAsync(storePath, headLength, ct), ct);
+
+    private async Task<StoredObject?> InspectUnguardedAsync(string storePath, int headLength, CancellationToken ct)
     {
         GetObjectMetadataResponse meta;
         try { meta = await _client.GetObjectMetadataAsync(Bucket, storePath, ct); }
@@ -93,11 +99,8 @@ public sealed class S3FileStore : FileStore, IDisposable
         return new StoredObject(size, meta.Headers.ContentType, head);
     }
 
-    public override async Task<Stream> OpenReadAsync(string storePath, CancellationToken ct)
-    {
-        var response = await _client.GetObjectAsync(Bucket, storePath, ct);
-        return response.ResponseStream;
-    }
+    public override Task<Stream> OpenReadAsync(string storePath, CancellationToken ct) =>
+        Guarded("read", storePath, async () => (await _client.GetObjectAsync(Bucket, storePath, ct)).ResponseStream, ct);
 
     public override async Task WriteAsync(string storePath, Func<Stream, CancellationToken, Task> write, CancellationToken ct)
     {
@@ -106,7 +109,8 @@ public sealed class S3FileStore : FileStore, IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var upload = Task.Run(async () =>
         {
-            try { await UploadAsync(storePath, pipe.Reader.AsStream(), stop.Token); }
+            // Only the store's failures are the store's: a failing source (the writer) stops the upload and is thrown as it is.
+            try { await Guarded("write", storePath, async () => { await UploadAsync(storePath, pipe.Reader.AsStream(), stop.Token); return true; }, stop.Token); }
             catch
             {
                 await stop.CancelAsync();
@@ -187,7 +191,31 @@ public sealed class S3FileStore : FileStore, IDisposable
         return filled;
     }
 
-    public override Task DeleteAsync(string storePath, CancellationToken ct) => _client.DeleteObjectAsync(Bucket, storePath, ct);
+    public override Task DeleteAsync(string storePath, CancellationToken ct) =>
+        Guarded("delete", storePath, () => _client.DeleteObjectAsync(Bucket, storePath, ct), ct);
+
+    /// <summary>
+    /// Runs an operation on the bucket; a failure of the store itself (unreachable, timed out, a 5xx) becomes a
+    /// <see cref="StoreUnavailableException"/> (answered 503 SERVICE_BUSY on a request; retried by a result copy). What
+    /// the caller stopped, and failures of the write's own source, stay as they are.
+    /// </summary>
+    private static async Task<T> Guarded<T>(string operation, string storePath, Func<Task<T>> run, CancellationToken ct)
+    {
+        try { return await run(); }
+        catch (Exception e) when (IsStoreFailure(e) && !ct.IsCancellationRequested)
+        {
+            throw new StoreUnavailableException($"The file store failed to {operation} {storePath}: {e.GetBaseException().Message}", e);
+        }
+    }
+
+    private static bool IsStoreFailure(Exception e) => e switch
+    {
+        AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError } => true,
+        AmazonServiceException => false, // a refusal of this request (403, 404, 400): not an outage
+        AmazonClientException or HttpRequestException or TimeoutException or IOException => true,
+        OperationCanceledException => true, // the client's time limit (the caller's own cancellation is excluded above)
+        _ => false,
+    };
 
     public override async Task<string> LocalFileAsync(string storePath, string scratch, CancellationToken ct)
     {

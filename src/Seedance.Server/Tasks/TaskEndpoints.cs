@@ -74,8 +74,8 @@ public static class TaskEndpoints
         var keyId = context.Caller().KeyId;
         var ct = context.RequestAborted;
         var skip = (int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue);
-        var total = (await KeyOf(db, keyId, ct))?.TasksIn(status) ?? 0;
-        var found = status is null ? PageAll(db, keyId, skip, size) : PageWithStatus(db, keyId, status, skip, size);
+        var total = (await KeyOf.For(db)(db, keyId, ct))?.TasksIn(status) ?? 0;
+        var found = status is null ? PageAll.For(db)(db, keyId, skip, size) : PageWithStatus.For(db)(db, keyId, status, skip, size);
         var tasks = new List<VideoTask>(size);
         await foreach (var t in found.WithCancellation(ct)) tasks.Add(t);
         return Envelope.Ok(new TaskPage(await ViewsAsync(db, timings, links, keyId, tasks, ct), total, pageNumber, size));
@@ -118,16 +118,16 @@ public static class TaskEndpoints
     // than SQLite spends running it); the rows without their content, which the task object does not show.
     // The total is the key's own count, kept by the database with every task change: counting 100,000 tasks
     // on each request would cost more than the page itself.
-    private static readonly Func<SeedanceDb, long, CancellationToken, Task<ApiKey?>> KeyOf =
-        EF.CompileAsyncQuery((SeedanceDb db, long keyId, CancellationToken ct) => db.ApiKeys.AsNoTracking().FirstOrDefault(k => k.Id == keyId));
+    private static readonly PerModelQuery<Func<SeedanceDb, long, CancellationToken, Task<ApiKey?>>> KeyOf = new(() =>
+        EF.CompileAsyncQuery((SeedanceDb db, long keyId, CancellationToken ct) => db.ApiKeys.AsNoTracking().FirstOrDefault(k => k.Id == keyId)));
 
-    private static readonly Func<SeedanceDb, long, int, int, IAsyncEnumerable<VideoTask>> PageAll =
+    private static readonly PerModelQuery<Func<SeedanceDb, long, int, int, IAsyncEnumerable<VideoTask>>> PageAll = new(() =>
         EF.CompileAsyncQuery((SeedanceDb db, long keyId, int skip, int take) =>
-            db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown));
+            db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown)));
 
-    private static readonly Func<SeedanceDb, long, string, int, int, IAsyncEnumerable<VideoTask>> PageWithStatus =
+    private static readonly PerModelQuery<Func<SeedanceDb, long, string, int, int, IAsyncEnumerable<VideoTask>>> PageWithStatus = new(() =>
         EF.CompileAsyncQuery((SeedanceDb db, long keyId, string status, int skip, int take) =>
-            db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId && t.Status == status).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown));
+            db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId && t.Status == status).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown)));
 
     /// <summary>A <c>status</c> filter, when given, names a status.</summary>
     private static void CheckStatus(string? status)

@@ -41,7 +41,7 @@ public sealed class TaskTimings(IServiceScopeFactory scopes, TimeProvider clock,
         task.Status == VideoTaskStatus.Pending ? new(PendingOutlookAsync(db, task, ct)) : new(OutlookOf(task));
 
     private async Task<TaskOutlook> PendingOutlookAsync(SeedanceDb db, VideoTask task, CancellationToken ct) =>
-        OutlookOf(task, await QueueOf(db, task.KeyId, task.Seq, ct));
+        OutlookOf(task, await QueueOf.For(db)(db, task.KeyId, task.Seq, ct));
 
     /// <summary>The outlooks of a page of the key's tasks, in order: when it shows pending tasks, their places come from one read of the key's waiting tasks.</summary>
     public async Task<TaskOutlook[]> OutlooksAsync(SeedanceDb db, long keyId, IReadOnlyList<VideoTask> page, CancellationToken ct)
@@ -65,12 +65,12 @@ public sealed class TaskTimings(IServiceScopeFactory scopes, TimeProvider clock,
     }
 
     // A pending task's place: its key's pending tasks before it (the index on key, status and seq), and the key's free slots.
-    private static readonly Func<SeedanceDb, long, long, CancellationToken, Task<KeyQueue>> QueueOf =
+    private static readonly PerModelQuery<Func<SeedanceDb, long, long, CancellationToken, Task<KeyQueue>>> QueueOf = new(() =>
         EF.CompileAsyncQuery((SeedanceDb db, long keyId, long seq, CancellationToken ct) => db.ApiKeys.AsNoTracking().Where(k => k.Id == keyId)
             .Select(k => new KeyQueue(
                 db.Tasks.Count(t => t.KeyId == keyId && t.Status == VideoTaskStatus.Pending && t.Seq < seq),
                 k.MaxConcurrent - k.TasksQueued - k.TasksProcessing, k.MaxConcurrent))
-            .FirstOrDefault());
+            .FirstOrDefault()));
 
     /// <summary>The median run of tasks like <paramref name="task"/> on its channel (else on any), or null without enough history.</summary>
     public double? MedianRun(VideoTask task)

@@ -12,7 +12,7 @@ namespace Seedance.Server.Providers.Ark;
 /// Volcengine Ark / BytePlus ModelArk (<c>/contents/generations/tasks</c>). Uploads reach the upstream
 /// as signed links to this server's store, or inline as data URIs for images when the channel says so.
 /// </summary>
-public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links) : IVideoProvider, IDisposable
+public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links, UpstreamOptions limits) : IVideoProvider, IDisposable
 {
     private const string Tasks = "contents/generations/tasks";
     // The upstream's limits on execution_expires_after.
@@ -136,7 +136,7 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         throw await Refusal(response, ct);
     }
 
-    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, ct);
+    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, limits, ct);
 
     private async Task<JsonNode> Content(ProviderContent item, CancellationToken ct)
     {

@@ -12,7 +12,7 @@ namespace Seedance.Server.Providers.Relay;
 /// through its presign flow; the submission carries our task id as its Idempotency-Key, so a retried
 /// hand-over never creates a second task there.
 /// </summary>
-public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store) : IVideoProvider, IDisposable
+public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, UpstreamOptions limits) : IVideoProvider, IDisposable
 {
     private static readonly string[] UserCodes =
         ["INVALID_PARAMETER", "MISSING_PARAMETER", "CONTENT_MODERATION_FAILED", "COPYRIGHT_VIOLATION", "PRIVACY_VIOLATION"];
@@ -105,7 +105,7 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
             throw ProviderException.Misconfigured($"Relay does not offer model '{missing}' (it offers {string.Join(", ", names)})");
     }
 
-    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, ct);
+    public Task DownloadAsync(string url, Stream destination, CancellationToken ct) => UpstreamHttp.DownloadAsync(upstreamLinks, url, destination, limits, ct);
 
     /// <summary>Presigns at the relay and PUTs the file there; returns the relay's file_path.</summary>
     private async Task<string> UploadAsync(ProviderContent item, CancellationToken ct)
