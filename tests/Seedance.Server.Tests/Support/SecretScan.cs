@@ -101,7 +101,7 @@ public static partial class SecretScan
     private static void LearnFromOperatorAnswer(string path, string body)
     {
         foreach (Match m in ApiKeyShape().Matches(body)) Remember(m.Value, "an API key");
-        if (path.TrimEnd('/') == "/admin/v1/keys" && Result(body) is { } created
+        if (path.TrimEnd('/') == "/admin/v1/keys" && Result(body) is JsonObject created
             && created["api_key"]?.GetValue<string>() is { } apiKey && created["key"]?["key_id"]?.GetValue<long>() is { } keyId)
             KeyIds[apiKey] = keyId;
         var owner = AdminWebhookRoute().Match(path) is { Success: true } route ? long.Parse(route.Groups["key"].Value) : (long?)null;
@@ -117,7 +117,7 @@ public static partial class SecretScan
     {
         var to = customer is { } k ? $"key {k}'s answer to {method} {path}" : $"an answer without credentials to {method} {path}";
         if (method == HttpMethod.Post && path == "/api/v1/video/task" && status == 200 && customer is { } submitter
-            && Result(body)?["task_id"]?.GetValue<string>() is { } taskId)
+            && Result(body) is JsonObject submitted && submitted["task_id"]?.GetValue<string>() is { } taskId)
             TaskOwners.TryAdd(taskId, submitter);
 
         foreach (Match m in LongToken().Matches(body))
