@@ -65,10 +65,12 @@ public static class CrashBenchmark
                 isSmoke ? 1 : 2, isSmoke ? 2 : 5, connection, which == "both" ? ["sqlite", "postgres"] : [which],
                 p.GetValue(serverDll) ?? BenchPaths.ServerDll, p.GetValue(resultsDir) ?? BenchPaths.ResultsDir, p.GetValue(seed));
             var startedAt = DateTimeOffset.UtcNow;
+            var loadBefore = NodesBenchmark.LoadAverage();
             var results = new List<CrashResult>();
             foreach (var db in settings.Databases) results.Add(await RunAsync(db, settings, p.InvocationConfiguration.Error, ct));
             await BenchPaths.WriteTableAsync(p.InvocationConfiguration.Output, settings.ResultsDir,
-                $"crash-{startedAt.UtcDateTime:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}", Table(settings, startedAt, results), ct);
+                $"crash-{startedAt.UtcDateTime:yyyyMMdd-HHmmss}{(isSmoke ? "-smoke" : "")}",
+                Table(settings, startedAt, $"{loadBefore} before and {NodesBenchmark.LoadAverage()} after", results), ct);
             if (results.All(r => r.Failures == 0))
                 foreach (var r in results.Where(_ => isSmoke)) File.Delete(r.ClientLog);
             return results.All(r => r.Failures == 0) ? Program.Ok : Program.Failed;
@@ -224,12 +226,13 @@ public static class CrashBenchmark
         }
     }
 
-    private static string Table(CrashSettings s, DateTimeOffset startedAt, List<CrashResult> results)
+    private static string Table(CrashSettings s, DateTimeOffset startedAt, string loadAverage, List<CrashResult> results)
     {
         var md = new StringBuilder();
         md.AppendLine($"## Crash consistency: kill -9 under load{(s.Smoke ? " (smoke run: 2 kills, a small load)" : "")}");
         md.AppendLine();
-        md.AppendLine($"Run at {startedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}), seed {s.Seed}. " +
+        md.AppendLine($"Run at {startedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}), " +
+                      $"load average {loadAverage} (other work on the machine shows here, and in the time a node takes to be ready again), seed {s.Seed}. " +
                       $"The server's Release build as processes of their own: SQLite with one node; PostgreSQL with three nodes sharing one database and one data " +
                       $"directory (leases of 3 s), one node picked at random for each kill. {s.Clients} clients over {s.Keys} keys, each sending, to a running " +
                       $"node at random every {s.PauseMs.Min / 1000.0:0.0#}-{s.PauseMs.Max / 1000.0:0.0#} s: a submission (65 %: half with an Idempotency-Key; 4 s at 480p, a callback to a receiver on loopback; " +

@@ -373,7 +373,7 @@ public static class NodesBenchmark
         await command.ExecuteNonQueryAsync();
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
 
