@@ -202,6 +202,43 @@ public sealed class BenchHarnessTests
         }
     }
 
+    /// <summary>
+    /// Two kills under a small load on the database of the pass (both outside ./test, given a PostgreSQL): SQLite with one
+    /// node, PostgreSQL with three; nothing acknowledged lost, nothing charged twice, every callback delivered.
+    /// </summary>
+    [Fact]
+    public async Task CrashSmokeRunLosesNoAcknowledgedTaskAndChargesNoneTwiceOverTwoKills()
+    {
+        var pass = Environment.GetEnvironmentVariable("SEEDANCE_TEST_DATABASE") is { Length: > 0 } p ? p : null;
+        if (pass == "postgres" && BuiltServer.Postgres is null) return;
+        var database = pass ?? (BuiltServer.Postgres is null ? "sqlite" : "both");
+        string[] setups = database switch { "sqlite" => ["SQLite, 1 node"], "postgres" => ["PostgreSQL, 3 nodes"], _ => ["SQLite, 1 node", "PostgreSQL, 3 nodes"] };
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            string[] args = ["crash", "--smoke", "--database", database, "--server-dll", BuiltServer.Dll, "--results-dir", results];
+            if (database != "sqlite") args = [.. args, "--postgres", BuiltServer.Postgres!];
+            var exit = await Bench.Program.RunAsync(args, output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            foreach (var setup in setups)
+            {
+                AssertRow($@"^\| {setup} \| 2 \| [\d,]+ \| [1-9][\d,]* \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \|$",
+                    Assert.Single(table.Split('\n'), line => line.StartsWith($"| {setup} |", StringComparison.Ordinal)), table);
+                Assert.Matches($@"\*\*{setup}: [1-9][\d,]* acknowledged, 0 lost, 0 double-charged\.\*\*", table);
+            }
+            Assert.Contains("Problems: 0.", table);
+            var written = Assert.Single(Directory.GetFiles(results, "crash-*-smoke.md"));
+            Assert.Equal(table.Split("Written to")[0].TrimEnd(), (await File.ReadAllTextAsync(written)).TrimEnd());
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+
     /// <summary>A row of the table in the form <paramref name="pattern"/> gives; a failure shows the whole row and the table.</summary>
     private static void AssertRow(string pattern, string row, string table) =>
         Assert.True(Regex.IsMatch(row.TrimEnd(), pattern), $"Row not in the expected form:\n{row}\nTable:\n{table}");

@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(Nodes.NodesCommand.Create());
         root.Subcommands.Add(Fuzz.FuzzBenchmark.Create());
         root.Subcommands.Add(Estimates.EstimatesBenchmark.Create());
+        root.Subcommands.Add(Crash.CrashBenchmark.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 }

@@ -97,6 +97,24 @@ public sealed class ServerUnderTest : IAsyncDisposable
         await WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
     }
 
+    /// <summary>The crash: SIGKILL to the server and everything it started (ffmpeg renders included), and waits until it is gone.</summary>
+    public async Task CrashAsync()
+    {
+        if (_process.HasExited) return;
+        _peakOfEarlierProcesses = PeakRssOverRunBytes ?? _peakOfEarlierProcesses;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the server again after <see cref="CrashAsync"/> or <see cref="StopAsync"/>, on the same data, address and settings.</summary>
+    public async Task StartAgainAsync(CancellationToken ct)
+    {
+        if (!_process.HasExited) throw new InvalidOperationException("The server is still running");
+        _process.Dispose();
+        _process = Launch(_info);
+        await WaitUntilReadyAsync(TimeSpan.FromSeconds(120), ct);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Signal(int pid, int signal);
 
@@ -112,11 +130,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts the server with <paramref name="configuration"/> (<c>Seedance__...</c> variables) and waits until it is ready.</summary>
-    public static async Task<ServerUnderTest> StartAsync(string serverDll, Func<string, IReadOnlyDictionary<string, string>> configuration, CancellationToken ct)
+    /// <param name="dataDir">A data directory to share with other nodes (default: a fresh one of its own).</param>
+    public static async Task<ServerUnderTest> StartAsync(string serverDll, Func<string, IReadOnlyDictionary<string, string>> configuration, CancellationToken ct,
+        string? dataDir = null)
     {
         if (!File.Exists(serverDll)) throw new FileNotFoundException($"The server build is missing; build it with: dotnet build -c Release src/Seedance.Server", serverDll);
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
-        var dataDir = Path.Combine(Path.GetTempPath(), "seedance-bench-" + Guid.NewGuid().ToString("N"));
+        dataDir ??= Path.Combine(Path.GetTempPath(), "seedance-bench-" + Guid.NewGuid().ToString("N"));
         var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var info = Dotnet(serverDll);
         info.ArgumentList.Add("--urls");

@@ -353,7 +353,7 @@ public static class NodesBenchmark
         command.Parameters.Add(parameter);
     }
 
-    private static async Task<string> CreateDatabaseAsync(string postgres, CancellationToken ct)
+    internal static async Task<string> CreateDatabaseAsync(string postgres, CancellationToken ct)
     {
         var name = "seedance_bench_" + Guid.NewGuid().ToString("N");
         await using var connection = new NpgsqlConnection(postgres);
@@ -363,7 +363,7 @@ public static class NodesBenchmark
         return new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ConnectionString;
     }
 
-    private static async Task DropDatabaseAsync(string postgres, string database)
+    internal static async Task DropDatabaseAsync(string postgres, string database)
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(postgres);
@@ -373,7 +373,7 @@ public static class NodesBenchmark
         await command.ExecuteNonQueryAsync();
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Logging;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 
@@ -18,13 +19,16 @@ public sealed class RunningServer : IServerNode
 {
     public const string AdminToken = "test-admin-token-0123456789";
 
-    private RunningServer(WebApplication app, string dataDir, string baseUrl)
+    private readonly CapturedLog _log;
+
+    private RunningServer(WebApplication app, string dataDir, string baseUrl, CapturedLog log)
     {
         App = app;
         DataDir = dataDir;
         BaseUrl = baseUrl;
-        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
-        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        _log = log;
+        Http = new HttpClient(SecretScan.Answers()) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin = new HttpClient(SecretScan.Answers()) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     }
 
@@ -50,6 +54,9 @@ public sealed class RunningServer : IServerNode
         return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).ToList() : [];
     }
 
+    /// <summary>Every line the server logged so far, at the levels an operator's log holds (<see cref="CapturedLog"/>).</summary>
+    public IReadOnlyCollection<string> LogLines => _log.Lines;
+
     /// <summary>Leaves the data directory (and its database) in place on dispose, so a next server can start on the same data.</summary>
     public bool KeepDataDir { get; set; }
 
@@ -70,6 +77,7 @@ public sealed class RunningServer : IServerNode
             ["Seedance:Tasks:PollIntervalSeconds"] = "0.1",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (k, v) in CapturedLog.Settings) all[k] = v;
         if (TestS3.IsStorage && settings?.ContainsKey("Seedance:Storage:Provider") != true)
             foreach (var (k, v) in await TestS3.SettingsAsync(dataDir)) all[k] = v;
         if (settings?.ContainsKey("Seedance:Database:Provider") != true)
@@ -78,11 +86,17 @@ public sealed class RunningServer : IServerNode
         var args = new List<string> { "--urls=http://127.0.0.1:0" };
         args.AddRange(all.Select(kv => $"--{kv.Key}={kv.Value}"));
 
-        var app = SeedanceApp.Create(args.ToArray(), services);
+        // Every line it logs, scanned for secrets when it stops (SecretScan).
+        var log = new CapturedLog();
+        var app = SeedanceApp.Create(args.ToArray(), s =>
+        {
+            s.AddSingleton<ILoggerProvider>(log);
+            services?.Invoke(s);
+        });
         await app.PrepareAsync();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RunningServer(app, dataDir, address);
+        return new RunningServer(app, dataDir, address, log);
     }
 
     /// <summary>Creates a key through the admin API and returns a client that carries it.</summary>
@@ -110,6 +124,7 @@ public sealed class RunningServer : IServerNode
         await App.StopAsync();
         await App.DisposeAsync();
         if (!KeepDataDir) TempDir.Delete(DataDir);
+        SecretScan.AssertNoneInLog(_log.Lines, $"The server at {BaseUrl}");
     }
 }
 
@@ -120,7 +135,7 @@ public sealed class ApiClient : IDisposable
     {
         ApiKey = apiKey;
         KeyId = keyId;
-        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(120) };
+        Http = new HttpClient(SecretScan.Answers()) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(120) };
         Http.DefaultRequestHeaders.Add("X-API-Key", apiKey);
     }
 

@@ -19,7 +19,7 @@ public sealed class ServerProcess : IServerNode
     {
         _process = process;
         BaseUrl = baseUrl;
-        Admin = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Admin = new HttpClient(SecretScan.Answers()) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RunningServer.AdminToken);
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -197,6 +197,7 @@ public sealed class ServerProcess : IServerNode
         if (!_process.HasExited) Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
+        SecretScan.AssertNoneInLog(Output.Split('\n'), $"The server process at {BaseUrl}");
     }
 }
 
