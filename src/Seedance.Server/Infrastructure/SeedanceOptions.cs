@@ -42,6 +42,7 @@ public sealed class SeedanceOptions
     public SandboxOptions Sandbox { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
@@ -145,6 +146,22 @@ public sealed class NodeOptions
     public double LeaseSeconds { get; set; } = 30;
 }
 
+/// <summary>
+/// How long what is only bookkeeping is kept before housekeeping deletes it. The ledger and the tasks are never pruned
+/// (a task's result files have their own retention, <c>Seedance:Tasks:ResultRetentionDays</c>).
+/// </summary>
+public sealed class RetentionOptions
+{
+    /// <summary>Finished callback deliveries (delivered or failed for good) and their attempts, by their creation.</summary>
+    public double WebhookDays { get; set; } = 30;
+    /// <summary>Idempotency-Key answers; at least the 24 h in which a retry is answered as the first time.</summary>
+    public double IdempotencyHours { get; set; } = 24;
+    /// <summary>Upload slots whose presigned URL expired with no file taken in, counted from the expiry.</summary>
+    public double ExpiredUploadSlotHours { get; set; }
+    /// <summary>The sandbox provider's finished (or cancelled) jobs under <c>{DataDir}/sandbox</c>, by their submission.</summary>
+    public double SandboxJobDays { get; set; } = 7;
+}
+
 public sealed class SandboxOptions
 {
     /// <summary>How long a task waits as <c>queued</c> before it starts rendering.</summary>
@@ -230,6 +247,11 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Node.Id is { } id && (id.Length is 0 or > 64 || id.Any(char.IsWhiteSpace)))
             errors.Add("Seedance:Node:Id must be 1-64 characters without spaces");
         if (o.Node.LeaseSeconds is < 1 or > 3600) errors.Add("Seedance:Node:LeaseSeconds must be 1-3600");
+        if (o.Retention.WebhookDays <= 0) errors.Add("Seedance:Retention:WebhookDays must be positive");
+        if (o.Retention.IdempotencyHours < 24)
+            errors.Add("Seedance:Retention:IdempotencyHours must be at least 24 (an Idempotency-Key is honoured for 24 h)");
+        if (o.Retention.ExpiredUploadSlotHours < 0) errors.Add("Seedance:Retention:ExpiredUploadSlotHours must be 0 or more");
+        if (o.Retention.SandboxJobDays <= 0) errors.Add("Seedance:Retention:SandboxJobDays must be positive");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
