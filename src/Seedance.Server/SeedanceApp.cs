@@ -30,7 +30,7 @@ public static class SeedanceApp
     {
         // appsettings.json sits beside the binary: found from any working directory (the data directory stays relative to it).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        builder.AddSeedanceTelemetry(); // logs, metrics (/metrics) and traces (OTLP, when configured)
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = MaxJsonBody;
@@ -80,6 +80,8 @@ public static class SeedanceApp
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskTimings>());
+        builder.Services.AddSingleton<TaskMetrics>();
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskMetrics>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
 
         configureServices?.Invoke(builder.Services);
@@ -87,9 +89,11 @@ public static class SeedanceApp
         var app = builder.Build();
         // The client's own address and scheme, as a trusted proxy forwards them (none by default: the connection's).
         if (SeedanceOptions.From(builder.Configuration).TrustedProxies.Length > 0) app.UseForwardedHeaders();
+        app.UseMetricsPort();
         app.Use(SecurityHeaders.AddAsync);
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
+        app.UseMetricsPortGuard();
         app.UseMiddleware<ApiKeyCheck>(); // the API's key, before the rate limit that is per key
         // The operator's token: the admin endpoints' policies name its scheme, and authorization authenticates
         // it for them alone. No UseAuthentication: as the only scheme it would be the default and run on every poll.
@@ -110,6 +114,7 @@ public static class SeedanceApp
         app.MapWebhookAdmin();
         app.MapUpstreamCallbacks();
         app.MapHealth();
+        app.MapMetrics();
         app.MapOpenApi();
         return app;
     }
@@ -123,6 +128,8 @@ public static class SeedanceApp
         services.AddSingleton<IValidateOptions<SeedanceOptions>, ModelCatalogueValidator>();
         services.AddSingleton(sp => ModelCatalogue.From(sp.GetRequiredService<IOptions<SeedanceOptions>>().Value));
         var options = SeedanceOptions.From(configuration);
+        services.AddMetrics();
+        services.AddSingleton<SeedanceMetrics>();
         services.AddSeedanceDb(options);
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();

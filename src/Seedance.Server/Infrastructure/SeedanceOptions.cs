@@ -42,6 +42,8 @@ public sealed class SeedanceOptions
     public SandboxOptions Sandbox { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
+    public MetricsOptions Metrics { get; set; } = new();
+    public TracingOptions Tracing { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
@@ -146,6 +148,28 @@ public sealed class NodeOptions
     public double LeaseSeconds { get; set; } = 30;
 }
 
+/// <summary>The Prometheus scrape endpoint, <c>GET /metrics</c>.</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>Off: no endpoint and no instruments are collected.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// A port of its own for <c>/metrics</c>, without authentication, for an internal network (nothing else is served
+    /// there). Unset: <c>/metrics</c> is served with the API and needs the admin token as a bearer token.
+    /// </summary>
+    public int? Port { get; set; }
+}
+
+/// <summary>Traces of each task's life, exported over OTLP.</summary>
+public sealed class TracingOptions
+{
+    /// <summary>
+    /// On: spans are made and exported. Unset: on exactly when an OTLP endpoint is configured (the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>), so nothing is traced by default.
+    /// </summary>
+    public bool? Enabled { get; set; }
+}
+
 /// <summary>
 /// How long what is only bookkeeping is kept before housekeeping deletes it. The ledger and the tasks are never pruned
 /// (a task's result files have their own retention, <c>Seedance:Tasks:ResultRetentionDays</c>).
@@ -247,6 +271,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Node.Id is { } id && (id.Length is 0 or > 64 || id.Any(char.IsWhiteSpace)))
             errors.Add("Seedance:Node:Id must be 1-64 characters without spaces");
         if (o.Node.LeaseSeconds is < 1 or > 3600) errors.Add("Seedance:Node:LeaseSeconds must be 1-3600");
+        if (o.Metrics.Port is < 1 or > 65535) errors.Add("Seedance:Metrics:Port must be 1-65535");
         if (o.Retention.WebhookDays <= 0) errors.Add("Seedance:Retention:WebhookDays must be positive");
         if (o.Retention.IdempotencyHours < 24)
             errors.Add("Seedance:Retention:IdempotencyHours must be at least 24 (an Idempotency-Key is honoured for 24 h)");
