@@ -213,6 +213,42 @@ public sealed class SeedanceClient : IDisposable
     public Task<Balance> GetBalanceAsync(CancellationToken cancellationToken = default) =>
         Transport.SendAsync<Balance>(HttpMethod.Get, "api/v1/video/balance", null, cancellationToken);
 
+    /// <summary>The key's usage in <c>[from, to)</c> (default the last 30 days): tasks by how they ended, video seconds and credits captured.</summary>
+    /// <param name="from">The start of the period; default 30 days before <paramref name="to"/>.</param>
+    /// <param name="to">The end of the period; default now.</param>
+    /// <param name="byDay">One row per UTC day.</param>
+    /// <param name="byModel">One row per model.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<UsageReport> GetUsageAsync(DateTimeOffset? from = null, DateTimeOffset? to = null, bool byDay = false, bool byModel = false,
+        CancellationToken cancellationToken = default)
+    {
+        var groupBy = string.Join(',', new[] { byDay ? "day" : null, byModel ? "model" : null }.OfType<string>());
+        return Transport.SendAsync<UsageReport>(HttpMethod.Get, "api/v1/video/usage" + Query(("from", Time(from)), ("to", Time(to)), ("group_by", groupBy)), null,
+            cancellationToken);
+    }
+
+    /// <summary>The key's recent API requests, newest first (default the last day), fetching pages as the enumeration goes.</summary>
+    /// <param name="from">The earliest; default a day before <paramref name="to"/>.</param>
+    /// <param name="to">The latest (exclusive); default now.</param>
+    /// <param name="status">Only these: an HTTP status (<c>429</c>), a class (<c>4xx</c>) or <c>error</c> (400 and above).</param>
+    /// <param name="pageSize">Requests fetched per call, 1-500.</param>
+    /// <param name="cancellationToken">Stops the enumeration.</param>
+    public async IAsyncEnumerable<ApiRequestSummary> ListRequestsAsync(DateTimeOffset? from = null, DateTimeOffset? to = null, string? status = null,
+        int pageSize = 100, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (pageSize is < 1 or > 500) throw SeedanceException.InvalidParameter("page_size must be 1-500");
+        // Without an end, the first page's moment is every page's: requests made meanwhile do not shift the pages.
+        var end = Time(to ?? DateTimeOffset.UtcNow);
+        string? cursor = null;
+        do
+        {
+            var page = await Transport.SendAsync<RequestPage>(HttpMethod.Get, "api/v1/video/requests" + Query(("from", Time(from)), ("to", end), ("status", status),
+                ("page_size", pageSize.ToString(CultureInfo.InvariantCulture)), ("cursor", cursor)), null, cancellationToken);
+            foreach (var request in page.Data) yield return request;
+            cursor = page.NextCursor;
+        } while (cursor is not null);
+    }
+
     /// <summary>Releases the connections of a client built without an <see cref="HttpClient"/> of the caller's.</summary>
     public void Dispose() => _owned?.Dispose();
 
@@ -225,6 +261,16 @@ public sealed class SeedanceClient : IDisposable
         };
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
+
+    private static string? Time(DateTimeOffset? time) => time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var set = parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => p.Name + "=" + Uri.EscapeDataString(p.Value!)).ToList();
+        return set.Count == 0 ? "" : "?" + string.Join('&', set);
+    }
+
+    private sealed record RequestPage(IReadOnlyList<ApiRequestSummary> Data, string? NextCursor);
 
     private sealed record PresignedUpload(string PresignedUrl, string FilePath, int ExpiresIn);
 

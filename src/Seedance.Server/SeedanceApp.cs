@@ -17,6 +17,7 @@ using Seedance.Server.Providers;
 using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
+using Seedance.Server.Usage;
 
 namespace Seedance.Server;
 
@@ -61,6 +62,7 @@ public static class SeedanceApp
         });
         builder.Services.AddSingleton<SandboxProvider>();
         builder.Services.AddSingleton<ChannelPool>();
+        builder.Services.AddSingleton<Reconciliation>();
         builder.Services.AddWorker<ChannelRefresher>();
         builder.Services.AddHostedService<LeaseKeeper>(); // before the workers: stopped after them, it gives up their leases last
         builder.Services.AddWorker<Dispatcher>(start: SeedanceOptions.From(builder.Configuration).Tasks.Dispatch);
@@ -71,6 +73,7 @@ public static class SeedanceApp
         builder.Services.AddWorker<WebhookDispatcher>();
         builder.Services.AddWorker<NodeRelay>();
         builder.Services.AddWorker<TaskTimings>(); // seeds the estimates' history from the last completions
+        builder.Services.AddWorker<RequestLog>(); // writes the API requests' summaries in batches, off the request path
         builder.Services.AddScoped<WebhookLog>(); // it wakes the callback sender, which only the server runs
         // What hears of a task's change once it committed, in this order: its watchers, the workers, and last the
         // other nodes (a NOTIFY is a round trip to PostgreSQL; nothing here waits for it).
@@ -90,6 +93,7 @@ public static class SeedanceApp
         // The client's own address and scheme, as a trusted proxy forwards them (none by default: the connection's).
         if (SeedanceOptions.From(builder.Configuration).TrustedProxies.Length > 0) app.UseForwardedHeaders();
         app.UseMetricsPort();
+        app.UseMiddleware<RequestLogging>(); // X-Request-Id on every answer; the summary of every API request, as answered
         app.Use(SecurityHeaders.AddAsync);
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
@@ -108,10 +112,14 @@ public static class SeedanceApp
         api.MapModels();
         api.MapBalance();
         api.MapWebhooks();
+        api.MapUsage();
+        api.MapRequestLog();
         if (app.Services.GetRequiredService<FileStore>() is LocalFileStore) app.MapFileStore();
         app.MapAdmin();
         app.MapChannelAdmin();
         app.MapWebhookAdmin();
+        app.MapUsageAdmin();
+        app.MapRequestLogAdmin();
         app.MapUpstreamCallbacks();
         app.MapHealth();
         app.MapMetrics();

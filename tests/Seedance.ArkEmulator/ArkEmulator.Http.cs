@@ -8,6 +8,8 @@ namespace Seedance.Server.Tests.Ark;
 public sealed partial class ArkEmulator
 {
     private const string RequestIdKey = "ark-request-id";
+    /// <summary>How far back the list endpoint reaches.</summary>
+    private static readonly TimeSpan ListedFor = TimeSpan.FromDays(7);
     private static readonly string[] Statuses = ["queued", "running", "succeeded", "failed", "expired", "cancelled"];
 
     private void MapEndpoints(WebApplication app)
@@ -135,7 +137,9 @@ public sealed partial class ArkEmulator
         JsonObject json;
         lock (_gate)
         {
+            var since = DateTimeOffset.UtcNow - ListedFor;
             var matching = _tasks.Values
+                .Where(t => t.CreatedAt >= since) // the upstream lists only the last 7 days
                 .Where(t => status is null || t.Status == status)
                 .Where(t => model is null || t.Model == model)
                 .Where(t => ids.Count == 0 || ids.Contains(t.Id))

@@ -37,6 +37,14 @@ public static class ChannelAdminEndpoints
             .WithName("DrainChannel").WithSummary("The channel takes no new tasks and keeps tracking its own; PATCH enabled: true takes it back")
             .Produces<Envelope<ChannelView>>().ProducesErrors("INVALID_PARAMETER", "CHANNEL_NOT_FOUND");
 
+        channels.MapGet("/{name}/reconciliation", async (string name, string? from, string? to, bool? cancel_orphans, Reconciliation reconciliation,
+                CancellationToken ct) => Envelope.Ok(await reconciliation.RunAsync(name, reconciliation.Period(from, to), cancel_orphans ?? false, ct)))
+            .WithName("ReconcileChannel")
+            .WithSummary("An Ark channel's task list (the upstream keeps 7 days; default the whole 7) against ours: matched, ours it does not know, "
+                + "orphans (its tasks we never recorded), status mismatches, its usage tokens, the estimated cost, the credits charged and the margin; "
+                + "cancel_orphans=true cancels the orphans still queued there")
+            .Produces<Envelope<ReconciliationReport>>().ProducesErrors("INVALID_PARAMETER", "CHANNEL_NOT_FOUND", "SERVICE_BUSY");
+
         group.MapGet("/tasks/{task_id}", async (string task_id, SeedanceDb db, CancellationToken ct) =>
             Envelope.Ok(await db.Tasks.AsNoTracking().Where(t => t.TaskId == task_id)
                 .Select(t => new TaskRouting(t.TaskId, t.KeyId, t.Status, t.ChannelName, t.UpstreamTaskId, t.DispatchAttempts, t.RetryAt))

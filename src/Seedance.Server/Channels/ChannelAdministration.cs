@@ -14,7 +14,7 @@ public sealed record ChannelSettings(
     string? Name = null, string? Provider = null, string? BaseUrl = null, string? ApiKey = null, Dictionary<string, string>? Models = null,
     bool? Enabled = null, int? Priority = null, int? Weight = null, int? MaxConcurrent = null, double? PollIntervalSeconds = null,
     int? MaxParallelPolls = null, double? TimeoutSeconds = null, bool? InlineImages = null, bool? AllowPrivateNetworks = null,
-    int? FailuresBeforeCooldown = null, double? CooldownSeconds = null);
+    int? FailuresBeforeCooldown = null, double? CooldownSeconds = null, decimal? CostPerMillionTokens = null);
 
 /// <param name="Source"><c>configuration</c> (read-only here) or <c>database</c>.</param>
 /// <param name="ApiKeyPrefix">The first characters of the upstream key; the key itself is never shown.</param>
@@ -23,7 +23,7 @@ public sealed record ChannelSettings(
 public sealed record ChannelView(
     string Name, string Source, bool ReadOnly, string Provider, string? BaseUrl, string? ApiKeyPrefix, IReadOnlyDictionary<string, string> Models,
     bool Enabled, bool Draining, int Priority, int Weight, int MaxConcurrent, double PollIntervalSeconds, int MaxParallelPolls, double TimeoutSeconds,
-    bool InlineImages, bool AllowPrivateNetworks, int FailuresBeforeCooldown, double CooldownSeconds,
+    bool InlineImages, bool AllowPrivateNetworks, int FailuresBeforeCooldown, double CooldownSeconds, decimal? CostPerMillionTokens,
     string State, int InFlight, int CallsLastHour, double? SuccessRate, double? AverageLatencyMs, ChannelError? LastError,
     DateTime? CooldownUntil, int ConsecutiveFailures, IReadOnlyList<ChannelError> RecentErrors, DateTime? CreatedAt, DateTime? UpdatedAt);
 
@@ -116,9 +116,12 @@ public sealed partial class ChannelAdministration(SeedanceDb db, ChannelStore st
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TestTimeout);
+        // Its own HTTP clients, let go of once the check is done (the sandbox, a shared service, answered above).
+        var provider = ChannelPool.CreateProvider(channel, services);
+        using var owned = provider as IDisposable;
         try
         {
-            await ChannelPool.CreateProvider(channel, services).CheckAsync(timeout.Token);
+            await provider.CheckAsync(timeout.Token);
         }
         catch (ProviderException e)
         {
@@ -191,6 +194,7 @@ public sealed partial class ChannelAdministration(SeedanceDb db, ChannelStore st
         c.AllowPrivateNetworks = change.AllowPrivateNetworks ?? c.AllowPrivateNetworks;
         c.FailuresBeforeCooldown = change.FailuresBeforeCooldown ?? c.FailuresBeforeCooldown;
         c.CooldownSeconds = change.CooldownSeconds ?? c.CooldownSeconds;
+        c.CostPerMillionTokens = change.CostPerMillionTokens ?? c.CostPerMillionTokens;
         return c;
     }
 
@@ -214,7 +218,7 @@ public sealed partial class ChannelAdministration(SeedanceDb db, ChannelStore st
         return new ChannelView(c.Name, stored is null ? "configuration" : "database", stored is null, c.Provider, c.BaseUrl,
             stored is null ? StoredChannel.PrefixOf(c.ApiKey) : stored.ApiKeyPrefix, c.Models, c.Enabled, c.Draining, c.Priority, c.Weight,
             c.MaxConcurrent, c.PollIntervalSeconds, c.MaxParallelPolls, c.TimeoutSeconds, c.InlineImages, c.AllowPrivateNetworks,
-            c.FailuresBeforeCooldown, c.CooldownSeconds, state, inFlight, health?.CallsLastHour ?? 0, health?.SuccessRate, health?.AverageLatencyMs,
+            c.FailuresBeforeCooldown, c.CooldownSeconds, c.CostPerMillionTokens, state, inFlight, health?.CallsLastHour ?? 0, health?.SuccessRate, health?.AverageLatencyMs,
             health?.RecentErrors.FirstOrDefault(), health?.CooldownUntil, health?.ConsecutiveFailures ?? 0, health?.RecentErrors ?? [],
             stored?.CreatedAt, stored?.UpdatedAt);
     }

@@ -33,10 +33,17 @@ public sealed class ChannelStore(DatabaseWriter writer, SecretBox secrets) : Sto
             return true;
         }, ct);
 
-    /// <summary>Removes the channel unless a task is queued or processing there (its tracking needs the channel).</summary>
+    /// <summary>
+    /// Removes the channel unless a task is queued or processing there (its tracking needs the channel). The channel's
+    /// row is locked first: a hand-over to it that is committing (<see cref="TaskStore.QueueAsync"/> holds the row shared)
+    /// finishes before the tasks are looked at, and one that comes later finds the channel gone.
+    /// </summary>
     public Task<ChannelRemoval> RemoveAsync(string name, CancellationToken ct) =>
         WriteAsync(async (db, token) =>
         {
+            var hold = $"SELECT 1 AS \"Value\" FROM upstream_channels WHERE name = {{0}}{Dialect.LockExclusive}";
+            var held = await db.Database.SqlQueryRaw<int>(hold, name).ToListAsync(token);
+            if (held.Count == 0) return ChannelRemoval.NotFound;
             if (await db.Tasks.AnyAsync(t => t.ChannelName == name && VideoTaskStatus.Active.Contains(t.Status), token)) return ChannelRemoval.InUse;
             return await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(token) == 1 ? ChannelRemoval.Removed : ChannelRemoval.NotFound;
         }, ct);

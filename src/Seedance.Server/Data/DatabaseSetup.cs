@@ -37,15 +37,17 @@ public static class DatabaseSetup
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<NodeSignals>();
         services.AddSingleton<ChannelStore>();
+        services.AddSingleton<RequestLogStore>();
         return services;
     }
 
-    /// <summary>Creates the data directory, prepares the database (WAL on SQLite) and applies migrations.</summary>
+    /// <summary>Creates the data directory, prepares the database (WAL on SQLite), applies migrations and prepares the request log.</summary>
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SeedanceOptions>>().Value;
         Directory.CreateDirectory(options.DataPath);
         await services.GetRequiredService<DatabaseWriter>().MigrateAsync(ct);
+        await services.GetRequiredService<RequestLogStore>().PrepareAsync(ct);
     }
 }
 

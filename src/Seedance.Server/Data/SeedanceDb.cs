@@ -21,6 +21,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
     public DbSet<StoredChannel> Channels => Set<StoredChannel>();
+    /// <summary>On SQLite the log is kept in a file of its own (<see cref="RequestLogStore"/>): this table of the main file stays empty there.</summary>
+    public DbSet<RequestLogEntry> RequestLog => Set<RequestLogEntry>();
 
     /// <summary>Credits are stored as whole hundredths, so sums and comparisons in SQL are exact integers.</summary>
     private static readonly ValueConverter<decimal, long> CreditsInHundredths =
@@ -124,6 +126,18 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.Property(c => c.BaseUrl).HasMaxLength(500);
             e.Property(c => c.ApiKeySealed).HasMaxLength(2000);
             e.Property(c => c.ApiKeyPrefix).HasMaxLength(16);
+        });
+        model.Entity<RequestLogEntry>(e =>
+        {
+            e.ToTable("request_log");
+            e.HasKey(r => r.Id).HasName("PK_request_log");
+            e.HasIndex(r => new { r.KeyId, r.Id });
+            e.HasIndex(r => r.At);
+            e.Property(r => r.Method).HasMaxLength(16);
+            e.Property(r => r.Route).HasMaxLength(200);
+            e.Property(r => r.Path).HasMaxLength(RequestLogLimits.Path);
+            e.Property(r => r.Code).HasMaxLength(64);
+            e.Property(r => r.RequestId).HasMaxLength(64);
         });
 
         foreach (var property in model.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))

@@ -32,6 +32,12 @@ public abstract class SqlDialect(string connectionString)
     /// <summary>Appended to a claim's row selection: rows another transaction is claiming are skipped, not waited for.</summary>
     public abstract string SkipLocked { get; }
 
+    /// <summary>Appended to a selection of rows to hold them, shared, to the end of the transaction (others may read, not change them).</summary>
+    public virtual string LockShared => "";
+
+    /// <summary>Appended to a selection of rows to hold them alone to the end of the transaction.</summary>
+    public virtual string LockExclusive => "";
+
     /// <summary>
     /// Ends an item of a batch that succeeded (releasing its savepoint): where the counts change at commit
     /// (<see cref="CountsTasksAtCommit"/>), the item's counts change here, so that the batch's next item sees them.
@@ -43,6 +49,9 @@ public abstract class SqlDialect(string connectionString)
 
     /// <summary>A pool of writable contexts (the <see cref="DatabaseWriter"/>'s alone).</summary>
     internal abstract Func<SeedanceDb> WritableContexts();
+
+    /// <summary>Where the request log is kept (<see cref="RequestLogStore"/>): a file of its own on SQLite, a table of the database on PostgreSQL.</summary>
+    internal abstract RequestLogDatabase OpenRequestLog();
 
     /// <summary>Settings applied once to the database before it is migrated.</summary>
     public virtual Task PrepareAsync(SeedanceDb db, CancellationToken ct) => Task.CompletedTask;
@@ -86,6 +95,8 @@ public sealed class SqliteDialect(string connectionString, bool durable = true) 
     public override async Task PrepareAsync(SeedanceDb db, CancellationToken ct) =>
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
 
+    internal override RequestLogDatabase OpenRequestLog() => new SqliteRequestLog(ConnectionString);
+
     public static string DefaultConnectionString(string dataPath) => new SqliteConnectionStringBuilder
     {
         DataSource = Path.Combine(dataPath, "seedance.db"),
@@ -121,6 +132,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
     // The subquery locks the rows it picks and skips those another node is claiming at the same moment; under read
     // committed it re-reads a row that changed under it, so a row is never claimed twice and no node waits for another.
     public override string SkipLocked => " FOR UPDATE SKIP LOCKED";
+    public override string LockShared => " FOR SHARE";
+    public override string LockExclusive => " FOR UPDATE";
     // Setting the deferred triggers immediate runs those the item queued, in its savepoint (a failure rolls back the item alone).
     public override string EndBatchItem => "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; RELEASE item";
 
@@ -133,6 +146,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
         var pool = new Microsoft.EntityFrameworkCore.Infrastructure.PooledDbContextFactory<PostgresSeedanceDb>(options);
         return pool.CreateDbContext;
     }
+
+    internal override RequestLogDatabase OpenRequestLog() => new PostgresRequestLog(this);
 
     // A lock of the dispatcher's own: it blocks no submission and no row, and is held for two short statements.
     public override async Task LockKeySlotsAsync(SeedanceDb db, long keyId, CancellationToken ct) =>

@@ -29,6 +29,8 @@ public sealed class StoredChannel
     public bool AllowPrivateNetworks { get; set; }
     public int FailuresBeforeCooldown { get; set; }
     public double CooldownSeconds { get; set; }
+    /// <summary>What the upstream charges per million usage tokens, in credits (reconciliation's estimated cost); null when not set.</summary>
+    public decimal? CostPerMillionTokens { get; set; }
     /// <summary>Counts the changes: the nodes reload a channel whose version moved, and an edit is guarded by the version it read.</summary>
     public long Version { get; set; }
     public DateTime CreatedAt { get; set; }
@@ -42,6 +44,7 @@ public sealed class StoredChannel
         Priority = Priority, Weight = Weight, MaxConcurrent = MaxConcurrent, PollIntervalSeconds = PollIntervalSeconds,
         MaxParallelPolls = MaxParallelPolls, TimeoutSeconds = TimeoutSeconds, InlineImages = InlineImages,
         AllowPrivateNetworks = AllowPrivateNetworks, FailuresBeforeCooldown = FailuresBeforeCooldown, CooldownSeconds = CooldownSeconds,
+        CostPerMillionTokens = CostPerMillionTokens,
     };
 
     /// <summary>Takes <paramref name="options"/>' settings, sealing the key when it is not the one already kept.</summary>
@@ -64,6 +67,7 @@ public sealed class StoredChannel
         AllowPrivateNetworks = options.AllowPrivateNetworks;
         FailuresBeforeCooldown = options.FailuresBeforeCooldown;
         CooldownSeconds = options.CooldownSeconds;
+        CostPerMillionTokens = options.CostPerMillionTokens;
     }
 
     private bool Holds(SecretBox secrets, string key)

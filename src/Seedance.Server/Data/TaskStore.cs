@@ -11,6 +11,9 @@ public interface ICallbackBody
 }
 
 /// <summary>What became of a submission: accepted, refused for want of credit, backlog room or room under a spending limit, or answered by an earlier request.</summary>
+/// <summary>What became of a hand-over: queued; not, because the task moved meanwhile (cancelled, expired); not, because its channel was removed.</summary>
+public enum HandOver { Queued, TaskMoved, ChannelRemoved }
+
 public sealed record Submission(bool Accepted, decimal RemainCredits = 0, int MaxPending = 0, Spending? Spending = null, IdempotencyRecord? Earlier = null);
 
 /// <summary>
@@ -63,13 +66,30 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         return new Submission(true);
     }
 
-    /// <summary>Handed over: pending to queued at <paramref name="channel"/>, which knows it as <paramref name="upstreamTaskId"/>.</summary>
-    public Task<bool> QueueAsync(string taskId, string channel, string upstreamTaskId, CancellationToken ct) =>
-        MoveAsync(taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, QueueSql, ct,
-            db => [
-                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.ChannelName), channel),
-                PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.UpstreamTaskId), upstreamTaskId),
-            ]);
+    /// <summary>
+    /// Handed over: pending to queued at <paramref name="channel"/>, which knows it as <paramref name="upstreamTaskId"/>.
+    /// A channel stored in the database (<paramref name="stored"/>) may be removed meanwhile, here or on another node: the
+    /// move then holds the channel's row (shared) until it commits, and does not happen when the row is gone, so that no
+    /// task names a removed channel (<see cref="ChannelStore.RemoveAsync"/> locks the row before it looks for tasks).
+    /// </summary>
+    public async Task<HandOver> QueueAsync(string taskId, string channel, bool stored, string upstreamTaskId, CancellationToken ct)
+    {
+        Func<SeedanceDb, PreparedCommands.Arg[]> also = db => [
+            PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.ChannelName), channel),
+            PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.UpstreamTaskId), upstreamTaskId),
+        ];
+        if (!stored) return await MoveAsync(taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, QueueSql, ct, also) ? HandOver.Queued : HandOver.TaskMoved;
+        var now = Now;
+        var outcome = await WriteAsync(async (db, token) =>
+        {
+            var hold = $"SELECT 1 AS \"Value\" FROM upstream_channels WHERE name = {{0}}{Dialect.LockShared}";
+            var held = await db.Database.SqlQueryRaw<int>(hold, channel).ToListAsync(token);
+            if (held.Count == 0) return HandOver.ChannelRemoved;
+            return await MoveIn(db, taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, QueueSql, now, also, token) ? HandOver.Queued : HandOver.TaskMoved;
+        }, ct);
+        if (outcome == HandOver.Queued) await feed.PublishAsync(new TaskChanged(taskId, VideoTaskStatus.Queued), CancellationToken.None);
+        return outcome;
+    }
 
     /// <summary>The upstream started generating: queued to processing.</summary>
     public Task<bool> StartProcessingAsync(string taskId, CancellationToken ct) =>
@@ -87,17 +107,21 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
     {
         if (!VideoTaskStatus.CanMove(from, to) || VideoTaskStatus.IsTerminal(to)) throw new ArgumentException($"{from} to {to} is not a move", nameof(to));
         var now = Now;
-        var moved = await WriteAsync(async (db, token) => await PreparedCommands.ExecuteAsync(db, sql, token,
+        var moved = await WriteAsync((db, token) => MoveIn(db, taskId, from, to, sql, now, also, token), ct);
+        if (moved) await feed.PublishAsync(new TaskChanged(taskId, to), CancellationToken.None);
+        return moved;
+    }
+
+    private static async Task<bool> MoveIn(SeedanceDb db, string taskId, string from, string to, string sql, DateTime now,
+        Func<SeedanceDb, PreparedCommands.Arg[]>? also, CancellationToken ct) =>
+        await PreparedCommands.ExecuteAsync(db, sql, ct,
             [
                 PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.Status), to),
                 PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.UpdatedAt), now),
                 PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.TaskId), taskId),
                 PreparedCommands.Value<VideoTask>(db, nameof(VideoTask.Status), from),
                 .. also?.Invoke(db) ?? [],
-            ]) == 1, ct);
-        if (moved) await feed.PublishAsync(new TaskChanged(taskId, to), CancellationToken.None);
-        return moved;
-    }
+            ]) == 1;
 
     /// <summary>A hand-over that failed: the pending task waits until <paramref name="retryAt"/>, having used <paramref name="attempts"/> attempts (unchanged when null).</summary>
     public Task<bool> DeferDispatchAsync(string taskId, DateTime retryAt, int? attempts, CancellationToken ct) =>

@@ -158,13 +158,21 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             }
 
             // The upstream has the task now: record that even if the server is stopping, or it would be handed over twice.
-            var moved = await tasks.QueueAsync(task.TaskId, channel.Name, providerTaskId, CancellationToken.None);
-            if (moved)
+            var handedOver = await tasks.QueueAsync(task.TaskId, channel.Name, channel.Source == ChannelSource.Database, providerTaskId, CancellationToken.None);
+            if (handedOver == HandOver.Queued)
             {
                 metrics.TaskDispatched(tasks.Now - task.CreatedAt);
                 span?.SetTag("seedance.channel", channel.Name);
                 Logger.LogInformation("Task {TaskId} queued at {Channel} as {UpstreamTaskId}", task.TaskId, channel.Name, providerTaskId);
                 return true;
+            }
+            if (handedOver == HandOver.ChannelRemoved)
+            {
+                // The operator removed the channel while it took the task: take it back there, and offer the task to the next.
+                Logger.LogWarning("Channel {Channel} was removed while it took task {TaskId}; cancelling it there and trying the next", channel.Name, task.TaskId);
+                await UpstreamCancel.TryAsync(channel.Provider, providerTaskId, Logger, ct);
+                Release(inFlight, channel);
+                continue;
             }
             // Cancelled or expired while it was being handed over: take it back from the upstream.
             Logger.LogInformation("Task {TaskId} left pending during hand-over; cancelling it upstream", task.TaskId);

@@ -38,6 +38,11 @@ public sealed class ChannelOptions
     /// <summary>Consecutive failures that take the channel out of rotation, and for how long.</summary>
     public int FailuresBeforeCooldown { get; set; } = 3;
     public double CooldownSeconds { get; set; } = 60;
+    /// <summary>
+    /// What the upstream charges per million usage tokens, in credits (the operator's unit): reconciliation's estimated
+    /// cost of the upstream's tasks and the margin over what was charged for them. Unset, no cost is estimated.
+    /// </summary>
+    public decimal? CostPerMillionTokens { get; set; }
 
     public static readonly string[] ProviderNames = ["sandbox", "ark", "relay"];
 
@@ -63,6 +68,8 @@ public sealed class ChannelOptions
         if (TimeoutSeconds <= 0) yield return (nameof(TimeoutSeconds), "must be positive");
         if (FailuresBeforeCooldown < 1) yield return (nameof(FailuresBeforeCooldown), "must be at least 1");
         if (CooldownSeconds < 0) yield return (nameof(CooldownSeconds), "must be 0 or more");
+        if (CostPerMillionTokens is < 0 or > 1_000_000) yield return (nameof(CostPerMillionTokens), "must be 0-1000000");
+        else if (CostPerMillionTokens is { } cost && !Credits.HasAtMostTwoDecimals(cost)) yield return (nameof(CostPerMillionTokens), "must have at most two decimals");
     }
 
     /// <summary>Whether the channel takes new tasks at all (it may still be cooling down or full).</summary>

@@ -20,7 +20,17 @@ public static class Envelope
     public static Task WriteErrorAsync(HttpContext context, ApiError error)
     {
         if (context.Response.HasStarted) return Task.CompletedTask;
+        context.Features.Set(new AnsweredError(error.Code));
         context.Response.StatusCode = error.Status;
         return context.Response.WriteAsJsonAsync(new Envelope<object>(error.Code, error.Message, null), Json.Options);
     }
+}
+
+/// <summary>The error code a request was refused with, for the request log: set only on a refusal, so a success costs nothing.</summary>
+public sealed record AnsweredError(string Code);
+
+/// <summary>Marks a route that answers CSV when asked (<c>format=csv</c>), for the API documents.</summary>
+public sealed class AnswersCsv
+{
+    public static readonly AnswersCsv Instance = new();
 }

@@ -11,7 +11,7 @@ namespace Seedance.Server.Infrastructure;
 /// </summary>
 public sealed class SeedanceMetrics
 {
-    public const string MeterName = "Seedance.Server";
+    public const string MeterName = ServerMeter.Name;
 
     // From a second to two days (a task's time-to-live): the spread of a video generation's waits and runs.
     private static readonly double[] TaskSeconds = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400, 172800];

@@ -45,6 +45,7 @@ public sealed class SeedanceOptions
     public MetricsOptions Metrics { get; set; } = new();
     public TracingOptions Tracing { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
+    public ReconciliationOptions Reconciliation { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
     public Dictionary<string, SampleOptions> Samples { get; set; } = new();
     /// <summary>The catalogue: the document's models with these settings laid over them, and the operator's own; see <see cref="ModelOptions"/>.</summary>
@@ -184,6 +185,15 @@ public sealed class RetentionOptions
     public double ExpiredUploadSlotHours { get; set; }
     /// <summary>The sandbox provider's finished (or cancelled) jobs under <c>{DataDir}/sandbox</c>, by their submission.</summary>
     public double SandboxJobDays { get; set; } = 7;
+    /// <summary>Days the request log keeps an API request's summary.</summary>
+    public int RequestLogDays { get; set; } = 7;
+}
+
+/// <summary>The daily comparison of each Ark channel's task list with this server's tasks.</summary>
+public sealed class ReconciliationOptions
+{
+    /// <summary>The daily run cancels the upstream's orphans (tasks this server never recorded) that are still queued there.</summary>
+    public bool CancelOrphans { get; set; }
 }
 
 public sealed class SandboxOptions
@@ -277,6 +287,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
             errors.Add("Seedance:Retention:IdempotencyHours must be at least 24 (an Idempotency-Key is honoured for 24 h)");
         if (o.Retention.ExpiredUploadSlotHours < 0) errors.Add("Seedance:Retention:ExpiredUploadSlotHours must be 0 or more");
         if (o.Retention.SandboxJobDays <= 0) errors.Add("Seedance:Retention:SandboxJobDays must be positive");
+        if (o.Retention.RequestLogDays is < 1 or > 3650) errors.Add("Seedance:Retention:RequestLogDays must be 1-3650");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

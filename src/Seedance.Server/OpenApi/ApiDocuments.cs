@@ -51,6 +51,7 @@ public static class ApiDocuments
         });
         options.AddOperationTransformer(ErrorResponses.DescribeAsync);
         options.AddOperationTransformer(Examples.AddAsync);
+        options.AddOperationTransformer(CsvAnswers.DescribeAsync);
         options.AddSchemaTransformer(WireSchemas.CorrectAsync);
         return options;
     }

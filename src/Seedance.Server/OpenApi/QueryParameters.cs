@@ -26,11 +26,30 @@ public static class QueryParameters
         ["content_type"] = (Text(MediaTypes.All), "The file's MIME type", true),
     };
 
+    /// <summary>The reports' parameters; <c>status</c> and <c>page_size</c> of the request log mean something else there than for tasks.</summary>
+    private static readonly Dictionary<string, (OpenApiSchema Schema, string Description, bool Required)> Reports = new()
+    {
+        ["from"] = (new OpenApiSchema { Type = JsonSchemaType.String }, "Start of the period (inclusive): an ISO 8601 time or date, UTC", false),
+        ["to"] = (new OpenApiSchema { Type = JsonSchemaType.String }, "End of the period (exclusive): an ISO 8601 time or date, UTC; default now", false),
+        ["group_by"] = (new OpenApiSchema { Type = JsonSchemaType.String }, "Comma-separated dimensions of the rows: day, model (none: one row)", false),
+        ["format"] = (Text(["json", "csv"]), "json (default: the envelope) or csv (text/csv: a header line, then the rows)", false),
+        ["cursor"] = (new OpenApiSchema { Type = JsonSchemaType.String }, "The next_cursor of the previous page: the older requests", false),
+    };
+
+    private static readonly Dictionary<string, (OpenApiSchema Schema, string Description, bool Required)> RequestLog = new()
+    {
+        ["status"] = (new OpenApiSchema { Type = JsonSchemaType.String }, "Only requests answered with this HTTP status (429), class (4xx), or error (400 and above)", false),
+        ["page_size"] = (Integer(1, 500, 50), "Requests per page, 1-500", false),
+    };
+
     public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {
+        var requestLog = operation.OperationId == "ListRequests";
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
-            if (parameter.In != ParameterLocation.Query || !Documented.TryGetValue(parameter.Name!, out var documented)) continue;
+            if (parameter.In != ParameterLocation.Query) continue;
+            if (!(requestLog && RequestLog.TryGetValue(parameter.Name!, out var documented)) && !Reports.TryGetValue(parameter.Name!, out documented)
+                && !Documented.TryGetValue(parameter.Name!, out documented)) continue;
             parameter.Schema = documented.Schema;
             parameter.Description = documented.Description;
             parameter.Required = documented.Required;

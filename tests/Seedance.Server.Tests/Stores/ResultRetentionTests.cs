@@ -26,7 +26,7 @@ public sealed class ResultRetentionTests
         {
             var task = TaskStoreTests.NewTask(host, keyId, 3.6m);
             Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
-            Assert.True(await tasks.QueueAsync(task.TaskId, "sandbox", "up-" + task.TaskId, default));
+            Assert.Equal(HandOver.Queued, await tasks.QueueAsync(task.TaskId, "sandbox", false, "up-" + task.TaskId, default));
             var (video, frame, poster) = (FileStore.ResultPath(task.TaskId, "video.mp4"), FileStore.ResultPath(task.TaskId, "last_frame.png"),
                 FileStore.ResultPath(task.TaskId, "thumbnail.jpg"));
             foreach (var path in new[] { video, frame, poster }) await store.WriteAsync(path, (s, ct) => s.WriteAsync("result"u8.ToArray(), ct).AsTask(), default);

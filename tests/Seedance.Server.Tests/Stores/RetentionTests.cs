@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Seedance.Server.Channels;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
 using Seedance.Server.Operations;
@@ -23,7 +24,7 @@ public sealed class RetentionTests
         await using var host = await StoreHost.StartAsync(settings: new() { ["Seedance:Sandbox:QueueSeconds"] = "0" });
         var services = host.Get<IServiceProvider>();
         using var sandbox = ActivatorUtilities.CreateInstance<SandboxProvider>(services);
-        var housekeeping = ActivatorUtilities.CreateInstance<Housekeeping>(services, sandbox);
+        var housekeeping = NewHousekeeping(services, sandbox);
         var (tasks, outbox, uploads) = (host.Get<TaskStore>(), host.Get<CallbackOutbox>(), host.Get<UploadStore>());
         var keyId = await TaskStoreTests.NewKeyAsync(host, credits: 100m);
 
@@ -53,7 +54,7 @@ public sealed class RetentionTests
                 KeyId = keyId, IdempotencyKey = idempotencyKey, RequestHash = [1], ResponseBody = "{}", ResponseStatus = 200, CreatedAt = host.Now,
             };
             Assert.True((await tasks.SubmitAsync(task, [], answer, default)).Accepted);
-            Assert.True(await tasks.QueueAsync(task.TaskId, "sandbox", "up-" + task.TaskId, default));
+            Assert.Equal(HandOver.Queued, await tasks.QueueAsync(task.TaskId, "sandbox", false, "up-" + task.TaskId, default));
             Assert.True(await tasks.FailAsync(task, VideoTaskStatus.Active, "CONTENT_MODERATION_FAILED", "Refused", default));
             return task.TaskId;
         }
@@ -98,7 +99,7 @@ public sealed class RetentionTests
         });
         var services = host.Get<IServiceProvider>();
         using var sandbox = ActivatorUtilities.CreateInstance<SandboxProvider>(services);
-        var housekeeping = ActivatorUtilities.CreateInstance<Housekeeping>(services, sandbox);
+        var housekeeping = NewHousekeeping(services, sandbox);
         var keyId = await TaskStoreTests.NewKeyAsync(host, credits: 100m);
         var task = TaskStoreTests.NewTask(host, keyId, 3.6m);
         task.CallbackUrl = "https://hooks.example.com/seedance";
@@ -121,6 +122,19 @@ public sealed class RetentionTests
         await housekeeping.RunOnceAsync(default);
         Assert.Equal((0, 0, 0), (await host.ReadAsync(db => db.Uploads.CountAsync()), await host.ReadAsync(db => db.WebhookDeliveries.CountAsync()),
             await host.ReadAsync(db => db.WebhookAttempts.CountAsync())));
+    }
+
+    /// <summary>The server's housekeeping over the stores' host: with the sandbox, and the one sandbox channel (nothing to reconcile).</summary>
+    private static Housekeeping NewHousekeeping(IServiceProvider services, SandboxProvider sandbox)
+    {
+        var channels = ActivatorUtilities.CreateInstance<ChannelPool>(services, new WithSandbox(services, sandbox));
+        return ActivatorUtilities.CreateInstance<Housekeeping>(services, sandbox, channels, ActivatorUtilities.CreateInstance<Reconciliation>(services, channels));
+    }
+
+    /// <summary>The host's services and the test's sandbox, which the stores' host does not register.</summary>
+    private sealed class WithSandbox(IServiceProvider services, SandboxProvider sandbox) : IServiceProvider
+    {
+        public object? GetService(Type type) => type == typeof(SandboxProvider) ? sandbox : services.GetService(type);
     }
 
     private static ProviderRequest Request(string prompt) => new(

@@ -43,8 +43,8 @@ public sealed class TaskStoreTests
         var failed = NewTask(host, keyId, 1.44m);
         foreach (var task in new[] { done, failed }) Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
 
-        Assert.True(await tasks.QueueAsync(done.TaskId, "sandbox", "up-1", default));
-        Assert.False(await tasks.QueueAsync(done.TaskId, "sandbox", "up-2", default)); // no longer pending
+        Assert.Equal(HandOver.Queued, await tasks.QueueAsync(done.TaskId, "sandbox", false, "up-1", default));
+        Assert.Equal(HandOver.TaskMoved, await tasks.QueueAsync(done.TaskId, "sandbox", false, "up-2", default)); // no longer pending
         Assert.True(await tasks.StartProcessingAsync(done.TaskId, default));
         Assert.True(await tasks.CompleteAsync(done, "results/a/video.mp4", null, "results/a/thumbnail.jpg", 7, 4, default));
         Assert.False(await tasks.CompleteAsync(done, "results/a/video.mp4", null, null, 7, 4, default));

@@ -29,7 +29,7 @@ public sealed class TaskTimingTests
             Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
             host.Clock.Advance(TimeSpan.FromSeconds(2));
             var queuedAt = host.Now;
-            Assert.True(await tasks.QueueAsync(task.TaskId, "sandbox", "up-" + task.TaskId, default));
+            Assert.Equal(HandOver.Queued, await tasks.QueueAsync(task.TaskId, "sandbox", false, "up-" + task.TaskId, default));
             host.Clock.Advance(TimeSpan.FromSeconds(10));
             var startedAt = host.Now;
             Assert.True(await tasks.StartProcessingAsync(task.TaskId, default));

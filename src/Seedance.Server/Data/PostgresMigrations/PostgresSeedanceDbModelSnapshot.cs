@@ -273,6 +273,71 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.ToTable("credit_ledger", (string)null);
                 });
 
+            modelBuilder.Entity("Seedance.Server.Data.RequestLogEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("code");
+
+                    b.Property<long?>("KeyId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("key_id");
+
+                    b.Property<double>("LatencyMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("latency_ms");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("method");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("path");
+
+                    b.Property<string>("RequestId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("request_id");
+
+                    b.Property<string>("Route")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("route");
+
+                    b.Property<int>("Status")
+                        .HasColumnType("integer")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("PK_request_log");
+
+                    b.HasIndex("At")
+                        .HasDatabaseName("ix_request_log_at");
+
+                    b.HasIndex("KeyId", "Id")
+                        .HasDatabaseName("ix_request_log_key_id_id");
+
+                    b.ToTable("request_log", (string)null);
+                });
+
             modelBuilder.Entity("Seedance.Server.Data.StoredChannel", b =>
                 {
                     b.Property<string>("Name")
@@ -302,6 +367,10 @@ namespace Seedance.Server.Data.PostgresMigrations
                     b.Property<double>("CooldownSeconds")
                         .HasColumnType("double precision")
                         .HasColumnName("cooldown_seconds");
+
+                    b.Property<long?>("CostPerMillionTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_per_million_tokens");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")

@@ -264,6 +264,69 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.ToTable("credit_ledger", (string)null);
                 });
 
+            modelBuilder.Entity("Seedance.Server.Data.RequestLogEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("code");
+
+                    b.Property<long?>("KeyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("key_id");
+
+                    b.Property<double>("LatencyMs")
+                        .HasColumnType("REAL")
+                        .HasColumnName("latency_ms");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("method");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("path");
+
+                    b.Property<string>("RequestId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_id");
+
+                    b.Property<string>("Route")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("route");
+
+                    b.Property<int>("Status")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("PK_request_log");
+
+                    b.HasIndex("At")
+                        .HasDatabaseName("ix_request_log_at");
+
+                    b.HasIndex("KeyId", "Id")
+                        .HasDatabaseName("ix_request_log_key_id_id");
+
+                    b.ToTable("request_log", (string)null);
+                });
+
             modelBuilder.Entity("Seedance.Server.Data.StoredChannel", b =>
                 {
                     b.Property<string>("Name")
@@ -293,6 +356,10 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.Property<double>("CooldownSeconds")
                         .HasColumnType("REAL")
                         .HasColumnName("cooldown_seconds");
+
+                    b.Property<long?>("CostPerMillionTokens")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_per_million_tokens");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")

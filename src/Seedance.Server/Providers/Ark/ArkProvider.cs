@@ -12,7 +12,7 @@ namespace Seedance.Server.Providers.Ark;
 /// Volcengine Ark / BytePlus ModelArk (<c>/contents/generations/tasks</c>). Uploads reach the upstream
 /// as signed links to this server's store, or inline as data URIs for images when the channel says so.
 /// </summary>
-public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links) : IVideoProvider
+public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store, PublicLinks links) : IVideoProvider, IDisposable
 {
     private const string Tasks = "contents/generations/tasks";
     // The upstream's limits on execution_expires_after.
@@ -59,6 +59,33 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
             if (item is JsonObject task && task["id"]?.GetValue<string>() is { } id) states[id] = StateOf(task);
         return states;
     }
+
+    /// <summary>
+    /// One page of the account's task list, newest first as the upstream keeps it (the last 7 days only): for
+    /// reconciliation, which compares it with this server's tasks.
+    /// </summary>
+    public async Task<UpstreamTaskPage> ListAsync(int pageNum, int pageSize, CancellationToken ct)
+    {
+        var page = await SendAsync(HttpMethod.Get, $"{Tasks}?page_num={pageNum}&page_size={pageSize}", null, ct)
+            ?? throw ProviderException.Transient("Upstream answered a list without a body");
+        var items = new List<UpstreamTask>();
+        foreach (var item in page["items"] as JsonArray ?? throw ProviderException.Transient("Upstream answered a list without items"))
+        {
+            if (item is not JsonObject task || task["id"]?.GetValue<string>() is not { } id) continue;
+            var usage = task["usage"] as JsonObject;
+            items.Add(new UpstreamTask(id, task["model"]?.GetValue<string>() ?? "", task["status"]?.GetValue<string>() ?? "",
+                DateTimeOffset.FromUnixTimeSeconds(task["created_at"]?.GetValue<long>() ?? 0).UtcDateTime,
+                usage?["total_tokens"]?.GetValue<long>() ?? usage?["completion_tokens"]?.GetValue<long>() ?? 0));
+        }
+        return new UpstreamTaskPage(page["total"]?.GetValue<int>() ?? items.Count, items);
+    }
+
+    /// <summary>This product's status for one of Ark's.</summary>
+    public static string? StatusOf(string arkStatus) => arkStatus switch
+    {
+        "queued" => "queued", "running" => "processing", "succeeded" => "completed", "failed" => "failed",
+        "expired" => "expired", "cancelled" => "cancelled", _ => null,
+    };
 
     /// <summary>A list of at most one task per model the channel maps: the key must be good, and each model's name one the upstream knows.</summary>
     public async Task CheckAsync(CancellationToken ct)
@@ -161,4 +188,16 @@ public sealed class ArkProvider(ChannelOptions channel, HttpClient http, HttpCli
         catch (JsonException) { }
         return ArkErrors.From(response.StatusCode, code, message);
     }
+
+    /// <summary>Lets go of the provider's HTTP clients (a channel's settings tested, not kept).</summary>
+    public void Dispose()
+    {
+        http.Dispose();
+        upstreamLinks.Dispose();
+    }
 }
+
+/// <summary>A task of the upstream's list, as reconciliation reads it; <see cref="Tokens"/> from its usage (0 until it succeeded).</summary>
+public sealed record UpstreamTask(string Id, string Model, string Status, DateTime CreatedAt, long Tokens);
+
+public sealed record UpstreamTaskPage(int Total, IReadOnlyList<UpstreamTask> Items);

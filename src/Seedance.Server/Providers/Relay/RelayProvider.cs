@@ -12,7 +12,7 @@ namespace Seedance.Server.Providers.Relay;
 /// through its presign flow; the submission carries our task id as its Idempotency-Key, so a retried
 /// hand-over never creates a second task there.
 /// </summary>
-public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store) : IVideoProvider
+public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpClient upstreamLinks, FileStore store) : IVideoProvider, IDisposable
 {
     private static readonly string[] UserCodes =
         ["INVALID_PARAMETER", "MISSING_PARAMETER", "CONTENT_MODERATION_FAILED", "COPYRIGHT_VIOLATION", "PRIVACY_VIOLATION"];
@@ -139,5 +139,12 @@ public sealed class RelayProvider(ChannelOptions channel, HttpClient http, HttpC
         var why = $"Relay refused with {(int)response.StatusCode} {code}: {message}";
         if (code is "INVALID_API_KEY" or "INSUFFICIENT_CREDIT") throw ProviderException.Misconfigured(why);
         throw new ProviderException(ProviderFault.Channel, code is "" or "INTERNAL_ERROR" ? "TASK_SUBMIT_FAILED" : code, why);
+    }
+
+    /// <summary>Lets go of the provider's HTTP clients (a channel's settings tested, not kept).</summary>
+    public void Dispose()
+    {
+        http.Dispose();
+        upstreamLinks.Dispose();
     }
 }
