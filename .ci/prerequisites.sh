@@ -38,3 +38,9 @@ ensure_openapi_validator() {
     npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "@apidevtools/swagger-parser@$SWAGGER_PARSER_VERSION" >/dev/null
   fi
 }
+
+# promtool, which checks the Prometheus configuration and alert rules of deploy/prometheus (and runs their unit tests):
+# Debian's prometheus package carries it.
+ensure_promtool() {
+  command -v promtool >/dev/null || apt_install prometheus
+}

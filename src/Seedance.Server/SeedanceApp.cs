@@ -31,7 +31,7 @@ public static class SeedanceApp
     {
         // appsettings.json sits beside the binary: found from any working directory (the data directory stays relative to it).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        builder.AddSeedanceTelemetry(); // logs, metrics (/metrics) and traces (OTLP, when configured)
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = MaxJsonBody;
@@ -83,6 +83,8 @@ public static class SeedanceApp
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<Tracker>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskTimings>());
+        builder.Services.AddSingleton<TaskMetrics>();
+        builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<TaskMetrics>());
         builder.Services.AddSingleton<ITaskObserver>(sp => sp.GetRequiredService<NodeRelay>());
 
         configureServices?.Invoke(builder.Services);
@@ -90,10 +92,12 @@ public static class SeedanceApp
         var app = builder.Build();
         // The client's own address and scheme, as a trusted proxy forwards them (none by default: the connection's).
         if (SeedanceOptions.From(builder.Configuration).TrustedProxies.Length > 0) app.UseForwardedHeaders();
+        app.UseMetricsPort();
         app.UseMiddleware<RequestLogging>(); // X-Request-Id on every answer; the summary of every API request, as answered
         app.Use(SecurityHeaders.AddAsync);
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
+        app.UseMetricsPortGuard();
         app.UseMiddleware<ApiKeyCheck>(); // the API's key, before the rate limit that is per key
         // The operator's token: the admin endpoints' policies name its scheme, and authorization authenticates
         // it for them alone. No UseAuthentication: as the only scheme it would be the default and run on every poll.
@@ -118,6 +122,7 @@ public static class SeedanceApp
         app.MapRequestLogAdmin();
         app.MapUpstreamCallbacks();
         app.MapHealth();
+        app.MapMetrics();
         app.MapOpenApi();
         return app;
     }
@@ -131,6 +136,8 @@ public static class SeedanceApp
         services.AddSingleton<IValidateOptions<SeedanceOptions>, ModelCatalogueValidator>();
         services.AddSingleton(sp => ModelCatalogue.From(sp.GetRequiredService<IOptions<SeedanceOptions>>().Value));
         var options = SeedanceOptions.From(configuration);
+        services.AddMetrics();
+        services.AddSingleton<SeedanceMetrics>();
         services.AddSeedanceDb(options);
         services.AddSingleton(TimeProvider.System);
         services.AddMemoryCache();

@@ -124,6 +124,8 @@ public sealed class CommandLineTests
     [InlineData("Seedance__Database__Synchronous", "sometimes", "Seedance:Database:Synchronous")]
     [InlineData("Seedance__Node__LeaseSeconds", "0.5", "Seedance:Node:LeaseSeconds")]
     [InlineData("Seedance__Node__Id", "two words", "Seedance:Node:Id")]
+    [InlineData("Seedance__Retention__IdempotencyHours", "12", "Seedance:Retention:IdempotencyHours")]
+    [InlineData("Seedance__Metrics__Port", "70000", "Seedance:Metrics:Port")]
     public async Task AnInvalidSettingStopsTheServerWithExitCode2AndAMessageNamingIt(string variable, string value, string setting)
     {
         var dataDir = TempDir.Create();

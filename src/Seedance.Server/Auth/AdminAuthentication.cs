@@ -75,7 +75,9 @@ public static class AdminRoutes
 
     /// <summary>A group of the admin API: the operator's token required, described in the admin API's document.</summary>
     public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder app, string prefix) =>
-        app.MapGroup(prefix)
-            .RequireAuthorization(p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("operator"))
-            .WithGroupName(DocumentName);
+        app.MapGroup(prefix).RequireAdminToken().WithGroupName(DocumentName);
+
+    /// <summary>The operator's token required (a bearer token), as for the admin API.</summary>
+    public static TBuilder RequireAdminToken<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireAuthorization(p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("operator"));
 }

@@ -24,13 +24,15 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
     private readonly NodeIdentity _node;
     private readonly LeaseStore _leases;
     private readonly CallbackOutbox _outbox;
+    private readonly SeedanceMetrics _metrics;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _attempts = new();
 
     public WebhookDispatcher(IServiceScopeFactory scopes, NodeIdentity node, IOptions<SeedanceOptions> options, TimeProvider clock, LeaseStore leases,
-        CallbackOutbox outbox, ILogger<WebhookDispatcher> logger)
+        CallbackOutbox outbox, SeedanceMetrics metrics, ILogger<WebhookDispatcher> logger)
         : base(clock, logger)
     {
         _scopes = scopes;
+        _metrics = metrics;
         _node = node;
         _leases = leases;
         _outbox = outbox;
@@ -84,6 +86,8 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SeedanceDb>();
             var delivery = await db.WebhookDeliveries.AsNoTracking().FirstAsync(d => d.Id == deliveryId, stopping);
+            using var span = SeedanceTracing.StartTask("seedance.webhook.deliver", delivery.TaskId, ActivityKind.Producer);
+            using var _ = Logger.BeginScope(SeedanceTracing.TaskScope, delivery.TaskId);
             Outcome? result;
             try
             {
@@ -98,6 +102,11 @@ public sealed class WebhookDispatcher : PeriodicWorker, ITaskObserver
             if (result is null) return; // stopping
             await _outbox.RecordAttemptAsync(delivery, Record(delivery, result), CancellationToken.None);
             recorded = true;
+            var outcome = delivery.Status switch { DeliveryStatus.Delivered => "delivered", DeliveryStatus.Failed => "failed", _ => "retrying" };
+            _metrics.WebhookAttempt(outcome);
+            span?.SetTag("seedance.webhook.attempt", delivery.Attempts).SetTag("seedance.webhook.outcome", outcome);
+            if (result.Status is { } status) span?.SetTag("http.response.status_code", status);
+            if (result.Error is not null) span?.SetStatus(ActivityStatusCode.Error, result.Error);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
         catch (Exception e) { Logger.LogError(e, "Webhook delivery {DeliveryId} could not be attempted; it is given back and tried again", deliveryId); }

@@ -137,7 +137,8 @@ public sealed class ChannelPool
     private UpstreamChannel Create(ChannelOptions options, ChannelSource source, long version)
     {
         var health = _health.GetOrAdd(options.Name, _ => new ChannelHealth());
-        return new UpstreamChannel(options, new MeasuredProvider(CreateProvider(options, _services), health, _clock), health, source, version);
+        var measured = new MeasuredProvider(CreateProvider(options, _services), health, _clock, options.Name, _services.GetRequiredService<SeedanceMetrics>());
+        return new UpstreamChannel(options, measured, health, source, version);
     }
 
     /// <summary>The provider of a channel's settings, as the pool runs it (also for a test of settings not stored yet).</summary>

@@ -44,6 +44,20 @@ public sealed class CallbackOutbox(DatabaseWriter writer) : Store(writer)
         WriteAsync((db, token) => db.WebhookDeliveries.Where(d => d.Id == deliveryId && d.LeaseOwner == node)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseExpiresAt, (DateTime?)null), token), ct);
 
+    /// <summary>
+    /// Forgets up to <paramref name="batch"/> finished deliveries (delivered, or failed for good) created before
+    /// <paramref name="cutoff"/>, with their attempts; one still being tried stays. Returns how many deliveries.
+    /// </summary>
+    public Task<int> PruneAsync(DateTime cutoff, int batch, CancellationToken ct) =>
+        WriteAsync(async (db, token) =>
+        {
+            var ids = await db.WebhookDeliveries.Where(d => d.Status != DeliveryStatus.Pending && d.CreatedAt < cutoff)
+                .OrderBy(d => d.Id).Take(batch).Select(d => d.Id).ToListAsync(token);
+            if (ids.Count == 0) return 0;
+            await db.WebhookAttempts.Where(a => ids.Contains(a.DeliveryId)).ExecuteDeleteAsync(token);
+            return await db.WebhookDeliveries.Where(d => ids.Contains(d.Id)).ExecuteDeleteAsync(token);
+        }, ct);
+
     /// <summary>The Standard Webhooks message id of a new callback: the receiver's deduplication key, kept by its redeliveries.</summary>
     public static string NewWebhookId() => "msg_" + Guid.CreateVersion7().ToString("N");
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Data;
 
@@ -7,11 +8,18 @@ namespace Seedance.Server.Data;
 /// transaction of the change that causes it (a submission's reservation, a task's capture or release, an
 /// operator's top-up). Invariant per key: total = used + reserved + remain, remain never below zero.
 /// </summary>
-public sealed class CreditLedger(DatabaseWriter writer) : Store(writer)
+public sealed class CreditLedger(DatabaseWriter writer, SeedanceMetrics metrics) : Store(writer)
 {
     /// <summary>Adds credits, or takes them away but never below what is used and reserved; false, changing nothing, otherwise.</summary>
-    public Task<bool> TryAdjustAsync(long keyId, decimal amount, string? note, DateTime now, CancellationToken ct) =>
-        WriteAsync((db, token) => TryAdjustIn(db, keyId, amount, note, now, token), ct);
+    public async Task<bool> TryAdjustAsync(long keyId, decimal amount, string? note, DateTime now, CancellationToken ct)
+    {
+        var adjusted = await WriteAsync((db, token) => TryAdjustIn(db, keyId, amount, note, now, token), ct);
+        if (adjusted) metrics.Credits(KindOf(amount), amount);
+        return adjusted;
+    }
+
+    /// <summary>The ledger's kind of an operator's change of credits: a top-up, or an adjustment down.</summary>
+    internal static string KindOf(decimal amount) => amount >= 0 ? LedgerKind.TopUp : LedgerKind.Adjust;
 
     /// <summary>
     /// Records the reservation of <paramref name="cost"/> for a new task of the key, then takes it from the key's
@@ -88,7 +96,7 @@ public sealed class CreditLedger(DatabaseWriter writer) : Store(writer)
         if (rows == 0) return false;
         db.Ledger.Add(new LedgerEntry
         {
-            KeyId = keyId, Kind = amount >= 0 ? LedgerKind.TopUp : LedgerKind.Adjust, Amount = amount, Note = note, CreatedAt = now,
+            KeyId = keyId, Kind = KindOf(amount), Amount = amount, Note = note, CreatedAt = now,
         });
         await db.SaveChangesAsync(ct);
         return true;

@@ -7,12 +7,9 @@ public sealed class IdempotencyStore(DatabaseWriter writer) : Store(writer)
 {
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
 
-    /// <summary>Forgets the answers older than the window; returns how many.</summary>
-    public Task<int> PruneAsync(DateTime now, CancellationToken ct)
-    {
-        var cutoff = now - Window;
-        return WriteAsync((db, token) => db.IdempotencyRecords.Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(token), ct);
-    }
+    /// <summary>Forgets the answers recorded at or before <paramref name="cutoff"/> (never later than the window's start); returns how many.</summary>
+    public Task<int> PruneAsync(DateTime cutoff, CancellationToken ct) =>
+        WriteAsync((db, token) => db.IdempotencyRecords.Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(token), ct);
 
     /// <summary>The answer recorded for the key within the window before <paramref name="now"/>, read in the writer's transaction.</summary>
     internal static Task<IdempotencyRecord?> FindIn(SeedanceDb db, long keyId, string idempotencyKey, DateTime now, CancellationToken ct)

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Data;
 
@@ -10,17 +11,21 @@ public sealed record KeySettings(string? Name, bool? Enabled, int? MaxConcurrent
     decimal? DailyCreditLimit = null, decimal? MonthlyCreditLimit = null, int? ResultRetentionDays = null);
 
 /// <summary>API keys: created with their first credits, their settings, their callback signing secrets. Credits move only through the <see cref="CreditLedger"/>.</summary>
-public sealed class KeyStore(DatabaseWriter writer) : Store(writer)
+public sealed class KeyStore(DatabaseWriter writer, SeedanceMetrics metrics) : Store(writer)
 {
     /// <summary>Inserts <paramref name="key"/> and, in the same transaction, tops it up with <paramref name="credits"/>; returns its id.</summary>
-    public Task<long> CreateAsync(ApiKey key, decimal credits, string note, CancellationToken ct) =>
-        WriteAsync(async (db, token) =>
+    public async Task<long> CreateAsync(ApiKey key, decimal credits, string note, CancellationToken ct)
+    {
+        var id = await WriteAsync(async (db, token) =>
         {
             db.ApiKeys.Add(key);
             await db.SaveChangesAsync(token);
             if (credits > 0) await CreditLedger.TryAdjustIn(db, key.Id, credits, note, key.CreatedAt, token);
             return key.Id;
         }, ct);
+        if (credits > 0) metrics.Credits(LedgerKind.TopUp, credits);
+        return id;
+    }
 
     /// <summary>
     /// Stores the settings given, and only those, so two operators changing different settings at once both keep

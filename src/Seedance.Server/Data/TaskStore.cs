@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
+using Seedance.Server.Infrastructure;
 
 namespace Seedance.Server.Data;
 
@@ -21,7 +22,7 @@ public sealed record Submission(bool Accepted, decimal RemainCredits = 0, int Ma
 /// into a terminal status moves the reserved credits in the same transaction (captured on completion, released
 /// otherwise) and, for a task with a <c>callback_url</c>, puts its callback in the outbox there too.
 /// </summary>
-public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBody callbacks, TimeProvider clock) : Store(writer)
+public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBody callbacks, SeedanceMetrics metrics, TimeProvider clock) : Store(writer)
 {
     public DateTime Now => clock.GetUtcNow().UtcDateTime;
 
@@ -60,6 +61,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
                 return new Submission(false, key.RemainCredits, key.MaxPending, Spending.Of(key, task.CreatedAt));
             }, ct);
         }
+        metrics.Credits(LedgerKind.Reserve, task.CreditCost);
         await feed.PublishAsync(new TaskChanged(task.TaskId, task.Status, task, IsNew: true), CancellationToken.None);
         return new Submission(true);
     }
@@ -229,6 +231,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
             return row;
         }, ct);
         if (ended is null) return false;
+        metrics.Credits(to == VideoTaskStatus.Completed ? LedgerKind.Capture : LedgerKind.Release, task.CreditCost);
         await feed.PublishAsync(new TaskChanged(ended.TaskId, ended.Status, ended), CancellationToken.None);
         return true;
     }

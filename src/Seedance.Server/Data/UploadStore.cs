@@ -33,16 +33,16 @@ public sealed class UploadStore(DatabaseWriter writer) : Store(writer)
         WriteAsync((db, token) => db.Uploads.Where(f => f.Id == slotId && f.ReferencedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.Size, size).SetProperty(f => f.UploadedAt, uploadedAt), token), ct);
 
-    /// <summary>Unused slots whose presigned URL expired without a file being taken in, oldest first.</summary>
-    public Task<List<UploadedFile>> UnusedAsync(SeedanceDb reads, DateTime now, int limit, CancellationToken ct) =>
-        Unused(reads, now).OrderBy(f => f.Id).Take(limit).AsNoTracking().ToListAsync(ct);
+    /// <summary>Unused slots whose presigned URL expired at or before <paramref name="expiredBy"/> without a file being taken in, oldest first.</summary>
+    public Task<List<UploadedFile>> UnusedAsync(SeedanceDb reads, DateTime expiredBy, int limit, CancellationToken ct) =>
+        Unused(reads, expiredBy).OrderBy(f => f.Id).Take(limit).AsNoTracking().ToListAsync(ct);
 
-    /// <summary>Forgets unused, expired slots: those of <paramref name="ids"/>, or all of them when null; returns how many.</summary>
-    public Task<int> ForgetUnusedAsync(long[]? ids, DateTime now, CancellationToken ct) =>
-        WriteAsync((db, token) => (ids is null ? Unused(db, now) : Unused(db, now).Where(f => ids.Contains(f.Id))).ExecuteDeleteAsync(token), ct);
+    /// <summary>Forgets unused slots expired by <paramref name="expiredBy"/>: those of <paramref name="ids"/>, or all of them when null; returns how many.</summary>
+    public Task<int> ForgetUnusedAsync(long[]? ids, DateTime expiredBy, CancellationToken ct) =>
+        WriteAsync((db, token) => (ids is null ? Unused(db, expiredBy) : Unused(db, expiredBy).Where(f => ids.Contains(f.Id))).ExecuteDeleteAsync(token), ct);
 
-    private static IQueryable<UploadedFile> Unused(SeedanceDb db, DateTime now) =>
-        db.Uploads.Where(f => f.UploadedAt == null && f.ReferencedAt == null && f.ExpiresAt <= now);
+    private static IQueryable<UploadedFile> Unused(SeedanceDb db, DateTime expiredBy) =>
+        db.Uploads.Where(f => f.UploadedAt == null && f.ReferencedAt == null && f.ExpiresAt <= expiredBy);
 
     /// <summary>Locks the key's uploads a new task references: from now on they never change.</summary>
     internal static Task ReferenceIn(SeedanceDb db, long keyId, IReadOnlyCollection<string> paths, DateTime now, CancellationToken ct) =>

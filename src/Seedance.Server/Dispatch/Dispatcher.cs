@@ -14,7 +14,7 @@ namespace Seedance.Server.Dispatch;
 /// on a task it did not hand over.
 /// </summary>
 public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels, TaskStore tasks, LeaseStore leases, IOptions<SeedanceOptions> options,
-    TimeProvider clock, ILogger<Dispatcher> logger)
+    SeedanceMetrics metrics, TimeProvider clock, ILogger<Dispatcher> logger)
     : PeriodicWorker(clock, logger), ITaskObserver
 {
     private const int BatchLimit = 256;
@@ -107,7 +107,8 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
     /// </summary>
     private async Task<bool> HandOverAsync(VideoTask task, Dictionary<string, int> inFlight, CancellationToken ct)
     {
-        using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
+        using var span = SeedanceTracing.StartTask("seedance.task.dispatch", task.TaskId);
+        using var _ = Logger.BeginScope(SeedanceTracing.TaskScope, task.TaskId);
         var request = ProviderRequests.For(task, tasks.Now);
         var tried = new HashSet<string>();
         Exception? lastFailure = null;
@@ -160,6 +161,8 @@ public sealed class Dispatcher(IServiceScopeFactory scopes, ChannelPool channels
             var handedOver = await tasks.QueueAsync(task.TaskId, channel.Name, channel.Source == ChannelSource.Database, providerTaskId, CancellationToken.None);
             if (handedOver == HandOver.Queued)
             {
+                metrics.TaskDispatched(tasks.Now - task.CreatedAt);
+                span?.SetTag("seedance.channel", channel.Name);
                 Logger.LogInformation("Task {TaskId} queued at {Channel} as {UpstreamTaskId}", task.TaskId, channel.Name, providerTaskId);
                 return true;
             }

@@ -257,7 +257,9 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     private async Task TrackAsync(VideoTask task, UpstreamChannel channel, ProviderTaskState? known, CancellationToken ct)
     {
         var provider = channel.Provider;
-        using var _ = Logger.BeginScope(new Dictionary<string, object> { ["TaskId"] = task.TaskId });
+        using var span = SeedanceTracing.StartTask("seedance.task.check", task.TaskId);
+        span?.SetTag("seedance.channel", channel.Name);
+        using var _ = Logger.BeginScope(SeedanceTracing.TaskScope, task.TaskId);
         try
         {
             var state = known ?? await provider.GetAsync(task.UpstreamTaskId!, ct);
@@ -307,23 +309,29 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
     {
         var video = FileStore.ResultPath(task.TaskId, "video.mp4");
         var lastFrame = state.LastFrameUrl is null ? null : FileStore.ResultPath(task.TaskId, "last_frame.png");
-        try
+        using (var copy = SeedanceTracing.Start("seedance.task.copy_result"))
         {
-            if (state.VideoUrl is null) throw new InvalidOperationException("The upstream reported success without a video");
-            await CopyAsync(provider, state.VideoUrl, video, ct);
-            if (lastFrame is not null) await CopyAsync(provider, state.LastFrameUrl!, lastFrame, ct);
-        }
-        catch (Exception e) when (StoreOutage.IsStoreFailure(e))
-        {
-            // The store is away or full, not the result: the task stays as it is and its next check (backing off, as after
-            // any failed check) copies again, until the store is back or the upstream's link dies. It never completes without its video.
-            throw new StoreUnavailableException($"The result of task {task.TaskId} cannot be stored yet; it is tried again", e);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            Logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
-            await tasks.FailAsync(task, VideoTaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
-            return;
+            copy?.SetTag(SeedanceTracing.TaskIdTag, task.TaskId);
+            try
+            {
+                if (state.VideoUrl is null) throw new InvalidOperationException("The upstream reported success without a video");
+                await CopyAsync(provider, state.VideoUrl, video, ct);
+                if (lastFrame is not null) await CopyAsync(provider, state.LastFrameUrl!, lastFrame, ct);
+            }
+            catch (Exception e) when (StoreOutage.IsStoreFailure(e))
+            {
+                // The store is away or full, not the result: the task stays as it is and its next check (backing off, as after
+                // any failed check) copies again, until the store is back or the upstream's link dies. It never completes without its video.
+                copy.Fail(e);
+                throw new StoreUnavailableException($"The result of task {task.TaskId} cannot be stored yet; it is tried again", e);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                copy.Fail(e);
+                Logger.LogError(e, "Copying the result of task {TaskId} failed after retries", task.TaskId);
+                await tasks.FailAsync(task, VideoTaskStatus.Active, "VIDEO_DOWNLOAD_FAILED", "Video processing failed: the result could not be stored", ct);
+                return;
+            }
         }
         var thumbnail = await thumbnails.TryMakeAsync(task.TaskId, video, ct);
         if (await tasks.CompleteAsync(task, video, lastFrame, thumbnail, state.Seed ?? task.Seed, state.Duration ?? task.Duration, ct))
@@ -361,6 +369,7 @@ public sealed class Tracker(IServiceScopeFactory scopes, ChannelPool channels, N
             .OrderBy(t => t.ExpiresAt).Take(100).ToListAsync(ct);
         foreach (var task in overdue)
         {
+            using var span = SeedanceTracing.StartTask("seedance.task.expire", task.TaskId);
             if (!await tasks.ExpireAsync(task, ct)) continue;
             Logger.LogInformation("Task {TaskId} expired; {Cost} credits released", task.TaskId, task.CreditCost);
             if (task.UpstreamTaskId is null) continue;

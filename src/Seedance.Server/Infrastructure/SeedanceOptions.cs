@@ -43,6 +43,8 @@ public sealed class SeedanceOptions
     public UpstreamOptions Upstream { get; set; } = new();
     public CallbackOptions Callbacks { get; set; } = new();
     public NodeOptions Node { get; set; } = new();
+    public MetricsOptions Metrics { get; set; } = new();
+    public TracingOptions Tracing { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
     public ReconciliationOptions Reconciliation { get; set; } = new();
     /// <summary>The operator's sample catalogue, referenced by <c>sample_id</c> content items.</summary>
@@ -148,9 +150,42 @@ public sealed class NodeOptions
     public double LeaseSeconds { get; set; } = 30;
 }
 
-/// <summary>How long records are kept before housekeeping forgets them.</summary>
+/// <summary>The Prometheus scrape endpoint, <c>GET /metrics</c>.</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>Off: no endpoint and no instruments are collected.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// A port of its own for <c>/metrics</c>, without authentication, for an internal network (nothing else is served
+    /// there). Unset: <c>/metrics</c> is served with the API and needs the admin token as a bearer token.
+    /// </summary>
+    public int? Port { get; set; }
+}
+
+/// <summary>Traces of each task's life, exported over OTLP.</summary>
+public sealed class TracingOptions
+{
+    /// <summary>
+    /// On: spans are made and exported. Unset: on exactly when an OTLP endpoint is configured (the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>), so nothing is traced by default.
+    /// </summary>
+    public bool? Enabled { get; set; }
+}
+
+/// <summary>
+/// How long what is only bookkeeping is kept before housekeeping deletes it. The ledger and the tasks are never pruned
+/// (a task's result files have their own retention, <c>Seedance:Tasks:ResultRetentionDays</c>).
+/// </summary>
 public sealed class RetentionOptions
 {
+    /// <summary>Finished callback deliveries (delivered or failed for good) and their attempts, by their creation.</summary>
+    public double WebhookDays { get; set; } = 30;
+    /// <summary>Idempotency-Key answers; at least the 24 h in which a retry is answered as the first time.</summary>
+    public double IdempotencyHours { get; set; } = 24;
+    /// <summary>Upload slots whose presigned URL expired with no file taken in, counted from the expiry.</summary>
+    public double ExpiredUploadSlotHours { get; set; }
+    /// <summary>The sandbox provider's finished (or cancelled) jobs under <c>{DataDir}/sandbox</c>, by their submission.</summary>
+    public double SandboxJobDays { get; set; } = 7;
     /// <summary>Days the request log keeps an API request's summary.</summary>
     public int RequestLogDays { get; set; } = 7;
 }
@@ -264,6 +299,12 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Node.Id is { } id && (id.Length is 0 or > 64 || id.Any(char.IsWhiteSpace)))
             errors.Add("Seedance:Node:Id must be 1-64 characters without spaces");
         if (o.Node.LeaseSeconds is < 1 or > 3600) errors.Add("Seedance:Node:LeaseSeconds must be 1-3600");
+        if (o.Metrics.Port is < 1 or > 65535) errors.Add("Seedance:Metrics:Port must be 1-65535");
+        if (o.Retention.WebhookDays <= 0) errors.Add("Seedance:Retention:WebhookDays must be positive");
+        if (o.Retention.IdempotencyHours < 24)
+            errors.Add("Seedance:Retention:IdempotencyHours must be at least 24 (an Idempotency-Key is honoured for 24 h)");
+        if (o.Retention.ExpiredUploadSlotHours < 0) errors.Add("Seedance:Retention:ExpiredUploadSlotHours must be 0 or more");
+        if (o.Retention.SandboxJobDays <= 0) errors.Add("Seedance:Retention:SandboxJobDays must be positive");
         if (o.Retention.RequestLogDays is < 1 or > 3650) errors.Add("Seedance:Retention:RequestLogDays must be 1-3650");
         if (o.Sandbox.QueueSeconds < 0) errors.Add("Seedance:Sandbox:QueueSeconds must be 0 or more");
         if (o.Sandbox.MaxParallelRenders < 1) errors.Add("Seedance:Sandbox:MaxParallelRenders must be at least 1");

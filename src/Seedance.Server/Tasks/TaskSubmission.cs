@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.ComponentModel;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -58,6 +59,8 @@ public static class TaskSubmission
         };
 
         Submission submission;
+        using var span = SeedanceTracing.StartTask("seedance.task.submit", task.TaskId, linkTo: Activity.Current?.Context);
+        span?.SetTag("seedance.model", task.Model).SetTag("seedance.resolution", task.Resolution);
         try
         {
             submission = await tasks.SubmitAsync(task, content.Where(c => c.FilePath is not null).Select(c => c.FilePath!).ToArray(), answer, ct);

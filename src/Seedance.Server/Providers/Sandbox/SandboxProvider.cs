@@ -96,6 +96,34 @@ public sealed class SandboxProvider : IVideoProvider, IDisposable
         await source.CopyToAsync(destination, ct);
     }
 
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> finished or cancelled jobs submitted before <paramref name="cutoff"/>, with
+    /// their files (the results were copied into the store when the task ended); returns how many. Unfinished jobs stay.
+    /// </summary>
+    public async Task<int> PruneFinishedAsync(DateTimeOffset cutoff, int limit, CancellationToken ct)
+    {
+        if (!Directory.Exists(_root)) return 0;
+        var pruned = 0;
+        foreach (var dir in Directory.EnumerateDirectories(_root, "sbx-*"))
+        {
+            if (pruned == limit) break;
+            var id = Path.GetFileName(dir);
+            if (!File.Exists(Path.Combine(dir, DoneFile)) && !File.Exists(Path.Combine(dir, CancelledFile))) continue;
+            SandboxJob? job;
+            try { job = await ReadJob(id, ct); }
+            catch (Exception e) when (e is ProviderException or JsonException or IOException) { continue; } // not a job of ours, or unreadable: left alone
+            if (job is null || job.SubmittedAt >= cutoff) continue;
+            lock (_running)
+            {
+                if (_running.TryGetValue(id, out var run) && !run.IsCompleted) continue;
+                _running.TryRemove(id, out _);
+                Directory.Delete(dir, recursive: true);
+            }
+            pruned++;
+        }
+        return pruned;
+    }
+
     private static string Prompt(ProviderRequest request) => string.Join(' ', request.Content.Where(c => c.Text is not null).Select(c => c.Text));
 
     private DateTimeOffset StartsAt(SandboxJob job) => job.SubmittedAt.AddSeconds(_options.QueueSeconds);
