@@ -46,8 +46,9 @@ public static class Telemetry
         if (options.Metrics.Enabled)
             otel.WithMetrics(metrics =>
             {
-                metrics.AddMeter(SeedanceMetrics.MeterName)
-                    .AddAspNetCoreInstrumentation()
+                // ASP.NET Core's own instruments: requests (duration, in flight) and Kestrel's connections. Not the routing,
+                // diagnostics and rate-limiting meters, which record per request what the request duration already tells.
+                metrics.AddMeter(SeedanceMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
                     // Every scrape collects afresh: one collection per scrape is cheap, and a cached answer would hide a change just made.

@@ -24,8 +24,10 @@ public sealed class RequestLog : BackgroundService
     private const int PruneBatch = 50_000;
     private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1), PruneEvery = TimeSpan.FromHours(1);
 
-    private readonly Channel<LoggedRequest> _queue = Channel.CreateBounded<LoggedRequest>(
-        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // Unbounded, with the bound kept by a count: a bounded channel takes a lock on every write, which requests on every
+    // core would contend for.
+    private readonly Channel<LoggedRequest> _queue = Channel.CreateUnbounded<LoggedRequest>(new UnboundedChannelOptions { SingleReader = true });
+    private int _queued;
     private readonly RequestLogStore _store;
     private readonly IOptions<SeedanceOptions> _options;
     private readonly TimeProvider _clock;
@@ -47,7 +49,8 @@ public sealed class RequestLog : BackgroundService
     /// <summary>Queues a request's summary; drops and counts it when the queue is full.</summary>
     public void Add(in LoggedRequest request)
     {
-        if (_queue.Writer.TryWrite(request)) return;
+        if (Interlocked.Increment(ref _queued) <= Capacity && _queue.Writer.TryWrite(request)) return;
+        Interlocked.Decrement(ref _queued);
         Interlocked.Increment(ref _dropped);
         _droppedCounter.Add(1);
     }
@@ -75,6 +78,7 @@ public sealed class RequestLog : BackgroundService
         {
             batch.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var request)) batch.Add(request);
+            Interlocked.Add(ref _queued, -batch.Count);
             if (batch.Count == 0) break;
             try
             {
