@@ -17,12 +17,7 @@ public sealed class ChannelRemovalTests
     public async Task AHandOverCommittingAfterItsChannelWasRemovedLeavesTheTaskPendingAndNamingNoChannel()
     {
         await using var host = await StoreHost.StartAsync();
-        var keyId = await NewKeyAsync(host, credits: 100m);
-        var tasks = host.Get<TaskStore>();
-        var channels = host.Get<ChannelStore>();
-        var task = NewTask(host, keyId, 0.9m);
-        Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
-        Assert.True(await channels.CreateAsync(Channel("ark-gone"), host.Now, default));
+        var (tasks, channels, task) = await PendingTaskAndChannelAsync(host, "ark-gone");
 
         Assert.Equal(ChannelRemoval.Removed, await channels.RemoveAsync("ark-gone", default));
         Assert.Equal(HandOver.ChannelRemoved, await tasks.QueueAsync(task.TaskId, "ark-gone", stored: true, "up-1", default));
@@ -36,12 +31,7 @@ public sealed class ChannelRemovalTests
     public async Task AChannelHoldingAHandedOverTaskIsNotRemoved()
     {
         await using var host = await StoreHost.StartAsync();
-        var keyId = await NewKeyAsync(host, credits: 100m);
-        var tasks = host.Get<TaskStore>();
-        var channels = host.Get<ChannelStore>();
-        var task = NewTask(host, keyId, 0.9m);
-        Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
-        Assert.True(await channels.CreateAsync(Channel("ark-busy"), host.Now, default));
+        var (tasks, channels, task) = await PendingTaskAndChannelAsync(host, "ark-busy");
 
         Assert.Equal(HandOver.Queued, await tasks.QueueAsync(task.TaskId, "ark-busy", stored: true, "up-1", default));
         Assert.Equal(ChannelRemoval.InUse, await channels.RemoveAsync("ark-busy", default));
@@ -82,6 +72,16 @@ public sealed class ChannelRemovalTests
                 Assert.Equal((VideoTaskStatus.Queued, name, true), (row.Status, row.ChannelName, stillThere));
             }
         }
+    }
+
+    /// <summary>A pending task of a new key, and a stored channel named <paramref name="channel"/>.</summary>
+    private static async Task<(TaskStore, ChannelStore, VideoTask)> PendingTaskAndChannelAsync(StoreHost host, string channel)
+    {
+        var (tasks, channels) = (host.Get<TaskStore>(), host.Get<ChannelStore>());
+        var task = NewTask(host, await NewKeyAsync(host, credits: 100m), 0.9m);
+        Assert.True((await tasks.SubmitAsync(task, [], null, default)).Accepted);
+        Assert.True(await channels.CreateAsync(Channel(channel), host.Now, default));
+        return (tasks, channels, task);
     }
 
     private static ChannelOptions Channel(string name) => new()
