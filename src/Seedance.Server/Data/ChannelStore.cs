@@ -41,12 +41,20 @@ public sealed class ChannelStore(DatabaseWriter writer, SecretBox secrets) : Sto
     public Task<ChannelRemoval> RemoveAsync(string name, CancellationToken ct) =>
         WriteAsync(async (db, token) =>
         {
-            var hold = $"SELECT 1 AS \"Value\" FROM upstream_channels WHERE name = {{0}}{Dialect.LockExclusive}";
-            var held = await db.Database.SqlQueryRaw<int>(hold, name).ToListAsync(token);
-            if (held.Count == 0) return ChannelRemoval.NotFound;
+            if (!await HoldIn(db, Dialect, name, exclusive: true, token)) return ChannelRemoval.NotFound;
             if (await db.Tasks.AnyAsync(t => t.ChannelName == name && VideoTaskStatus.Active.Contains(t.Status), token)) return ChannelRemoval.InUse;
             return await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(token) == 1 ? ChannelRemoval.Removed : ChannelRemoval.NotFound;
         }, ct);
+
+    /// <summary>
+    /// Holds the stored channel's row to the end of the transaction (alone, or shared with other holders) where the database
+    /// has row locks; false when no channel of that name is stored.
+    /// </summary>
+    internal static async Task<bool> HoldIn(SeedanceDb db, SqlDialect dialect, string name, bool exclusive, CancellationToken ct)
+    {
+        var hold = $"SELECT 1 AS \"Value\" FROM upstream_channels WHERE name = {{0}}{(exclusive ? dialect.LockExclusive : dialect.LockShared)}";
+        return (await db.Database.SqlQueryRaw<int>(hold, name).ToListAsync(ct)).Count > 0;
+    }
 
     /// <summary>Seals every key that is not sealed with the current <c>Seedance:SecretsKey</c> again with it; returns how many.</summary>
     public Task<int> ResealAsync(DateTime now, CancellationToken ct) =>

@@ -82,9 +82,7 @@ public sealed class TaskStore(DatabaseWriter writer, TaskFeed feed, ICallbackBod
         var now = Now;
         var outcome = await WriteAsync(async (db, token) =>
         {
-            var hold = $"SELECT 1 AS \"Value\" FROM upstream_channels WHERE name = {{0}}{Dialect.LockShared}";
-            var held = await db.Database.SqlQueryRaw<int>(hold, channel).ToListAsync(token);
-            if (held.Count == 0) return HandOver.ChannelRemoved;
+            if (!await ChannelStore.HoldIn(db, Dialect, channel, exclusive: false, token)) return HandOver.ChannelRemoved;
             return await MoveIn(db, taskId, VideoTaskStatus.Pending, VideoTaskStatus.Queued, QueueSql, now, also, token) ? HandOver.Queued : HandOver.TaskMoved;
         }, ct);
         if (outcome == HandOver.Queued) await feed.PublishAsync(new TaskChanged(taskId, VideoTaskStatus.Queued), CancellationToken.None);
