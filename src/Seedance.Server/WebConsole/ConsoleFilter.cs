@@ -44,8 +44,8 @@ public static class ConsoleFilter
 
 /// <summary>
 /// The console's headers: a Content-Security-Policy that runs only this server's own script files (no inline script, no
-/// eval), loads media from this server and its file store alone, and lets no other site frame the console; no caching of
-/// pages that show a customer's data; no referrer beyond this origin.
+/// eval), loads media from this server and its file store alone, and lets no other site frame the console; no referrer
+/// beyond this origin.
 /// </summary>
 public sealed class ConsoleHeaders(IOptions<SeedanceOptions> options)
 {
@@ -57,7 +57,7 @@ public sealed class ConsoleHeaders(IOptions<SeedanceOptions> options)
         headers.ContentSecurityPolicy = _policy;
         headers["Referrer-Policy"] = "same-origin";
         headers.XFrameOptions = "DENY";
-        if (!response.HttpContext.Request.Path.StartsWithSegments(ConsoleEndpoints.Root + "/assets")) headers.CacheControl = "no-store";
+        // Pages are not cached: antiforgery marks every page that carries a token no-cache, no-store (and warns of any other value set before).
     }
 
     internal static string Policy(SeedanceOptions options)

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests.WebConsole;
+
+/// <summary>The console's session and forms over plain HTTP, as a browser would send them and as an attacker might.</summary>
+public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private RunningServer Server => fixture.Server;
+
+    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfField();
+
+    /// <summary>A browser of its own: cookies kept, redirects not followed.</summary>
+    private sealed class Session(string baseUrl) : IDisposable
+    {
+        private readonly HttpClient _http = new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl) };
+        public HttpClient Client => _http;
+
+        public async Task<string> TokenAsync(string page)
+        {
+            var html = await _http.GetStringAsync(page);
+            return CsrfField().Match(html).Groups[1].Value;
+        }
+
+        public async Task<HttpResponseMessage> PostFormAsync(string path, Dictionary<string, string> fields) =>
+            await _http.PostAsync(path, new FormUrlEncodedContent(fields));
+
+        public async Task<HttpResponseMessage> SignInAsync(string secret) =>
+            await PostFormAsync("/console/signin", new() { ["secret"] = secret, ["__csrf"] = await TokenAsync("/console/signin") });
+
+        public void Dispose() => _http.Dispose();
+    }
+
+    [Fact]
+    public async Task ASignedInCustomersCookieIsHttpOnlyAndSameSiteStrictAndNoPageHoldsTheKey()
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var session = new Session(Server.BaseUrl);
+        var signIn = await session.SignInAsync(client.ApiKey);
+        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("sd2_console=", StringComparison.Ordinal));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/console", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(client.ApiKey, cookie, StringComparison.Ordinal);
+        foreach (var page in new[] { "/console/tasks", "/console/playground", "/console/balance", "/console/webhooks", "/console/requests", "/console/quickstart" })
+        {
+            var answer = await session.Client.GetAsync(page);
+            var html = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{page}: {(int)answer.StatusCode}\n{html}");
+            Assert.DoesNotContain(client.ApiKey, html, StringComparison.Ordinal);
+            Assert.Contains("script-src 'self'", answer.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+            Assert.DoesNotContain("<script>", html, StringComparison.Ordinal); // scripts come from files alone
+        }
+    }
+
+    [Fact]
+    public async Task AFormPostWithoutTheAntiforgeryTokenIsRefusedAndChangesNothing()
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var session = new Session(Server.BaseUrl);
+        await session.SignInAsync(client.ApiKey);
+        var before = (await client.Http.GetFromJsonAsync<JsonObject>("/api/v1/video/webhook/secret"))!["result"]!["secret"]!.GetValue<string>();
+
+        var rotate = await session.PostFormAsync("/console/webhooks/rotate", []);
+        Assert.Equal(HttpStatusCode.BadRequest, rotate.StatusCode);
+        Assert.Contains("FORM_EXPIRED", await rotate.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var submit = await session.Client.PostAsJsonAsync("/console/api/v1/video/task", new { content = new[] { new { type = "text", text = "a cat" } } });
+        Assert.Equal(HttpStatusCode.BadRequest, submit.StatusCode);
+        var signIn = await session.PostFormAsync("/console/signin", new() { ["secret"] = client.ApiKey });
+        Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
+
+        var after = (await client.Http.GetFromJsonAsync<JsonObject>("/api/v1/video/webhook/secret"))!["result"]!["secret"]!.GetValue<string>();
+        Assert.Equal(before, after);
+        Assert.Equal(0, (await client.ListAsync()).Result!["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AnotherKeysTaskCannotBeCancelledThroughTheConsole()
+    {
+        using var mine = await Server.CreateKeyAsync();
+        using var theirs = await Server.CreateKeyAsync();
+        var theirTask = await theirs.SubmitTextAsync(ServerFixture.Stalled);
+        using var session = new Session(Server.BaseUrl);
+        await session.SignInAsync(mine.ApiKey);
+
+        var cancel = await session.PostFormAsync($"/console/tasks/{theirTask}/cancel", new() { ["__csrf"] = await session.TokenAsync("/console/tasks") });
+        Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        Assert.Contains("TASK_NOT_FOUND", await cancel.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var token = await session.TokenAsync("/console/tasks");
+        using var apiCancel = new HttpRequestMessage(HttpMethod.Post, $"/console/api/v1/video/task/{theirTask}/cancel") { Headers = { { "X-CSRF-Token", token } } };
+        Assert.Equal(HttpStatusCode.NotFound, (await session.Client.SendAsync(apiCancel)).StatusCode);
+        Assert.Contains((await theirs.GetTaskAsync(theirTask)).Result!["status"]!.GetValue<string>(), new[] { "pending", "queued", "processing" });
+        await theirs.CancelAsync(theirTask);
+    }
+
+    [Fact]
+    public async Task ACustomerSessionDoesNotReachTheOperatorsPages()
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var session = new Session(Server.BaseUrl);
+        await session.SignInAsync(client.ApiKey);
+        foreach (var page in new[] { "/console/admin", "/console/admin/keys", "/console/admin/tasks", "/console/admin/channels" })
+            Assert.Equal(HttpStatusCode.NotFound, (await session.Client.GetAsync(page)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ADisabledKeysSessionEndsWithinASecondAndASignOutEndsItAtOnce()
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var session = new Session(Server.BaseUrl);
+        await session.SignInAsync(client.ApiKey);
+        Assert.Equal(HttpStatusCode.OK, (await session.Client.GetAsync("/console/tasks")).StatusCode);
+
+        (await Server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { enabled = false })).EnsureSuccessStatusCode();
+        var disabledAt = DateTime.UtcNow;
+        HttpResponseMessage answer;
+        while ((answer = await session.Client.GetAsync("/console/tasks")).StatusCode == HttpStatusCode.OK) await Task.Delay(50);
+        Assert.True(DateTime.UtcNow - disabledAt < TimeSpan.FromSeconds(1.5), $"The session lasted {DateTime.UtcNow - disabledAt} after the key was disabled");
+        Assert.Equal(HttpStatusCode.Found, answer.StatusCode);
+        Assert.Contains("/console/signin", answer.Headers.Location!.ToString(), StringComparison.Ordinal);
+
+        (await Server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { enabled = true })).EnsureSuccessStatusCode();
+        using var again = new Session(Server.BaseUrl);
+        Assert.Equal(HttpStatusCode.SeeOther, (await again.SignInAsync(client.ApiKey)).StatusCode);
+        var signOut = await again.PostFormAsync("/console/signout", new() { ["__csrf"] = await again.TokenAsync("/console/tasks") });
+        Assert.Equal(HttpStatusCode.SeeOther, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Found, (await again.Client.GetAsync("/console/tasks")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheApisAnswersCarryNoneOfTheConsolesMachinery()
+    {
+        using var client = await Server.CreateKeyAsync();
+        var answer = await client.Http.GetAsync("/api/v1/video/balance");
+        Assert.False(answer.Headers.Contains("Content-Security-Policy"));
+        Assert.False(answer.Headers.Contains("Set-Cookie"));
+        Assert.DoesNotContain((await Server.Http.GetStringAsync("/openapi/v1.json")), "/console", StringComparison.Ordinal);
+    }
+}
