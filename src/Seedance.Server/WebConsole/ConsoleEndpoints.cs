@@ -53,6 +53,7 @@ public static class ConsoleEndpoints
         var console = app.MapGroup(Root).ExcludeFromDescription().DisableAntiforgery() // checked by the filter, for forms and scripts alike
             .AddEndpointFilter(ConsoleFilter.Pages);
         console.MapGet("/assets/{name}", Asset);
+        console.Map("{**rest}", (HttpContext http) => ConsolePages.Error(http, StatusCodes.Status404NotFound, "NOT_FOUND", null)); // a page, not the API's envelope
         console.MapSignIn();
 
         var customer = console.MapGroup("").RequireAuthorization(CustomerPolicy);

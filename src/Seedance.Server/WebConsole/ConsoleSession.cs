@@ -40,13 +40,14 @@ public static class ConsoleSession
             o.AccessDeniedPath = ConsoleEndpoints.Root;
             o.Events.OnValidatePrincipal = ValidateAsync;
             o.Events.OnRedirectToLogin = c => Refuse(c, StatusCodes.Status401Unauthorized);
-            o.Events.OnRedirectToAccessDenied = c => Refuse(c, StatusCodes.Status404NotFound);
+            // A customer's session on an operator's page: there is nothing for it there.
+            o.Events.OnRedirectToAccessDenied = c => ConsolePages.Error(c.HttpContext, StatusCodes.Status404NotFound, "NOT_FOUND", null).ExecuteAsync(c.HttpContext);
         });
 
-    /// <summary>The console's own API calls (scripts) hear a status, which the error envelope answers; pages are redirected.</summary>
+    /// <summary>The console's own API calls (scripts) hear a status, which the error envelope answers; pages go to the sign-in page.</summary>
     private static Task Refuse(RedirectContext<CookieAuthenticationOptions> c, int status)
     {
-        if (c.Request.Path.StartsWithSegments(ConsoleEndpoints.Root + "/api") || status == StatusCodes.Status404NotFound) c.Response.StatusCode = status;
+        if (c.Request.Path.StartsWithSegments(ConsoleEndpoints.Root + "/api")) c.Response.StatusCode = status;
         else c.Response.Redirect(c.RedirectUri);
         return Task.CompletedTask;
     }

@@ -72,6 +72,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowser browser) : IClassFixture<
         Assert.Equal("playing", started);
         browser.Until(() => Convert.ToDouble(browser.Driver.ExecuteScript("return document.getElementById('result-video').currentTime;"),
             CultureInfo.InvariantCulture) > 0.5, "the video's time to advance");
+        browser.Driver.ExecuteScript("document.getElementById('result').scrollIntoView();");
         browser.Shot("playground");
 
         browser.Go("/console/balance");

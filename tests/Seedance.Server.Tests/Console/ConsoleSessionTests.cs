@@ -104,8 +104,12 @@ public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassF
         using var client = await Server.CreateKeyAsync();
         using var session = new Session(Server.BaseUrl);
         await session.SignInAsync(client.ApiKey);
-        foreach (var page in new[] { "/console/admin", "/console/admin/keys", "/console/admin/tasks", "/console/admin/channels" })
-            Assert.Equal(HttpStatusCode.NotFound, (await session.Client.GetAsync(page)).StatusCode);
+        foreach (var page in new[] { "/console/admin", "/console/admin/keys", "/console/admin/tasks", "/console/admin/channels", "/console/no-such-page" })
+        {
+            var answer = await session.Client.GetAsync(page);
+            Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+            Assert.Contains("<code class=\"code\">NOT_FOUND</code>", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
