@@ -1,0 +1,52 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Seedance.Server.Tests.Support;
+
+namespace Seedance.Server.Tests.WebConsole;
+
+/// <summary>Behind a load balancer without sticky sessions: a session and its forms hold on every node that shares the signing key, and on no other.</summary>
+public sealed partial class ConsoleNodesTests
+{
+    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfField();
+
+    [SqlitePassFact]
+    public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKeyAndNowhereElse()
+    {
+        var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var starts = new[] { signingKey, signingKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }
+            .Select(k => RunningServer.StartAsync(new Dictionary<string, string> { ["Seedance:SigningKey"] = k })).ToArray();
+        await Task.WhenAll(starts);
+        await using var a = starts[0].Result;
+        await using var b = starts[1].Result;
+        await using var other = starts[2].Result;
+
+        var cookies = new CookieContainer();
+        using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler);
+        var signInPage = await browser.GetStringAsync(a.BaseUrl + "/console/signin");
+        var signIn = await browser.PostAsync(a.BaseUrl + "/console/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["secret"] = RunningServer.AdminToken, ["__csrf"] = CsrfField().Match(signInPage).Groups[1].Value,
+        }));
+        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+        var formOnA = CsrfField().Match(await browser.GetStringAsync(a.BaseUrl + "/console/admin/keys")).Groups[1].Value;
+
+        // The same browser (its cookies were set for A's host and path, 127.0.0.1 and /console: every node here shares them).
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(b.BaseUrl + "/console/admin/keys")).StatusCode);
+        var created = await browser.PostAsync(b.BaseUrl + "/console/admin/keys", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "made on b", ["credits"] = "5", ["__csrf"] = formOnA,
+        }));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        Assert.Contains("made on b", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var elsewhere = await browser.GetAsync(other.BaseUrl + "/console/admin/keys");
+        Assert.Equal(HttpStatusCode.Found, elsewhere.StatusCode);
+        Assert.Contains("/console/signin", elsewhere.Headers.Location!.ToString(), StringComparison.Ordinal);
+
+        cookies.Add(new Uri(a.BaseUrl), new Cookie("sd2_console", "forged-" + new string('A', 200), "/console"));
+        Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(a.BaseUrl + "/console/admin/keys")).StatusCode);
+    }
+}
