@@ -102,7 +102,7 @@ public sealed class ConsoleText
         ["nav.channels"] = "渠道", ["nav.admintasks"] = "任务", ["skip"] = "跳到正文", ["language"] = "English",
         ["status"] = "状态", ["all"] = "全部", ["filter"] = "筛选", ["created"] = "创建时间", ["model"] = "模型", ["cost"] = "费用",
         ["preview"] = "预览", ["task"] = "任务", ["actions"] = "操作", ["cancel"] = "取消", ["details"] = "详情",
-        ["newer"] = "较新", ["older"] = "较早", ["page"] = "第", ["of"] = "页，共", ["notasks"] = "还没有任务。",
+        ["newer"] = "较新", ["older"] = "较早", ["page"] = "页码", ["of"] = "/", ["notasks"] = "还没有任务。",
         ["credits"] = "积分", ["resolution"] = "分辨率", ["ratio"] = "宽高比", ["duration"] = "时长（秒）", ["audio"] = "生成音频",
         ["seed"] = "种子（-1 为随机）", ["watermark"] = "水印", ["lastframe"] = "返回尾帧", ["prompt"] = "提示词",
         ["references"] = "参考图片、视频和音频", ["drop"] = "拖放文件到这里，或点击选择", ["submit"] = "生成",

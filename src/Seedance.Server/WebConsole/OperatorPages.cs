@@ -130,7 +130,8 @@ public static class OperatorPages
         var now = clock.GetUtcNow().UtcDateTime;
         var since = now.AddHours(-24);
         var usage = await UsageReport.RunAsync(db, new ReportPeriod(since, now), [], null, ct);
-        var active = await db.Tasks.AsNoTracking().Where(t => t.CreatedAt >= since && VideoTaskStatus.NonTerminal.Contains(t.Status))
+        // What is in flight now, whenever submitted (few rows, through the status index).
+        var active = await db.Tasks.AsNoTracking().Where(t => VideoTaskStatus.NonTerminal.Contains(t.Status))
             .GroupBy(t => t.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToListAsync(ct);
         var runs = await db.Tasks.AsNoTracking().Where(t => t.Status == VideoTaskStatus.Completed && t.FinishedAt >= since)
             .OrderByDescending(t => t.Seq).Take(10_000).Select(t => new { t.CreatedAt, t.FinishedAt }).ToListAsync(ct);
