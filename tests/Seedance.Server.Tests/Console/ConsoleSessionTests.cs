@@ -137,6 +137,23 @@ public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task PagesAreInChineseWhenTheBrowserPrefersItOrTheSwitchChoosesIt()
+    {
+        using var session = new Session(Server.BaseUrl);
+        using var preferred = new HttpRequestMessage(HttpMethod.Get, "/console/signin") { Headers = { { "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5" } } };
+        var html = await (await session.Client.SendAsync(preferred)).Content.ReadAsStringAsync();
+        Assert.Contains("<html lang=\"zh-CN\">", html, StringComparison.Ordinal);
+        Assert.Contains("登录", System.Net.WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+
+        var switched = await session.Client.GetAsync("/console/lang/en?back=%2Fconsole%2Fsignin");
+        Assert.Equal(HttpStatusCode.SeeOther, switched.StatusCode);
+        Assert.Equal("/console/signin", switched.Headers.Location!.ToString());
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/console/signin") { Headers = { { "Accept-Language", "zh-CN" } } };
+        Assert.Contains("<html lang=\"en\">", await (await session.Client.SendAsync(again)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("/console", (await session.Client.GetAsync("/console/lang/zh?back=https%3A%2F%2Fevil.example%2F")).Headers.Location!.ToString());
+    }
+
+    [Fact]
     public async Task TheApisAnswersCarryNoneOfTheConsolesMachinery()
     {
         using var client = await Server.CreateKeyAsync();
