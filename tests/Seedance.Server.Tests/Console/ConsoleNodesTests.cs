@@ -5,22 +5,24 @@ using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.WebConsole;
 
-/// <summary>Behind a load balancer without sticky sessions: a session and its forms hold on every node that shares the signing key, and on no other.</summary>
+/// <summary>
+/// Behind a load balancer without sticky sessions: a session and its forms hold on every node that shares the signing key
+/// (that they open under no other key is <see cref="ConsoleUnitTests"/>'s to show, without a third server).
+/// </summary>
 public sealed partial class ConsoleNodesTests
 {
     [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
     private static partial Regex CsrfField();
 
     [SqlitePassFact]
-    public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKeyAndNowhereElse()
+    public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKey()
     {
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        var starts = new[] { signingKey, signingKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }
+        var starts = new[] { signingKey, signingKey }
             .Select(k => RunningServer.StartAsync(new Dictionary<string, string> { ["Seedance:SigningKey"] = k })).ToArray();
         await Task.WhenAll(starts);
         await using var a = starts[0].Result;
         await using var b = starts[1].Result;
-        await using var other = starts[2].Result;
 
         var cookies = new CookieContainer();
         using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false };
@@ -41,10 +43,6 @@ public sealed partial class ConsoleNodesTests
         }));
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         Assert.Contains("made on b", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-
-        var elsewhere = await browser.GetAsync(other.BaseUrl + "/console/admin/keys");
-        Assert.Equal(HttpStatusCode.Found, elsewhere.StatusCode);
-        Assert.Contains("/console/signin", elsewhere.Headers.Location!.ToString(), StringComparison.Ordinal);
 
         cookies.Add(new Uri(a.BaseUrl), new Cookie("sd2_console", "forged-" + new string('A', 200), "/console"));
         Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(a.BaseUrl + "/console/admin/keys")).StatusCode);
