@@ -2,8 +2,6 @@ using System.Reflection;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Seedance.Server.Billing;
-using Seedance.Server.Callbacks;
 using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
@@ -70,9 +68,8 @@ public static class ConsoleEndpoints
             .AddEndpointFilter(ConsoleFilter.Api);
         api.MapUploads();
         api.MapTasks();
-        api.MapModels();
-        api.MapBalance();
-        api.MapWebhooks();
+        api.MapModels(); // the quote
+        // No more of the API than the scripts call: the webhook secret, say, is shown by its page alone.
         // The API's own routes keep their names (link generation and the API documents know those alone).
         ((IEndpointConventionBuilder)api).Finally(e =>
         {

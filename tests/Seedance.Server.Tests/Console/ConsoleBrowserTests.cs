@@ -52,6 +52,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowser browser) : IClassFixture<
             browser.Until(() => browser.Driver.FindElements(By.CssSelector("#uploads li.done")).Count == 1, "the upload");
         }
         finally { File.Delete(png); }
+        browser.Find("#uploads li.done select option[value='first_frame']").Click();
         const string prompt = "A fox <script>window.__injected = 1</script> in snow";
         browser.Find("#prompt").SendKeys(prompt);
         browser.Find("#resolution option[value='480p']").Click();
@@ -87,6 +88,7 @@ public sealed class ConsoleBrowserTests(ConsoleBrowser browser) : IClassFixture<
         browser.Find("li.task .facts a").Click();
         browser.Until(() => browser.Driver.FindElements(By.CssSelector(".prompt")).Count == 1, "the task's page");
         Assert.Equal(prompt, browser.Text(".prompt"));
+        Assert.Contains("first_frame", browser.Text("ul.content"), StringComparison.Ordinal);
         Assert.Null(browser.Driver.ExecuteScript("return window.__injected ?? null;"));
         browser.Shot("task");
         foreach (var page in new[] { "webhooks", "requests", "quickstart" })

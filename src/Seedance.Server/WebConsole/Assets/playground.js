@@ -10,7 +10,8 @@
   const models = JSON.parse(form.dataset.models);
   const meanings = JSON.parse(form.dataset.meanings);
   const $ = (id) => document.getElementById(id);
-  const uploads = []; // { type, file_path }
+  const uploads = []; // { type, file_path, role: <select> }
+  const roles = { image_url: ["first_frame", "last_frame", "reference_image"], video_url: ["reference_video"], audio_url: ["reference_audio"] };
   let pendingUploads = 0;
 
   const call = async (method, path, body) => {
@@ -38,7 +39,8 @@
   };
 
   const body = () => {
-    const content = [{ type: "text", text: $("prompt").value }, ...uploads.map((u) => ({ type: u.type, [u.type]: u.file_path }))];
+    const content = [{ type: "text", text: $("prompt").value },
+      ...uploads.map((u) => (u.role.value ? { type: u.type, [u.type]: u.file_path, role: u.role.value } : { type: u.type, [u.type]: u.file_path }))];
     const b = {
       model: $("model").value, content, resolution: $("resolution").value, ratio: $("ratio").value,
       duration: Number($("duration").value), generate_audio: $("generate_audio").checked,
@@ -91,7 +93,17 @@
       bar.value = 100;
       item.dataset.filePath = presigned.file_path;
       item.classList.add("done");
-      uploads.push({ type: kindOf(file), file_path: presigned.file_path });
+      const type = kindOf(file);
+      const role = document.createElement("select");
+      role.setAttribute("aria-label", `${form.dataset.textRole} ${file.name}`);
+      role.replaceChildren(new Option("—", ""), ...roles[type].map((r) => new Option(r, r)));
+      const remove = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "×" });
+      remove.setAttribute("aria-label", `${form.dataset.textRemove} ${file.name}`);
+      const entry = { type, file_path: presigned.file_path, role };
+      remove.addEventListener("click", () => { uploads.splice(uploads.indexOf(entry), 1); item.remove(); quote(); });
+      role.addEventListener("change", quote);
+      item.append(" ", role, " ", remove);
+      uploads.push(entry);
       quote();
     } catch (e) {
       item.append(` ${explain(e)}`);
