@@ -2,6 +2,8 @@ using System.Reflection;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Seedance.Server.Infrastructure;
 using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
@@ -41,7 +43,8 @@ public static class ConsoleEndpoints
         services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(sp =>
             new DerivedDataProtectionProvider(sp.GetRequiredService<UrlSigner>().DeriveKey("console-data-protection"))));
         services.AddSingleton<ConsoleHeaders>();
-        services.Configure<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>(o => o.AddPolicy(SignInLimit.Policy, new SignInLimit()));
+        services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>().Configure<IOptions<SeedanceOptions>>((o, seedance) =>
+            o.AddPolicy(SignInLimit.Policy, new SignInLimit(seedance.Value.Auth.ConsoleSignInsPerMinute)));
         return services;
     }
 

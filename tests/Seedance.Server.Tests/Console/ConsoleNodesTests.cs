@@ -7,7 +7,8 @@ namespace Seedance.Server.Tests.WebConsole;
 
 /// <summary>
 /// Behind a load balancer without sticky sessions: a session and its forms hold on every node that shares the signing key
-/// (that they open under no other key is <see cref="ConsoleUnitTests"/>'s to show, without a third server).
+/// (that they open under no other key is <see cref="ConsoleUnitTests"/>'s to show, without a third server); and each node
+/// limits sign-ins per address as configured.
 /// </summary>
 public sealed partial class ConsoleNodesTests
 {
@@ -15,11 +16,13 @@ public sealed partial class ConsoleNodesTests
     private static partial Regex CsrfField();
 
     [SqlitePassFact]
-    public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKey()
+    public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKeyWhichLimitsSignInsAsConfigured()
     {
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        var starts = new[] { signingKey, signingKey }
-            .Select(k => RunningServer.StartAsync(new Dictionary<string, string> { ["Seedance:SigningKey"] = k })).ToArray();
+        var starts = new[] { "10", "1" }.Select(signIns => RunningServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Seedance:SigningKey"] = signingKey, ["Seedance:Auth:ConsoleSignInsPerMinute"] = signIns,
+        })).ToArray();
         await Task.WhenAll(starts);
         await using var a = starts[0].Result;
         await using var b = starts[1].Result;
@@ -43,6 +46,18 @@ public sealed partial class ConsoleNodesTests
         }));
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         Assert.Contains("made on b", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // B takes one sign-in a minute from an address: the next is refused with a page, whatever it carries.
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var page = await browser.GetStringAsync(b.BaseUrl + "/console/signin");
+            var tried = await browser.PostAsync(b.BaseUrl + "/console/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["secret"] = "sk-sd2-" + new string('0', 48), ["__csrf"] = CsrfField().Match(page).Groups[1].Value,
+            }));
+            Assert.Equal(attempt == 1 ? HttpStatusCode.Unauthorized : HttpStatusCode.TooManyRequests, tried.StatusCode);
+            if (attempt == 2) Assert.Contains("SIGN_IN_THROTTLED", await tried.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         cookies.Add(new Uri(a.BaseUrl), new Cookie("sd2_console", "forged-" + new string('A', 200), "/console"));
         Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(a.BaseUrl + "/console/admin/keys")).StatusCode);

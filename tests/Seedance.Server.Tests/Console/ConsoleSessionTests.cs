@@ -6,8 +6,14 @@ using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.WebConsole;
 
+/// <summary>The shared server of the console's HTTP tests: each test signs in a few times from loopback, more than the default limit a minute.</summary>
+public sealed class ConsoleFixture : ServerFixture
+{
+    protected override Dictionary<string, string> Settings => new(base.Settings) { ["Seedance:Auth:ConsoleSignInsPerMinute"] = "1000" };
+}
+
 /// <summary>The console's session and forms over plain HTTP, as a browser would send them and as an attacker might.</summary>
-public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
 {
     private RunningServer Server => fixture.Server;
 
@@ -120,7 +126,11 @@ public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassF
         await session.SignInAsync(client.ApiKey);
         Assert.Equal(HttpStatusCode.OK, (await session.Client.GetAsync("/console/tasks")).StatusCode);
 
-        (await Server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { enabled = false })).EnsureSuccessStatusCode();
+        using var operatorSession = new Session(Server.BaseUrl);
+        await operatorSession.SignInAsync(RunningServer.AdminToken);
+        var disable = await operatorSession.PostFormAsync($"/console/admin/keys/{client.KeyId}/state",
+            new() { ["enabled"] = "false", ["__csrf"] = await operatorSession.TokenAsync($"/console/admin/keys/{client.KeyId}") });
+        Assert.Equal(HttpStatusCode.SeeOther, disable.StatusCode);
         var disabledAt = DateTime.UtcNow;
         HttpResponseMessage answer;
         while ((answer = await session.Client.GetAsync("/console/tasks")).StatusCode == HttpStatusCode.OK) await Task.Delay(50);
@@ -134,6 +144,36 @@ public sealed partial class ConsoleSessionTests(ServerFixture fixture) : IClassF
         var signOut = await again.PostFormAsync("/console/signout", new() { ["__csrf"] = await again.TokenAsync("/console/tasks") });
         Assert.Equal(HttpStatusCode.SeeOther, signOut.StatusCode);
         Assert.Equal(HttpStatusCode.Found, (await again.Client.GetAsync("/console/tasks")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheOperatorSetsAKeysLimitsAndCreditsAndExportsItsLedger()
+    {
+        using var client = await Server.CreateKeyAsync(credits: 10);
+        using var session = new Session(Server.BaseUrl);
+        await session.SignInAsync(RunningServer.AdminToken);
+        var page = $"/console/admin/keys/{client.KeyId}";
+        var limits = await session.PostFormAsync(page + "/limits", new()
+        {
+            ["max_concurrent"] = "3", ["max_pending"] = "7", ["rate_limit_per_second"] = "9", ["daily_credit_limit"] = "12.5", ["monthly_credit_limit"] = "",
+            ["__csrf"] = await session.TokenAsync(page),
+        });
+        Assert.Equal(HttpStatusCode.SeeOther, limits.StatusCode);
+        var credits = await session.PostFormAsync(page + "/credits", new() { ["amount"] = "-2.5", ["note"] = "=refund, \"partial\"", ["__csrf"] = await session.TokenAsync(page) });
+        Assert.Equal(HttpStatusCode.SeeOther, credits.StatusCode);
+        var refused = await session.PostFormAsync(page + "/credits", new() { ["amount"] = "-100", ["__csrf"] = await session.TokenAsync(page) });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("INVALID_PARAMETER", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var key = (await Server.Admin.GetFromJsonAsync<JsonObject>($"/admin/v1/keys/{client.KeyId}"))!["result"]!;
+        Assert.Equal(3, key["max_concurrent"]!.GetValue<int>());
+        Assert.Equal(7, key["max_pending"]!.GetValue<int>());
+        Assert.Equal(9, key["rate_limit_per_second"]!.GetValue<int>());
+        Assert.Equal(12.5m, key["daily_credit_limit"]!.GetValue<decimal>());
+        Assert.Equal(7.5m, key["remain_credits"]!.GetValue<decimal>());
+        var csv = await session.Client.GetStringAsync(page + "/ledger.csv");
+        Assert.StartsWith("id,created_at,kind,amount,task_id,note\n", csv, StringComparison.Ordinal);
+        Assert.Contains(",adjust,-2.5,,\"'=refund, \"\"partial\"\"\"\n", csv, StringComparison.Ordinal); // quoted, and no formula for a spreadsheet
     }
 
     [Fact]
