@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.WebConsole;
@@ -10,11 +9,8 @@ namespace Seedance.Server.Tests.WebConsole;
 /// (that they open under no other key is <see cref="ConsoleUnitTests"/>'s to show, without a third server); and each node
 /// limits sign-ins per address as configured.
 /// </summary>
-public sealed partial class ConsoleNodesTests
+public sealed class ConsoleNodesTests
 {
-    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfField();
-
     [SqlitePassFact]
     public async Task ASessionAndItsFormsMadeOnOneNodeHoldOnAnotherThatSharesTheSigningKeyWhichLimitsSignInsAsConfigured()
     {
@@ -27,39 +23,25 @@ public sealed partial class ConsoleNodesTests
         await using var a = starts[0].Result;
         await using var b = starts[1].Result;
 
-        var cookies = new CookieContainer();
-        using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false };
-        using var browser = new HttpClient(handler);
-        var signInPage = await browser.GetStringAsync(a.BaseUrl + "/console/signin");
-        var signIn = await browser.PostAsync(a.BaseUrl + "/console/signin", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["secret"] = RunningServer.AdminToken, ["__csrf"] = CsrfField().Match(signInPage).Groups[1].Value,
-        }));
-        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
-        var formOnA = CsrfField().Match(await browser.GetStringAsync(a.BaseUrl + "/console/admin/keys")).Groups[1].Value;
+        using var browser = new ConsoleClient(a.BaseUrl);
+        Assert.Equal(HttpStatusCode.SeeOther, (await browser.SignInAsync(RunningServer.AdminToken)).StatusCode);
+        var formOnA = await browser.TokenAsync("/console/admin/keys");
 
         // The same browser (its cookies were set for A's host and path, 127.0.0.1 and /console: every node here shares them).
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(b.BaseUrl + "/console/admin/keys")).StatusCode);
-        var created = await browser.PostAsync(b.BaseUrl + "/console/admin/keys", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["name"] = "made on b", ["credits"] = "5", ["__csrf"] = formOnA,
-        }));
+        Assert.Equal(HttpStatusCode.OK, (await browser.Client.GetAsync(b.BaseUrl + "/console/admin/keys")).StatusCode);
+        var created = await browser.PostFormAsync(b.BaseUrl + "/console/admin/keys", new() { ["name"] = "made on b", ["credits"] = "5", ["__csrf"] = formOnA });
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         Assert.Contains("made on b", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // B takes one sign-in a minute from an address: the next is refused with a page, whatever it carries.
         for (var attempt = 1; attempt <= 2; attempt++)
         {
-            var page = await browser.GetStringAsync(b.BaseUrl + "/console/signin");
-            var tried = await browser.PostAsync(b.BaseUrl + "/console/signin", new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["secret"] = "sk-sd2-" + new string('0', 48), ["__csrf"] = CsrfField().Match(page).Groups[1].Value,
-            }));
+            var tried = await browser.SignInAsync("sk-sd2-" + new string('0', 48), at: b.BaseUrl);
             Assert.Equal(attempt == 1 ? HttpStatusCode.Unauthorized : HttpStatusCode.TooManyRequests, tried.StatusCode);
             if (attempt == 2) Assert.Contains("SIGN_IN_THROTTLED", await tried.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        cookies.Add(new Uri(a.BaseUrl), new Cookie("sd2_console", "forged-" + new string('A', 200), "/console"));
-        Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(a.BaseUrl + "/console/admin/keys")).StatusCode);
+        browser.Cookies.Add(new Uri(a.BaseUrl), new Cookie("sd2_console", "forged-" + new string('A', 200), "/console"));
+        Assert.Equal(HttpStatusCode.Found, (await browser.Client.GetAsync("/console/admin/keys")).StatusCode);
     }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Seedance.Server.Tests.Support;
 
 namespace Seedance.Server.Tests.WebConsole;
@@ -13,39 +12,15 @@ public sealed class ConsoleFixture : ServerFixture
 }
 
 /// <summary>The console's session and forms over plain HTTP, as a browser would send them and as an attacker might.</summary>
-public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
+public sealed class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
 {
     private RunningServer Server => fixture.Server;
-
-    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfField();
-
-    /// <summary>A browser of its own: cookies kept, redirects not followed.</summary>
-    private sealed class Session(string baseUrl) : IDisposable
-    {
-        private readonly HttpClient _http = new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl) };
-        public HttpClient Client => _http;
-
-        public async Task<string> TokenAsync(string page)
-        {
-            var html = await _http.GetStringAsync(page);
-            return CsrfField().Match(html).Groups[1].Value;
-        }
-
-        public async Task<HttpResponseMessage> PostFormAsync(string path, Dictionary<string, string> fields) =>
-            await _http.PostAsync(path, new FormUrlEncodedContent(fields));
-
-        public async Task<HttpResponseMessage> SignInAsync(string secret) =>
-            await PostFormAsync("/console/signin", new() { ["secret"] = secret, ["__csrf"] = await TokenAsync("/console/signin") });
-
-        public void Dispose() => _http.Dispose();
-    }
 
     [Fact]
     public async Task ASignedInCustomersCookieIsHttpOnlyAndSameSiteStrictAndNoPageHoldsTheKey()
     {
         using var client = await Server.CreateKeyAsync();
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         var signIn = await session.SignInAsync(client.ApiKey);
         Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
         var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("sd2_console=", StringComparison.Ordinal));
@@ -68,7 +43,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
     public async Task AFormPostWithoutTheAntiforgeryTokenIsRefusedAndChangesNothing()
     {
         using var client = await Server.CreateKeyAsync();
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         await session.SignInAsync(client.ApiKey);
         var before = (await client.Http.GetFromJsonAsync<JsonObject>("/api/v1/video/webhook/secret"))!["result"]!["secret"]!.GetValue<string>();
 
@@ -91,7 +66,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
         using var mine = await Server.CreateKeyAsync();
         using var theirs = await Server.CreateKeyAsync();
         var theirTask = await theirs.SubmitTextAsync(ServerFixture.Stalled);
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         await session.SignInAsync(mine.ApiKey);
 
         var cancel = await session.PostFormAsync($"/console/tasks/{theirTask}/cancel", new() { ["__csrf"] = await session.TokenAsync("/console/tasks") });
@@ -108,7 +83,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
     public async Task ACustomerSessionDoesNotReachTheOperatorsPages()
     {
         using var client = await Server.CreateKeyAsync();
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         await session.SignInAsync(client.ApiKey);
         foreach (var page in new[] { "/console/admin", "/console/admin/keys", "/console/admin/tasks", "/console/admin/channels", "/console/no-such-page" })
         {
@@ -122,11 +97,11 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
     public async Task ADisabledKeysSessionEndsWithinASecondAndASignOutEndsItAtOnce()
     {
         using var client = await Server.CreateKeyAsync();
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         await session.SignInAsync(client.ApiKey);
         Assert.Equal(HttpStatusCode.OK, (await session.Client.GetAsync("/console/tasks")).StatusCode);
 
-        using var operatorSession = new Session(Server.BaseUrl);
+        using var operatorSession = new ConsoleClient(Server.BaseUrl);
         await operatorSession.SignInAsync(RunningServer.AdminToken);
         var disable = await operatorSession.PostFormAsync($"/console/admin/keys/{client.KeyId}/state",
             new() { ["enabled"] = "false", ["__csrf"] = await operatorSession.TokenAsync($"/console/admin/keys/{client.KeyId}") });
@@ -139,7 +114,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
         Assert.Contains("/console/signin", answer.Headers.Location!.ToString(), StringComparison.Ordinal);
 
         (await Server.Admin.PatchAsJsonAsync($"/admin/v1/keys/{client.KeyId}", new { enabled = true })).EnsureSuccessStatusCode();
-        using var again = new Session(Server.BaseUrl);
+        using var again = new ConsoleClient(Server.BaseUrl);
         Assert.Equal(HttpStatusCode.SeeOther, (await again.SignInAsync(client.ApiKey)).StatusCode);
         var signOut = await again.PostFormAsync("/console/signout", new() { ["__csrf"] = await again.TokenAsync("/console/tasks") });
         Assert.Equal(HttpStatusCode.SeeOther, signOut.StatusCode);
@@ -150,7 +125,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
     public async Task TheOperatorSetsAKeysLimitsAndCreditsAndExportsItsLedger()
     {
         using var client = await Server.CreateKeyAsync(credits: 10);
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         await session.SignInAsync(RunningServer.AdminToken);
         var page = $"/console/admin/keys/{client.KeyId}";
         var limits = await session.PostFormAsync(page + "/limits", new()
@@ -179,7 +154,7 @@ public sealed partial class ConsoleSessionTests(ConsoleFixture fixture) : IClass
     [Fact]
     public async Task PagesAreInChineseWhenTheBrowserPrefersItOrTheSwitchChoosesIt()
     {
-        using var session = new Session(Server.BaseUrl);
+        using var session = new ConsoleClient(Server.BaseUrl);
         using var preferred = new HttpRequestMessage(HttpMethod.Get, "/console/signin") { Headers = { { "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5" } } };
         var html = await (await session.Client.SendAsync(preferred)).Content.ReadAsStringAsync();
         Assert.Contains("<html lang=\"zh-CN\">", html, StringComparison.Ordinal);
