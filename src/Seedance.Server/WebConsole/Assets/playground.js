@@ -74,6 +74,7 @@
   const upload = async (file) => {
     const item = document.createElement("li");
     const bar = Object.assign(document.createElement("progress"), { max: 100, value: 0 });
+    bar.setAttribute("aria-label", file.name);
     item.append(`${file.name} `, bar);
     $("uploads").append(item);
     pendingUploads++;
