@@ -23,6 +23,7 @@ public sealed class S3StorageTests
     private static async Task<RunningServer> S3ServerAsync(Dictionary<string, string>? extra = null)
     {
         var settings = await TestS3.SettingsAsync();
+        settings["Seedance:Tasks:Thumbnails"] = "true";
         foreach (var (k, v) in extra ?? []) settings[k] = v;
         return await RunningServer.StartAsync(settings);
     }

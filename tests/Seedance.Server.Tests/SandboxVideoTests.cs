@@ -12,7 +12,7 @@ public sealed class SandboxServer : IAsyncLifetime
 {
     public RunningServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RunningServer.StartAsync();
+    public async Task InitializeAsync() => Server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:Thumbnails"] = "true" });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -241,7 +241,7 @@ public static class CrashBenchmark
                       "then a restart on the same data; then, while the load goes on, the checks: every submission acknowledged with 200 is in the database " +
                       "with its key and cost; no submission made two tasks (each carries a unique tag in its prompt); each task has one reservation and, once " +
                       "finished, one capture (completed) or one release (else), of its cost; a cancel acknowledged is never charged; each key's total, used and " +
-                      "reserved equal its ledger's sums, its completed and active tasks' costs, and the top-ups acknowledged (plus at most those unanswered); " +
+                      "reserved equal its ledger's sums, its completed and active tasks' costs, and the top-ups acknowledged before the check (plus at most those unanswered or still in flight); " +
                       "the balance endpoint's total = used + reserved + remain; each Idempotency-Key acknowledged before the kill, sent again, answers the " +
                       "first answer word for word. Idempotent submissions whose answer was lost are sent again until answered. At the end every task " +
                       "still active is cancelled, and each finished task's callback must have come with its final status.");

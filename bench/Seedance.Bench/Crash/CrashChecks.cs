@@ -54,6 +54,9 @@ public static partial class CrashChecks
     public static async Task<(CrashFindings Findings, List<StoredTask> Tasks)> CheckAsync(string database, IReadOnlyList<Submission> acknowledged,
         IReadOnlySet<string> cancelled, IReadOnlyList<CrashKey> keys, bool allSettled, CancellationToken ct)
     {
+        // The top-ups' bounds around the snapshot, as the load goes on: those acknowledged before it began must be in it; those
+        // sent by the time it ended may be.
+        var topUpsBefore = keys.ToDictionary(k => k.KeyId, k => k.AcknowledgedTopUps);
         await using var db = await OpenAsync(database, ct);
         await using var snapshot = await db.BeginTransactionAsync(db is NpgsqlConnection ? IsolationLevel.RepeatableRead : IsolationLevel.Serializable, ct);
         var tasks = new List<StoredTask>();
@@ -67,6 +70,7 @@ public static partial class CrashChecks
         await foreach (var r in ReadAsync(db, snapshot, "SELECT id, total_credits, used_credits, reserved_credits FROM api_keys", ct))
             figures[Convert.ToInt64(r[0])] = (Convert.ToInt64(r[1]), Convert.ToInt64(r[2]), Convert.ToInt64(r[3]));
         await snapshot.CommitAsync(ct);
+        var topUpsAfter = keys.ToDictionary(k => k.KeyId, k => k.PossibleTopUps);
 
         var f = new CrashFindings();
         var byId = tasks.ToDictionary(t => t.TaskId);
@@ -114,14 +118,14 @@ public static partial class CrashChecks
             var ledgerReserved = Sum("reserve") - Sum("capture") - Sum("release");
             var completedCosts = tasks.Where(t => t.KeyId == key.KeyId && t.Status == "completed").Sum(t => t.CostInHundredths);
             var activeCosts = tasks.Where(t => t.KeyId == key.KeyId && !t.IsTerminal).Sum(t => t.CostInHundredths);
-            var least = (long)((key.InitialCredits + key.AcknowledgedTopUps) * 100);
-            var most = least + (long)(key.UnansweredTopUps * 100);
+            var least = (long)((key.InitialCredits + topUpsBefore[key.KeyId]) * 100);
+            var most = (long)((key.InitialCredits + topUpsAfter[key.KeyId]) * 100);
             var off = new List<string>();
             if (total != ledgerTotal) off.Add($"total {total / 100m} but top-ups and adjustments sum to {ledgerTotal / 100m}");
             if (used != Sum("capture") || used != completedCosts) off.Add($"used {used / 100m}, captures {Sum("capture") / 100m}, completed tasks' costs {completedCosts / 100m}");
             if (reserved != ledgerReserved || reserved != activeCosts) off.Add($"reserved {reserved / 100m}, the ledger's {ledgerReserved / 100m}, active tasks' costs {activeCosts / 100m}");
             if (total - used - reserved < 0) off.Add($"remain {(total - used - reserved) / 100m} below zero");
-            if (total < least || total > most) off.Add($"total {total / 100m} outside {least / 100m}-{most / 100m} (initial credits and the top-ups acknowledged; plus those unanswered)");
+            if (total < least || total > most) off.Add($"total {total / 100m} outside {least / 100m}-{most / 100m} (initial credits and the top-ups acknowledged before the check; plus those unanswered or in flight)");
             if (allSettled && reserved != 0) off.Add($"{reserved / 100m} still reserved with every task finished");
             if (off.Count == 0) continue;
             f.FiguresOff++;

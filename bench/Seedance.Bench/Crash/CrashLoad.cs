@@ -14,10 +14,30 @@ public sealed class CrashKey(long keyId, string apiKey, decimal initialCredits)
     public long KeyId { get; } = keyId;
     public string ApiKey { get; } = apiKey;
     public decimal InitialCredits { get; } = initialCredits;
+    private readonly Lock _gate = new();
+    private decimal _acknowledged, _unanswered, _outstanding;
+
     /// <summary>Top-ups answered 200: they must be in the total.</summary>
-    public decimal AcknowledgedTopUps { get; set; }
-    /// <summary>Top-ups that got no answer: they may or may not be in the total.</summary>
-    public decimal UnansweredTopUps { get; set; }
+    public decimal AcknowledgedTopUps { get { lock (_gate) return _acknowledged; } }
+
+    /// <summary>
+    /// The most the top-ups can have added by now: those answered 200, those that got no answer (they may or may not be in the
+    /// total) and those sent and not answered yet (a check reading the database meanwhile may see them).
+    /// </summary>
+    public decimal PossibleTopUps { get { lock (_gate) return _acknowledged + _unanswered + _outstanding; } }
+
+    public void TopUpSent(decimal amount) { lock (_gate) _outstanding += amount; }
+
+    /// <summary>A top-up's answer: 200, another status (refused: nothing added), or 0 (none came).</summary>
+    public void TopUpAnswered(decimal amount, int status)
+    {
+        lock (_gate)
+        {
+            _outstanding -= amount;
+            if (status == 200) _acknowledged += amount;
+            else if (status == 0) _unanswered += amount;
+        }
+    }
 }
 
 /// <summary>A submission: its unique tag (in the prompt), its exact body, and the first answer that acknowledged it.</summary>
@@ -213,12 +233,10 @@ public sealed class CrashLoad(IReadOnlyList<CrashNode> nodes, IReadOnlyList<Cras
             Content = new StringContent($$"""{"amount":{{amount}},"note":"crash run top-up"}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = node.Server.Admin.DefaultRequestHeaders.Authorization;
-        var (status, _) = await SendAsync(node, request, "top-up", key.KeyId, null);
-        lock (_gate)
-        {
-            if (status == 200) key.AcknowledgedTopUps += amount;
-            else if (status == 0) key.UnansweredTopUps += amount;
-        }
+        key.TopUpSent(amount);
+        var status = 0;
+        try { (status, _) = await SendAsync(node, request, "top-up", key.KeyId, null); }
+        finally { key.TopUpAnswered(amount, status); }
     }
 
     /// <summary>Cancels <paramref name="taskId"/> of <paramref name="key"/> on a running node; the answer is logged.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Data;
 using Seedance.Server.Infrastructure;
@@ -44,14 +43,10 @@ public sealed class Reconciliation
     private readonly IServiceProvider _services;
     private readonly TimeProvider _clock;
     private readonly ILogger<Reconciliation> _logger;
-    private readonly Counter<long> _orphans;
+    private readonly SeedanceMetrics _metrics;
 
-    public Reconciliation(ChannelPool pool, IServiceProvider services, TimeProvider clock, IMeterFactory meters, ILogger<Reconciliation> logger)
-    {
-        (_pool, _services, _clock, _logger) = (pool, services, clock, logger);
-        _orphans = meters.Create(ServerMeter.Name).CreateCounter<long>("seedance_reconciliation_orphans_total",
-            description: "Upstream tasks found by reconciliation that this server never recorded (lost creates)");
-    }
+    public Reconciliation(ChannelPool pool, IServiceProvider services, TimeProvider clock, SeedanceMetrics metrics, ILogger<Reconciliation> logger) =>
+        (_pool, _services, _clock, _metrics, _logger) = (pool, services, clock, metrics, logger);
 
     /// <summary>Refuses a period the upstream cannot list (older than 7 days).</summary>
     public ReportPeriod Period(string? from, string? to)
@@ -118,7 +113,7 @@ public sealed class Reconciliation
             _logger.LogWarning("Channel {Channel}: upstream task {UpstreamTaskId} ({Status}, created {CreatedAt:u}) is none of this server's tasks: " +
                 "a create whose answer was lost{Cancelled}", name, orphan.UpstreamTaskId, orphan.UpstreamStatus, orphan.CreatedAt,
                 orphan.Cancelled ? "; cancelled at the upstream" : "");
-        if (orphans.Count > 0) _orphans.Add(orphans.Count, new KeyValuePair<string, object?>("channel", name));
+        if (orphans.Count > 0) _metrics.OrphansFound(name, orphans.Count);
         return new ReconciliationReport(name, from, to, upstreamInPeriod.Count, ours.Count, matched.Count, missing, orphans, mismatches,
             tokens, price, cost, charged, cost is { } c ? charged - c : null);
     }

@@ -11,7 +11,7 @@ namespace Seedance.Server.Infrastructure;
 /// </summary>
 public sealed class SeedanceMetrics
 {
-    public const string MeterName = ServerMeter.Name;
+    public const string MeterName = "Seedance.Server";
 
     // From a second to two days (a task's time-to-live): the spread of a video generation's waits and runs.
     private static readonly double[] TaskSeconds = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400, 172800];
@@ -25,6 +25,8 @@ public sealed class SeedanceMetrics
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _webhookDeliveries;
     private readonly Counter<double> _credits;
+    private readonly Counter<long> _requestLogDropped;
+    private readonly Counter<long> _orphans;
 
     public SeedanceMetrics(IMeterFactory meters)
     {
@@ -40,6 +42,8 @@ public sealed class SeedanceMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RequestSeconds });
         _webhookDeliveries = Meter.CreateCounter<long>("seedance.webhook.deliveries", description: "Callback attempts, by outcome (delivered, retrying, failed)");
         _credits = Meter.CreateCounter<double>("seedance.credits", description: "Credits moved, by ledger kind (adjust counts the credits taken away)");
+        _requestLogDropped = Meter.CreateCounter<long>("seedance.request_log.dropped", description: "API requests left out of the request log because its queue was full or its write failed");
+        _orphans = Meter.CreateCounter<long>("seedance.reconciliation.orphans", description: "Upstream tasks found by reconciliation that this server never recorded (lost creates), by channel");
     }
 
     /// <summary>The meter of all of the server's instruments; add to it rather than make another.</summary>
@@ -67,6 +71,10 @@ public sealed class SeedanceMetrics
     }
 
     public void WebhookAttempt(string outcome) => _webhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void RequestLogDropped(long count) => _requestLogDropped.Add(count);
+
+    public void OrphansFound(string channel, long count) => _orphans.Add(count, new KeyValuePair<string, object?>("channel", channel));
 
     /// <param name="kind">A <c>LedgerKind</c>; <paramref name="amount"/> is counted as a positive figure.</param>
     public void Credits(string kind, decimal amount)

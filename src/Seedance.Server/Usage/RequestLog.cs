@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Seedance.Server.Auth;
@@ -32,16 +31,12 @@ public sealed class RequestLog : BackgroundService
     private readonly IOptions<SeedanceOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ILogger<RequestLog> _logger;
-    private readonly Counter<long> _droppedCounter;
+    private readonly SeedanceMetrics _metrics;
     private long _dropped, _droppedReported;
     private DateTime _nextPrune = DateTime.MinValue;
 
-    public RequestLog(RequestLogStore store, IOptions<SeedanceOptions> options, TimeProvider clock, IMeterFactory meters, ILogger<RequestLog> logger)
-    {
-        (_store, _options, _clock, _logger) = (store, options, clock, logger);
-        _droppedCounter = meters.Create(ServerMeter.Name).CreateCounter<long>("seedance_request_log_dropped_total",
-            description: "API requests left out of the request log because its queue was full");
-    }
+    public RequestLog(RequestLogStore store, IOptions<SeedanceOptions> options, TimeProvider clock, SeedanceMetrics metrics, ILogger<RequestLog> logger) =>
+        (_store, _options, _clock, _metrics, _logger) = (store, options, clock, metrics, logger);
 
     /// <summary>Summaries dropped since the start because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -52,7 +47,7 @@ public sealed class RequestLog : BackgroundService
         if (Interlocked.Increment(ref _queued) <= Capacity && _queue.Writer.TryWrite(request)) return;
         Interlocked.Decrement(ref _queued);
         Interlocked.Increment(ref _dropped);
-        _droppedCounter.Add(1);
+        _metrics.RequestLogDropped(1);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -87,7 +82,7 @@ public sealed class RequestLog : BackgroundService
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 Interlocked.Add(ref _dropped, batch.Count);
-                _droppedCounter.Add(batch.Count);
+                _metrics.RequestLogDropped(batch.Count);
                 _logger.LogError(e, "A batch of {Count} request log entries could not be written; they are dropped", batch.Count);
             }
             if (batch.Count < MaxBatch) break;

@@ -12,7 +12,7 @@ public sealed class ArkChannelTests
     public async Task ATextTaskRunsEndToEndAndTheUpstreamGetsTheMappedRequest()
     {
         await using var ark = await ArkEmulator.StartAsync();
-        await using var server = await ServerAsync(("ark", ark, 0));
+        await using var server = await ServerAsync(new Dictionary<string, string> { ["Seedance:Tasks:Thumbnails"] = "true" }, ("ark", ark, 0));
         using var client = await server.CreateKeyAsync(credits: 100);
 
         var response = await client.SubmitAsync(new

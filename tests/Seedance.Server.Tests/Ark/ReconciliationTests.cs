@@ -122,7 +122,7 @@ public sealed class ReconciliationTests
             var factory = server.Services.GetRequiredService<IMeterFactory>();
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == "Seedance.Server" && instrument.Meter.Scope == factory && instrument.Name == "seedance_reconciliation_orphans_total")
+                if (instrument.Meter.Name == "Seedance.Server" && instrument.Meter.Scope == factory && instrument.Name == "seedance.reconciliation.orphans")
                     listener.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>

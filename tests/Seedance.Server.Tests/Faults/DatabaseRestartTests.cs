@@ -15,7 +15,7 @@ public sealed class DatabaseRestartTests
 {
     private sealed record Call(string Kind, double StartedAt, double Seconds, int Status, string Code, string? TaskId, string? RetryAfter);
 
-    [Fact]
+    [PostgresPassFact]
     public async Task WhenPostgresRestartsUnderLoadRequestsAnswerServiceBusyQuicklyAndNothingAcknowledgedIsLost()
     {
         await using var postgres = await PrivatePostgres.StartAsync();

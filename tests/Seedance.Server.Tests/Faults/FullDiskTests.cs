@@ -11,7 +11,7 @@ namespace Seedance.Server.Tests.Faults;
 [Collection(FaultCollection.Name)]
 public sealed class FullDiskTests
 {
-    [Fact]
+    [SqlitePassFact]
     public async Task WhenTheDataDirectorysDiskIsFullUploadsAndWritesAnswerServiceBusyTheDatabaseStaysWholeAndServiceResumesWithSpace()
     {
         var dataDir = TempDir.Create();

@@ -10,7 +10,6 @@ namespace Seedance.Server.Tests.Faults;
 /// The S3 store refusing (503) or not answering, through a loopback proxy in front of the real S3-compatible store of
 /// <c>./test</c> that passes requests on until told to misbehave: the server starts on a healthy store, then loses it.
 /// </summary>
-[Collection(FaultCollection.Name)]
 public sealed class StoreOutageTests
 {
     private enum Behaviour { Pass, Refuse, Hang }
@@ -82,7 +81,7 @@ public sealed class StoreOutageTests
         duration = 4, resolution = "480p",
     };
 
-    [Fact]
+    [SqlitePassFact]
     public async Task WhenTheStoreRefusesOrHangsASubmissionThatReadsAnUploadAnswersServiceBusyAndNothingIsCreated()
     {
         var (server, proxy) = await StartAsync();
@@ -115,7 +114,7 @@ public sealed class StoreOutageTests
         (await client.SubmitAsync(WithImage(filePath))).AssertOk();
     }
 
-    [Fact]
+    [SqlitePassFact]
     public async Task WhenTheStoreRefusesAResultCopyTheCopyIsRetriedAndTheTaskCompletesWithItsVideoOnlyOnceStored()
     {
         var (server, proxy) = await StartAsync();

@@ -106,7 +106,7 @@ public sealed class UpstreamBodyLimitTests
         return await RunningServer.StartAsync(settings, services: log.Register);
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("huge", "more than 4194304 bytes (Seedance:Upstream:MaxAnswerBytes)")]
     [InlineData("endless", "timed out")]
     public async Task AnUpstreamAnswerThatIsHugeOrEndlessFailsTheHandOverWithinItsCapAndTimeLimit(string answer, string logged)
@@ -125,7 +125,7 @@ public sealed class UpstreamBodyLimitTests
         Assert.Equal(0m, (await client.BalanceAsync()).Result!["used_credits"]!.GetValue<decimal>());
     }
 
-    [Theory]
+    [SqlitePassTheory]
     [InlineData("announced", false)]
     [InlineData("huge", false)]
     [InlineData("endless", true)]

@@ -75,6 +75,9 @@ public sealed class RunningServer : IServerNode
             ["Seedance:Sandbox:QueueSeconds"] = "0.2",
             ["Seedance:Tasks:DispatchIntervalSeconds"] = "0.05",
             ["Seedance:Tasks:PollIntervalSeconds"] = "0.1",
+            // A poster is one more ffmpeg for every completed task, and most tests never look at one: the servers of the
+            // tests that do (ServerFixture, SandboxServer, the S3 and Ark result tests) make them, as a server does by default.
+            ["Seedance:Tasks:Thumbnails"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (k, v) in CapturedLog.Settings) all[k] = v;

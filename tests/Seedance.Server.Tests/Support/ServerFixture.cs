@@ -15,6 +15,7 @@ public class ServerFixture : IAsyncLifetime
     protected virtual Dictionary<string, string> Settings => new()
     {
         [$"Seedance:Samples:{SampleId}:Prompt"] = "A cat walking in the rain [sandbox:stall]",
+        ["Seedance:Tasks:Thumbnails"] = "true",
     };
 
     public async Task InitializeAsync() => Server = await RunningServer.StartAsync(Settings);
