@@ -21,7 +21,8 @@ public sealed class ConsoleBrowser : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = RunningServer.StartAsync(new Dictionary<string, string> { ["Seedance:Storage:Provider"] = "local" });
+        // Posters on, as a server makes them by default: the task list shows them.
+        var server = RunningServer.StartAsync(new Dictionary<string, string> { ["Seedance:Storage:Provider"] = "local", ["Seedance:Tasks:Thumbnails"] = "true" });
         var browser = Task.Run(Start);
         await Task.WhenAll(server, browser);
         (Server, Driver) = (server.Result, browser.Result);

@@ -84,6 +84,8 @@ public sealed class ConsoleBrowserTests(ConsoleBrowser browser) : IClassFixture<
         browser.Shot("balance");
 
         browser.Go("/console/tasks");
+        browser.Until(() => (bool)browser.Driver.ExecuteScript("const img = document.querySelector('li.task .thumb img'); return !!img && img.complete && img.naturalWidth > 0;")!,
+            "the task's poster in the list");
         browser.Shot("tasks");
         browser.Find("li.task .facts a").Click();
         browser.Until(() => browser.Driver.FindElements(By.CssSelector(".prompt")).Count == 1, "the task's page");
