@@ -92,14 +92,16 @@ public sealed class RestartTests
 
     /// <summary>
     /// With two slots: the first task is made to run long and waited into <c>processing</c>; the second
-    /// takes the other slot and waits <c>queued</c> at the sandbox for a few seconds; the rest stay
+    /// takes the other slot, waits <c>queued</c> at the sandbox for a few seconds and then runs long too; the rest stay
     /// <c>pending</c>. The statuses are read back through the API before returning.
     /// </summary>
     private static async Task<string[]> BringTasksIntoEveryActiveStatusAsync(ApiClient client)
     {
         var processing = await client.SubmitTextAsync("A long take of a glacier [sandbox:delay=8]");
         await client.WaitForAsync(processing, "processing");
-        var queued = await client.SubmitTextAsync("A hummingbird at a feeder");
+        // The second task holds its slot for a while once it runs too, so that the last two stay pending while the
+        // statuses are read back on a loaded machine (without it, it finished in a few seconds and let one of them start).
+        var queued = await client.SubmitTextAsync("A hummingbird at a feeder [sandbox:delay=8]");
         var pending = new[] { await client.SubmitTextAsync("A tram in the rain"), await client.SubmitTextAsync("A kite over dunes") };
         await client.WaitForAsync(queued, "queued");
 

@@ -51,6 +51,9 @@ public static class Telemetry
                 metrics.AddMeter(SeedanceMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
+                    // Each instrument's series are kept in an array the size of its cardinality limit, made up front: the
+                    // default of 2,000 costs about 10 MB across the instruments, for series most never have.
+                    .AddView(instrument => CardinalityLimit(instrument) is { } limit ? new MetricStreamConfiguration { CardinalityLimit = limit } : null)
                     // Every scrape collects afresh: one collection per scrape is cheap, and a cached answer would hide a change just made.
                     .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
                 if (OtlpConfigured(configuration, "METRICS")) metrics.AddOtlpExporter();
@@ -110,6 +113,18 @@ public static class Telemetry
         if (!SeedanceOptions.From(app.Configuration).Metrics.Enabled) return;
         app.MapPrometheusScrapingEndpoint(ScrapePath).RequireAdminToken();
     }
+
+    /// <summary>
+    /// The most series an instrument keeps (more are counted under <c>otel_metric_overflow</c>): the runtime's and Kestrel's
+    /// carry a few tags of few values; the server's own carry models, resolutions, statuses, error codes and channels. ASP.NET
+    /// Core's requests (method, route, status) and HttpClient's (host, method, status) keep the default of 2,000.
+    /// </summary>
+    private static int? CardinalityLimit(System.Diagnostics.Metrics.Instrument instrument) => instrument.Meter.Name switch
+    {
+        "System.Runtime" or "Microsoft.AspNetCore.Server.Kestrel" => 100,
+        SeedanceMetrics.MeterName => 500,
+        _ => null,
+    };
 
     /// <summary>Whether an OTLP endpoint is configured for the signal (<c>TRACES</c>, <c>METRICS</c>), by the standard variables.</summary>
     private static bool OtlpConfigured(IConfiguration configuration, string signal) =>

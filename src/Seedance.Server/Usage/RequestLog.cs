@@ -46,8 +46,14 @@ public sealed class RequestLog : BackgroundService
     {
         if (Interlocked.Increment(ref _queued) <= Capacity && _queue.Writer.TryWrite(request)) return;
         Interlocked.Decrement(ref _queued);
-        Interlocked.Increment(ref _dropped);
-        _metrics.RequestLogDropped(1);
+        Drop(1);
+    }
+
+    /// <summary>Counts summaries left out of the log: in <see cref="Dropped"/> (for the log line) and in the metric.</summary>
+    private void Drop(long count)
+    {
+        Interlocked.Add(ref _dropped, count);
+        _metrics.RequestLogDropped(count);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -81,8 +87,7 @@ public sealed class RequestLog : BackgroundService
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                Interlocked.Add(ref _dropped, batch.Count);
-                _metrics.RequestLogDropped(batch.Count);
+                Drop(batch.Count);
                 _logger.LogError(e, "A batch of {Count} request log entries could not be written; they are dropped", batch.Count);
             }
             if (batch.Count < MaxBatch) break;

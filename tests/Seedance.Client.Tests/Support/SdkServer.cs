@@ -7,7 +7,8 @@ public sealed class SdkServer : IAsyncLifetime
 {
     public RunningServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RunningServer.StartAsync();
+    // The SDK and the command line show the poster: this server makes them, as a server does by default.
+    public async Task InitializeAsync() => Server = await RunningServer.StartAsync(new() { ["Seedance:Tasks:Thumbnails"] = "true" });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 

@@ -30,10 +30,14 @@ public sealed class ReconciliationTests
         })).AssertOk();
         using var orphansCounted = new OrphanCounter(server, "ark-runtime");
         using var client = await server.CreateKeyAsync(credits: 100);
+        var checksBefore = ark.GetCalls + ark.ListCalls;
 
         var ours = await client.SubmitTextAsync("A fox in snow [ark:stuck]");
         await client.WaitForAsync(ours, "queued");
         var upstreamOurs = Assert.Single(ark.Tasks).Id;
+        // The server checks a task once as it arrives, then every 600 s: after that first check, the upstream finishes the
+        // task without the server seeing it.
+        await ServerProbes.WaitUntilAsync(() => Task.FromResult(ark.GetCalls + ark.ListCalls > checksBefore), "the server's first check of the task");
         await ark.SetStatusAsync(upstreamOurs, "succeeded"); // the server has not seen it yet
         var lostQueued = await CreateUpstreamAsync(ark, "A create whose answer was lost");
         await ark.SetStatusAsync(lostQueued, "queued");

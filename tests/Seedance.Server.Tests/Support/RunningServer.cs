@@ -76,7 +76,7 @@ public sealed class RunningServer : IServerNode
             ["Seedance:Tasks:DispatchIntervalSeconds"] = "0.05",
             ["Seedance:Tasks:PollIntervalSeconds"] = "0.1",
             // A poster is one more ffmpeg for every completed task, and most tests never look at one: the servers of the
-            // tests that do (ServerFixture, SandboxServer, the S3 and Ark result tests) make them, as a server does by default.
+            // tests that do (ServerFixture, SandboxServer, the S3 and Ark result tests, the SDK's SdkServer) make them, as a server does by default.
             ["Seedance:Tasks:Thumbnails"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         };
