@@ -43,6 +43,7 @@ public static class ConsoleEndpoints
         services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(sp =>
             new DerivedDataProtectionProvider(sp.GetRequiredService<UrlSigner>().DeriveKey("console-data-protection"))));
         services.AddSingleton<ConsoleHeaders>();
+        services.AddSingleton<DailyUsage>();
         services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>().Configure<IOptions<SeedanceOptions>>((o, seedance) =>
             o.AddPolicy(SignInLimit.Policy, new SignInLimit(seedance.Value.Auth.ConsoleSignInsPerMinute)));
         return services;

@@ -71,12 +71,12 @@ public static class CustomerPages
         return ConsolePages.Render<TaskDetailPage>(http, "tasks", new TaskDetailPage.Detail(view, Content(task), task, deliveries.Deliveries, null, Notice(notice)));
     }
 
-    private static async Task<IResult> BalanceAsync(HttpContext http, SeedanceDb db, TimeProvider clock)
+    private static async Task<IResult> BalanceAsync(HttpContext http, SeedanceDb db, TimeProvider clock, DailyUsage daily)
     {
         var keyId = http.Caller().KeyId;
         var balance = await BalanceEndpoints.OfAsync(db, clock, keyId, http.RequestAborted);
         var now = clock.GetUtcNow().UtcDateTime;
-        var usage = await UsageReport.RunAsync(db, new ReportPeriod(now.Date.AddDays(-29), now.Date.AddDays(1)), [UsageReport.Day], keyId, http.RequestAborted);
+        var usage = await daily.OfAsync(db, keyId, http.RequestAborted);
         return ConsolePages.Render<BalancePage>(http, "balance", new BalancePage.Figures(balance, usage, now.Date));
     }
 

@@ -70,8 +70,9 @@ public static class OperatorPages
     private static async Task<IResult> KeyAsync(long key_id, HttpContext http, KeyAdministration keys, int? page, string? notice)
     {
         var key = await keys.GetAsync(key_id, http.RequestAborted);
-        var ledger = await keys.LedgerAsync(key_id, Math.Max(1, page ?? 1), LedgerPerPage, http.RequestAborted);
-        return ConsolePages.Render<KeyPage>(http, "keys", new KeyPage.Detail(key, ledger, CustomerPages.Notice(notice)));
+        var number = Math.Max(1, page ?? 1);
+        var (entries, more) = await keys.LedgerPageAsync(key_id, number, LedgerPerPage, http.RequestAborted);
+        return ConsolePages.Render<KeyPage>(http, "keys", new KeyPage.Detail(key, entries, number, more, CustomerPages.Notice(notice)));
     }
 
     /// <summary>The whole ledger of a key as CSV, read a page at a time through the admin API's own ledger.</summary>
@@ -105,7 +106,10 @@ public static class OperatorPages
         if (from is { } start) q = q.Where(t => t.CreatedAt >= start.ToUniversalTime());
         if (to is { } end) q = q.Where(t => t.CreatedAt < end.ToUniversalTime());
         var number = Math.Max(1, page ?? 1);
-        var rows = await q.OrderByDescending(t => t.Seq).Skip((number - 1) * TasksPerPage).Take(TasksPerPage + 1)
+        // Newest first; within a time range by the time of submission, which its index keeps in order, so that a wide range is
+        // not sorted in full for one page.
+        var ordered = from is null && to is null ? q.OrderByDescending(t => t.Seq) : q.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Seq);
+        var rows = await ordered.Skip((number - 1) * TasksPerPage).Take(TasksPerPage + 1)
             .Select(t => new AdminTasksPage.Row(t.TaskId, t.KeyId, t.Model, t.Status, t.Resolution, t.Duration, t.CreditCost, t.ChannelName, t.ErrorCode, t.CreatedAt))
             .ToListAsync(http.RequestAborted);
         return ConsolePages.Render<AdminTasksPage>(http, "admintasks", new AdminTasksPage.Found(rows.Take(TasksPerPage).ToList(), rows.Count > TasksPerPage, number,
@@ -124,7 +128,7 @@ public static class OperatorPages
     }
 
     /// <summary>The last 24 hours: the usage report's figures, the channels' state, times to complete and recent failures.</summary>
-    private static async Task<IResult> OverviewAsync(HttpContext http, SeedanceDb db, TimeProvider clock, ChannelAdministration channels)
+    private static async Task<IResult> OverviewAsync(HttpContext http, SeedanceDb db, SqlDialect dialect, TimeProvider clock, ChannelAdministration channels)
     {
         var ct = http.RequestAborted;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -133,11 +137,10 @@ public static class OperatorPages
         // What is in flight now, whenever submitted (few rows, through the status index).
         var active = await db.Tasks.AsNoTracking().Where(t => VideoTaskStatus.NonTerminal.Contains(t.Status))
             .GroupBy(t => t.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToListAsync(ct);
-        var runs = await db.Tasks.AsNoTracking().Where(t => t.Status == VideoTaskStatus.Completed && t.FinishedAt >= since)
-            .OrderByDescending(t => t.Seq).Take(10_000).Select(t => new { t.CreatedAt, t.FinishedAt }).ToListAsync(ct);
-        var seconds = runs.Select(r => (r.FinishedAt!.Value - r.CreatedAt).TotalSeconds).Order().ToList();
-        var failures = await db.Tasks.AsNoTracking().Where(t => t.Status == VideoTaskStatus.Failed && t.UpdatedAt >= since).OrderByDescending(t => t.Seq).Take(10)
-            .Select(t => new OverviewPage.Failure(t.TaskId, t.KeyId, t.ErrorCode, t.ErrorMessage, t.UpdatedAt)).ToListAsync(ct);
+        var seconds = (await TaskStore.SecondsToCompleteAsync(db, dialect, since, 10_000, ct)).Order().ToList();
+        // Through the index of (status, finished_at): the day's failures, the latest first.
+        var failures = await db.Tasks.AsNoTracking().Where(t => t.Status == VideoTaskStatus.Failed && t.FinishedAt >= since).OrderByDescending(t => t.FinishedAt).Take(10)
+            .Select(t => new OverviewPage.Failure(t.TaskId, t.KeyId, t.ErrorCode, t.ErrorMessage, t.FinishedAt!.Value)).ToListAsync(ct);
         var statuses = new Dictionary<string, int>
         {
             [VideoTaskStatus.Completed] = usage.Total.Completed, [VideoTaskStatus.Failed] = usage.Total.Failed,
