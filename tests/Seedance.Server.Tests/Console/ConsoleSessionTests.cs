@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -149,6 +150,20 @@ public sealed class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<
         var csv = await session.Client.GetStringAsync(page + "/ledger.csv");
         Assert.StartsWith("id,created_at,kind,amount,task_id,note\n", csv, StringComparison.Ordinal);
         Assert.Contains(",adjust,-2.5,,\"'=refund, \"\"partial\"\"\"\n", csv, StringComparison.Ordinal); // quoted, and no formula for a spreadsheet
+    }
+
+    [Fact]
+    public async Task TheBalanceChartCountsTodaysTasksAndCreditsAfterTheEarlierDaysAreKept()
+    {
+        using var client = await Server.CreateKeyAsync();
+        using var session = new ConsoleClient(Server.BaseUrl);
+        await session.SignInAsync(client.ApiKey);
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        await client.WaitForAsync(await client.SubmitTextAsync("one"), "completed");
+        Assert.Contains($"<tr><td>{today}</td><td class=\"num\">1</td><td class=\"num\">3.6</td></tr>", await session.Client.GetStringAsync("/console/balance"));
+
+        await client.WaitForAsync(await client.SubmitTextAsync("two"), "completed"); // after the first view kept the days before today
+        Assert.Contains($"<tr><td>{today}</td><td class=\"num\">2</td><td class=\"num\">7.2</td></tr>", await session.Client.GetStringAsync("/console/balance"));
     }
 
     [Fact]
