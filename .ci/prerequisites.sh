@@ -44,3 +44,8 @@ ensure_openapi_validator() {
 ensure_promtool() {
   command -v promtool >/dev/null || apt_install prometheus
 }
+
+# The web console's browser tests drive Debian's chromium through chromium-driver (Selenium); browsers cannot be downloaded.
+ensure_chromium() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null || apt_install chromium chromium-driver
+}

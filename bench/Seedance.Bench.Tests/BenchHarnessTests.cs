@@ -239,6 +239,37 @@ public sealed class BenchHarnessTests
         }
     }
 
+    [Fact]
+    public async Task ConsoleSmokeRunSignsInAsBothAndGetsEveryPageAsHtml()
+    {
+        if (!BuiltServer.InPass("sqlite")) return;
+        var results = Path.Combine(Path.GetTempPath(), "seedance-bench-test-" + Guid.NewGuid().ToString("N"));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = await Bench.Program.RunAsync(["console", "--smoke", "--server-dll", BuiltServer.Dll, "--results-dir", results], output, error);
+
+            var table = output.ToString();
+            Assert.True(exit == Bench.Program.Ok, $"exit {exit}\n{table}\n{error}");
+            Assert.Contains("# Console pages with 20,000 tasks (smoke run", table);
+            Assert.Contains("6,000 of them on the customer measured", table);
+            var rows = table.Split('\n').Where(l => l.StartsWith("| operator |", StringComparison.Ordinal) || l.StartsWith("| customer |", StringComparison.Ordinal)).ToList();
+            Assert.Equal(25, rows.Count);
+            foreach (var page in new[] { "Overview", "Key and its ledger", "Tasks by time (one day, 30 days ago)", "Task", "Channels" })
+                Assert.Contains(rows, r => r.StartsWith($"| operator | {page} |", StringComparison.Ordinal));
+            foreach (var page in new[] { "Tasks, page 1,000", "Balance and usage", "Webhooks", "Request log", "Quickstart", "Playground" })
+                Assert.Contains(rows, r => r.StartsWith($"| customer | {page} |", StringComparison.Ordinal));
+            foreach (var row in rows) AssertRow(@"^\| \w+ \| [^|]+ \| `/console[^`]*` \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \| \d+ ms \| \d+ \| (yes|\*\*no\*\*) \|$", row, table);
+            Assert.DoesNotContain("Failures:", table);
+            var written = Assert.Single(Directory.GetFiles(results, "console-*-smoke.md"));
+            Assert.Equal(table.Split("Written to")[0].TrimEnd(), (await File.ReadAllTextAsync(written)).TrimEnd());
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+
     /// <summary>A row of the table in the form <paramref name="pattern"/> gives; a failure shows the whole row and the table.</summary>
     private static void AssertRow(string pattern, string row, string table) =>
         Assert.True(Regex.IsMatch(row.TrimEnd(), pattern), $"Row not in the expected form:\n{row}\nTable:\n{table}");

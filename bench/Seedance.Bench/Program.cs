@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(Fuzz.FuzzBenchmark.Create());
         root.Subcommands.Add(Estimates.EstimatesBenchmark.Create());
         root.Subcommands.Add(Crash.CrashBenchmark.Create());
+        root.Subcommands.Add(WebConsole.ConsoleBenchmark.Create());
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 }

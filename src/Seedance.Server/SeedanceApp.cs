@@ -18,6 +18,7 @@ using Seedance.Server.Storage;
 using Seedance.Server.Tasks;
 using Seedance.Server.Uploads;
 using Seedance.Server.Usage;
+using Seedance.Server.WebConsole;
 
 namespace Seedance.Server;
 
@@ -47,6 +48,7 @@ public static class SeedanceApp
         builder.Services.AddKeyRateLimiting(SeedanceOptions.From(builder.Configuration));
         builder.Services.AddSeedanceHealth();
         builder.Services.AddApiDocuments(); // /openapi/v1.json (the public API) and /openapi/admin.json
+        builder.Services.AddConsole(); // /console: its session, antiforgery and pages, made on its first request
 
         builder.Services.AddSingleton<TerminalTaskCache>();
         builder.Services.AddSingleton<WatchLimit>();
@@ -124,6 +126,7 @@ public static class SeedanceApp
         app.MapHealth();
         app.MapMetrics();
         app.MapOpenApi();
+        app.MapConsole();
         return app;
     }
 

@@ -28,6 +28,9 @@ public sealed class AdminToken
         }
     }
 
+    /// <summary>A short name of the current token (not the token, nor enough to find it): a console session remembers it, so a new token ends the sessions of the old.</summary>
+    public string Fingerprint => Convert.ToHexStringLower(SHA256.HashData(_hash))[..16];
+
     public bool Matches(string presented) =>
         presented.Length > 0 && CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 

@@ -30,9 +30,11 @@ public sealed class ApiKeyDirectory(IMemoryCache cache, IServiceScopeFactory sco
 {
     private static readonly TimeSpan KnownFor = TimeSpan.FromMinutes(10), UnknownFor = TimeSpan.FromSeconds(1);
 
-    public async ValueTask<Caller?> FindAsync(string presented, CancellationToken ct)
+    public ValueTask<Caller?> FindAsync(string presented, CancellationToken ct) => FindByHashAsync(KeyHash.Of(presented), ct);
+
+    /// <summary>The enabled key of this hash (a console session holds the hash, never the key), from the cache as for a presented key.</summary>
+    public async ValueTask<Caller?> FindByHashAsync(byte[] hash, CancellationToken ct)
     {
-        var hash = KeyHash.Of(presented);
         var cacheKey = CacheKey(hash);
         if (cache.TryGetValue(cacheKey, out Caller? cached)) return cached;
 

@@ -18,12 +18,15 @@ public static class BalanceEndpoints
     public static void MapBalance(this IEndpointRouteBuilder api) =>
         api.MapGet("/balance", Get).WithName("GetBalance").WithTags("Billing").WithSummary("Credit balance of the calling key").Produces<Envelope<Balance>>();
 
-    private static async Task<IResult> Get(HttpContext context, SeedanceDb db, TimeProvider clock)
+    private static async Task<IResult> Get(HttpContext context, SeedanceDb db, TimeProvider clock) =>
+        Envelope.Ok(await OfAsync(db, clock, context.Caller().KeyId, context.RequestAborted));
+
+    /// <summary>A key's balance (the API's, and the console's).</summary>
+    internal static async Task<Balance> OfAsync(SeedanceDb db, TimeProvider clock, long keyId, CancellationToken ct)
     {
-        var keyId = context.Caller().KeyId;
-        var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == keyId, context.RequestAborted);
+        var key = await db.ApiKeys.AsNoTracking().FirstAsync(k => k.Id == keyId, ct);
         var spending = Spending.Of(key, clock.GetUtcNow().UtcDateTime);
-        return Envelope.Ok(new Balance(key.TotalCredits, key.UsedCredits, key.RemainCredits, key.ReservedCredits,
-            spending.DailyUsed, spending.MonthlyUsed, key.DailyCreditLimit, key.MonthlyCreditLimit));
+        return new Balance(key.TotalCredits, key.UsedCredits, key.RemainCredits, key.ReservedCredits,
+            spending.DailyUsed, spending.MonthlyUsed, key.DailyCreditLimit, key.MonthlyCreditLimit);
     }
 }

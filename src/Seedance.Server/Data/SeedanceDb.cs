@@ -68,6 +68,13 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasIndex(t => new { t.Status, t.KeyId, t.Seq });
             e.HasIndex(t => new { t.Status, t.ExpiresAt });
             e.HasIndex(t => t.LeaseOwner);
+            // The console's and the usage report's reads over months of tasks: by time of submission (all keys, and one key's),
+            // an operator's search by status newest first, and the tasks that ended in a period by status, with the columns the
+            // overview reads of them (time to complete, seconds of video), so that a day's ends are read from the index alone.
+            e.HasIndex(t => t.CreatedAt);
+            e.HasIndex(t => new { t.KeyId, t.CreatedAt });
+            e.HasIndex(t => new { t.Status, t.Seq });
+            e.HasIndex(t => new { t.Status, t.FinishedAt, t.CreatedAt, t.Duration }).HasDatabaseName("ix_video_tasks_status_finished_at");
             // Retention: finished tasks that still have result files, oldest first. Only a task with a video is in it.
             e.HasIndex(t => t.UpdatedAt).HasFilter("video_file IS NOT NULL").HasDatabaseName("ix_video_tasks_results_updated_at");
             e.Property(t => t.TaskId).HasMaxLength(32);
@@ -81,6 +88,8 @@ public abstract class SeedanceDb(DbContextOptions options) : DbContext(options)
             e.HasKey(l => l.Id).HasName("PK_credit_ledger");
             e.HasIndex(l => new { l.KeyId, l.Id });
             e.HasIndex(l => l.TaskId);
+            // The captures of a period, of all keys or of one (usage reports, the console's overview and chart), from the index alone.
+            e.HasIndex(l => new { l.Kind, l.CreatedAt, l.KeyId, l.Amount }).HasDatabaseName("ix_credit_ledger_kind_created_at");
         });
         model.Entity<UploadedFile>(e =>
         {

@@ -38,6 +38,9 @@ public abstract class SqlDialect(string connectionString)
     /// <summary>Appended to a selection of rows to hold them alone to the end of the transaction.</summary>
     public virtual string LockExclusive => "";
 
+    /// <summary>The seconds from one time column to a later one, worked out by the database.</summary>
+    public abstract string SecondsBetween(string from, string to);
+
     /// <summary>
     /// Ends an item of a batch that succeeded (releasing its savepoint): where the counts change at commit
     /// (<see cref="CountsTasksAtCommit"/>), the item's counts change here, so that the batch's next item sees them.
@@ -77,6 +80,7 @@ public sealed class SqliteDialect(string connectionString, bool durable = true) 
     public override bool ServesOneNode => true;
     // Triggers run with their statement; one writer at a time, so nobody waits on a row anyway.
     public override bool CountsTasksAtCommit => false;
+    public override string SecondsBetween(string from, string to) => $"(julianday({to}) - julianday({from})) * 86400.0";
     // SQLite has no row locks: it runs one writing statement at a time, which makes the claim just as exclusive.
     public override string SkipLocked => "";
 
@@ -129,6 +133,7 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect(connec
     public override bool ServesOneNode => false;
     // The counting triggers are deferred constraint triggers (migration TaskCountsAtCommit).
     public override bool CountsTasksAtCommit => true;
+    public override string SecondsBetween(string from, string to) => $"EXTRACT(EPOCH FROM {to} - {from})::float8";
     // The subquery locks the rows it picks and skips those another node is claiming at the same moment; under read
     // committed it re-reads a row that changed under it, so a row is never claimed twice and no node waits for another.
     public override string SkipLocked => " FOR UPDATE SKIP LOCKED";

@@ -109,6 +109,9 @@ public sealed class AuthOptions
 {
     /// <summary>Failed authentications from one client address in a minute before it is refused for the rest of that minute.</summary>
     public int FailuresPerMinute { get; set; } = 60;
+
+    /// <summary>Sign-ins to the web console from one client address in a minute, whether they succeed or not.</summary>
+    public int ConsoleSignInsPerMinute { get; set; } = 10;
 }
 
 public sealed class KeyDefaults
@@ -269,6 +272,7 @@ public sealed class SeedanceOptionsValidator : IValidateOptions<SeedanceOptions>
         if (o.Keys.RateLimitPerSecond < 1) errors.Add("Seedance:Keys:RateLimitPerSecond must be at least 1");
         if (o.Keys.MaxOpenWatches < 1) errors.Add("Seedance:Keys:MaxOpenWatches must be at least 1");
         if (o.Auth.FailuresPerMinute < 1) errors.Add("Seedance:Auth:FailuresPerMinute must be at least 1");
+        if (o.Auth.ConsoleSignInsPerMinute < 1) errors.Add("Seedance:Auth:ConsoleSignInsPerMinute must be at least 1");
         foreach (var proxy in o.TrustedProxies)
             if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
                 errors.Add($"Seedance:TrustedProxies: '{proxy}' is neither an address nor a network (e.g. 10.0.0.5 or 172.16.0.0/12)");

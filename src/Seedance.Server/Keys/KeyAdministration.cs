@@ -128,6 +128,17 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
         return new LedgerPage(rows, total, page, pageSize);
     }
 
+    /// <summary>
+    /// A page of the key's ledger, newest first, and whether older entries follow; without the count of a ledger that grows by
+    /// two entries a task (the console's pages: a busy key's count alone outlasts the page).
+    /// </summary>
+    public async Task<(IReadOnlyList<LedgerView> Entries, bool More)> LedgerPageAsync(long keyId, int page, int pageSize, CancellationToken ct)
+    {
+        var rows = await db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId).OrderByDescending(l => l.Id).Skip((page - 1) * pageSize).Take(pageSize + 1)
+            .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
+        return (rows.Take(pageSize).ToList(), rows.Count > pageSize);
+    }
+
     private async Task<ApiKey> Find(long keyId, CancellationToken ct) =>
         await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, ct) ?? throw ApiError.KeyNotFound(keyId);
 

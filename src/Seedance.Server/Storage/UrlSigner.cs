@@ -39,6 +39,13 @@ public sealed class UrlSigner
         return unix < now.ToUnixTimeSeconds() ? SignatureCheck.Expired : SignatureCheck.Valid;
     }
 
+    /// <summary>
+    /// A key for another use (<paramref name="purpose"/> names it), derived from the signing key with HKDF: nodes that share
+    /// the signing key, as they must for links, share it too, and no other use can learn the signing key from it.
+    /// </summary>
+    public byte[] DeriveKey(string purpose, int length = 32) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, length, info: Encoding.UTF8.GetBytes("seedance:" + purpose));
+
     private string Signature(string method, string path, string expires, string contentType) =>
         Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes($"{method}\n{path}\n{contentType.ToLowerInvariant()}\n{expires}")));
 

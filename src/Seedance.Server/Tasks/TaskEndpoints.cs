@@ -70,15 +70,19 @@ public static class TaskEndpoints
         var pageNumber = PositiveInt(page, "page", 1, int.MaxValue, "must be an integer of 1 or more");
         var size = PositiveInt(page_size, "page_size", 20, 100, "must be 1-100");
         CheckStatus(status);
+        return Envelope.Ok(await PageAsync(db, links, timings, context.Caller().KeyId, pageNumber, size, status, context.RequestAborted));
+    }
 
-        var keyId = context.Caller().KeyId;
-        var ct = context.RequestAborted;
+    /// <summary>A page of a key's tasks, newest first (the list's, and the console's task list).</summary>
+    internal static async Task<TaskPage> PageAsync(SeedanceDb db, PublicLinks links, TaskTimings timings, long keyId, int pageNumber, int size, string? status,
+        CancellationToken ct)
+    {
         var skip = (int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue);
         var total = (await KeyOf.For(db)(db, keyId, ct))?.TasksIn(status) ?? 0;
         var found = status is null ? PageAll.For(db)(db, keyId, skip, size) : PageWithStatus.For(db)(db, keyId, status, skip, size);
         var tasks = new List<VideoTask>(size);
         await foreach (var t in found.WithCancellation(ct)) tasks.Add(t);
-        return Envelope.Ok(new TaskPage(await ViewsAsync(db, timings, links, keyId, tasks, ct), total, pageNumber, size));
+        return new TaskPage(await ViewsAsync(db, timings, links, keyId, tasks, ct), total, pageNumber, size);
     }
 
     /// <summary>
@@ -150,10 +154,12 @@ public static class TaskEndpoints
     /// the cancel gave back: the task's whole reservation, which its release in the ledger moved. A finished task (a
     /// cancelled one too) cannot be cancelled, as the API document says; the refusal says what became of it.
     /// </summary>
-    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskStore tasks, ChannelPool channels)
+    private static async Task<IResult> Cancel(string task_id, HttpContext context, SeedanceDb db, TaskStore tasks, ChannelPool channels) =>
+        Envelope.Ok(await CancelAsync(db, tasks, channels, context.Caller().KeyId, task_id, context.RequestAborted));
+
+    /// <summary>Cancels a key's task (the API's cancel, and the console's); refusals are thrown as the API answers them.</summary>
+    internal static async Task<CancelResult> CancelAsync(SeedanceDb db, TaskStore tasks, ChannelPool channels, long keyId, string task_id, CancellationToken ct)
     {
-        var ct = context.RequestAborted;
-        var keyId = context.Caller().KeyId;
         var task = await Find(db, keyId, task_id, ct);
         if (task.Status == VideoTaskStatus.Pending)
         {
@@ -173,7 +179,7 @@ public static class TaskEndpoints
     }
 
     // The reservation is the task's cost, released whole (TaskStore.FinishAsync): what the ledger's release entry says.
-    private static IResult Cancelled(VideoTask task) => Envelope.Ok(new CancelResult(task.TaskId, VideoTaskStatus.Cancelled, task.CreditCost));
+    private static CancelResult Cancelled(VideoTask task) => new(task.TaskId, VideoTaskStatus.Cancelled, task.CreditCost);
 
     private static ApiError AlreadyFinished(VideoTask task) => ApiError.CancelNotAllowed(task.Status switch
     {

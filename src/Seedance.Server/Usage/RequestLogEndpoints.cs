@@ -34,6 +34,11 @@ public static class RequestLogEndpoints
             .Produces<Envelope<RequestPage>>().ProducesErrors("INVALID_PARAMETER");
 
     private static async Task<IResult> PageAsync(RequestLogStore store, TimeProvider clock, long? keyId, string? from, string? to, string? status,
+        string? cursor, string? pageSize, CancellationToken ct) =>
+        Envelope.Ok(await ReadAsync(store, clock, keyId, from, to, status, cursor, pageSize, ct));
+
+    /// <summary>A page of the log, newest first (the API's, and the console's request log).</summary>
+    internal static async Task<RequestPage> ReadAsync(RequestLogStore store, TimeProvider clock, long? keyId, string? from, string? to, string? status,
         string? cursor, string? pageSize, CancellationToken ct)
     {
         var period = ReportPeriod.Parse(from, to, clock.GetUtcNow().UtcDateTime, DefaultSpan);
@@ -50,7 +55,7 @@ public static class RequestLogEndpoints
         }, ct);
         var page = rows.Take(size).Select(r => new RequestSummary(r.RequestId, r.At, r.KeyId, r.Method, r.Route, r.Path, r.Status,
             r.Status < 400 ? "200" : r.Code, Math.Round(r.LatencyMs, 2))).ToList();
-        return Envelope.Ok(new RequestPage(page, rows.Count > size ? rows[size - 1].Id.ToString(CultureInfo.InvariantCulture) : null));
+        return new RequestPage(page, rows.Count > size ? rows[size - 1].Id.ToString(CultureInfo.InvariantCulture) : null);
     }
 
     /// <summary>The HTTP statuses <c>status</c> names: one (<c>429</c>), a class (<c>4xx</c>), or every refusal (<c>error</c>).</summary>

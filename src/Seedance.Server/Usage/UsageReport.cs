@@ -53,25 +53,65 @@ public static class UsageReport
         }
     }
 
+    // What each grouped query returns: the dimensions a report may ask for, the figures of the group.
+    private sealed record Submitted(DateTime Date, long KeyId, string Model, string Resolution, string? ChannelName, int Count);
+    private sealed record Ended(DateTime Date, long KeyId, string Model, string Resolution, string? ChannelName, string Status, int Count, long Seconds);
+    private sealed record Captured(DateTime Date, long KeyId, string Model, string Resolution, string? ChannelName, decimal Credits);
+
     public static async Task<UsageReportView> RunAsync(SeedanceDb db, ReportPeriod period, IReadOnlyList<string> dimensions, long? keyId, CancellationToken ct)
     {
         var (start, end) = (period.From, period.To);
-        var tasks = db.Tasks.AsNoTracking().Where(t => keyId == null || t.KeyId == keyId);
-        var submitted = await tasks.Where(t => t.CreatedAt >= start && t.CreatedAt < end)
-            .GroupBy(t => new { t.CreatedAt.Date, t.KeyId, t.Model, t.Resolution, t.ChannelName })
-            .Select(g => new { g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, Count = g.Count() })
-            .ToListAsync(ct);
-        var ended = await tasks.Where(t => t.FinishedAt >= start && t.FinishedAt < end && VideoTaskStatus.Terminal.Contains(t.Status))
-            .GroupBy(t => new { t.FinishedAt!.Value.Date, t.KeyId, t.Model, t.Resolution, t.ChannelName, t.Status })
-            .Select(g => new { g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, g.Key.Status, Count = g.Count(), Seconds = g.Sum(t => (long)t.Duration) })
-            .ToListAsync(ct);
-        var captured = await (
-                from l in db.Ledger.AsNoTracking()
-                where l.Kind == LedgerKind.Capture && l.CreatedAt >= start && l.CreatedAt < end && (keyId == null || l.KeyId == keyId)
-                join t in db.Tasks.AsNoTracking() on l.TaskId equals t.TaskId
-                group l.Amount by new { l.CreatedAt.Date, l.KeyId, t.Model, t.Resolution, t.ChannelName } into g
-                select new { g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, Credits = g.Sum() })
-            .ToListAsync(ct);
+        // The key's condition only when there is one: "@key IS NULL OR key_id = @key" would keep the database from its indexes.
+        var tasks = db.Tasks.AsNoTracking();
+        var ledger = db.Ledger.AsNoTracking().Where(l => l.Kind == LedgerKind.Capture && l.CreatedAt >= start && l.CreatedAt < end);
+        if (keyId is { } key)
+        {
+            tasks = tasks.Where(t => t.KeyId == key);
+            ledger = ledger.Where(l => l.KeyId == key);
+        }
+        var inPeriod = tasks.Where(t => t.CreatedAt >= start && t.CreatedAt < end);
+        var endedInPeriod = tasks.Where(t => t.FinishedAt >= start && t.FinishedAt < end && VideoTaskStatus.Terminal.Contains(t.Status));
+        List<Submitted> submitted;
+        List<Ended> ended;
+        List<Captured> captured;
+        if (dimensions.Any(d => d != Day))
+        {
+            submitted = await inPeriod
+                .GroupBy(t => new { t.CreatedAt.Date, t.KeyId, t.Model, t.Resolution, t.ChannelName })
+                .Select(g => new Submitted(g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, g.Count()))
+                .ToListAsync(ct);
+            ended = await endedInPeriod
+                .GroupBy(t => new { t.FinishedAt!.Value.Date, t.KeyId, t.Model, t.Resolution, t.ChannelName, t.Status })
+                .Select(g => new Ended(g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, g.Key.Status, g.Count(), g.Sum(t => (long)t.Duration)))
+                .ToListAsync(ct);
+            captured = await (
+                    from l in ledger
+                    join t in db.Tasks.AsNoTracking() on l.TaskId equals t.TaskId
+                    group l.Amount by new { l.CreatedAt.Date, l.KeyId, t.Model, t.Resolution, t.ChannelName } into g
+                    select new Captured(g.Key.Date, g.Key.KeyId, g.Key.Model, g.Key.Resolution, g.Key.ChannelName, g.Sum()))
+                .ToListAsync(ct);
+        }
+        else if (dimensions.Contains(Day))
+        {
+            // By day alone: the database groups by day, and the captures need no task.
+            submitted = await inPeriod.GroupBy(t => t.CreatedAt.Date)
+                .Select(g => new Submitted(g.Key, 0, "", "", null, g.Count())).ToListAsync(ct);
+            ended = await endedInPeriod.GroupBy(t => new { t.FinishedAt!.Value.Date, t.Status })
+                .Select(g => new Ended(g.Key.Date, 0, "", "", null, g.Key.Status, g.Count(), g.Sum(t => (long)t.Duration))).ToListAsync(ct);
+            captured = await ledger.GroupBy(l => l.CreatedAt.Date)
+                .Select(g => new Captured(g.Key, 0, "", "", null, g.Sum(l => l.Amount))).ToListAsync(ct);
+        }
+        else
+        {
+            // In all (the console's overview of a day of every key): counts and sums read from the indexes alone, without a
+            // day worked out for each row, which would cost more than the rest of the query.
+            var count = await inPeriod.CountAsync(ct);
+            submitted = count == 0 ? [] : [new Submitted(start, 0, "", "", null, count)];
+            ended = await endedInPeriod.GroupBy(t => t.Status)
+                .Select(g => new Ended(start, 0, "", "", null, g.Key, g.Count(), g.Sum(t => (long)t.Duration))).ToListAsync(ct);
+            var credits = await ledger.SumAsync(l => l.Amount, ct);
+            captured = credits == 0 ? [] : [new Captured(start, 0, "", "", null, credits)];
+        }
 
         var groups = new Dictionary<Group, Figures>();
         Figures At(DateTime day, long key, string model, string resolution, string? channel)

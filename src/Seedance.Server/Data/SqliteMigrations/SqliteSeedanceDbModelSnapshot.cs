@@ -261,6 +261,9 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.HasIndex("KeyId", "Id")
                         .HasDatabaseName("ix_credit_ledger_key_id_id");
 
+                    b.HasIndex("Kind", "CreatedAt", "KeyId", "Amount")
+                        .HasDatabaseName("ix_credit_ledger_kind_created_at");
+
                     b.ToTable("credit_ledger", (string)null);
                 });
 
@@ -645,6 +648,9 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.HasKey("Seq")
                         .HasName("PK_video_tasks");
 
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_video_tasks_created_at");
+
                     b.HasIndex("LeaseOwner")
                         .HasDatabaseName("ix_video_tasks_lease_owner");
 
@@ -656,17 +662,26 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasDatabaseName("ix_video_tasks_results_updated_at")
                         .HasFilter("video_file IS NOT NULL");
 
+                    b.HasIndex("KeyId", "CreatedAt")
+                        .HasDatabaseName("ix_video_tasks_key_id_created_at");
+
                     b.HasIndex("KeyId", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_seq");
 
                     b.HasIndex("Status", "ExpiresAt")
                         .HasDatabaseName("ix_video_tasks_status_expires_at");
 
+                    b.HasIndex("Status", "Seq")
+                        .HasDatabaseName("ix_video_tasks_status_seq");
+
                     b.HasIndex("KeyId", "Status", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_status_seq");
 
                     b.HasIndex("Status", "KeyId", "Seq")
                         .HasDatabaseName("ix_video_tasks_status_key_id_seq");
+
+                    b.HasIndex("Status", "FinishedAt", "CreatedAt", "Duration")
+                        .HasDatabaseName("ix_video_tasks_status_finished_at");
 
                     b.ToTable("video_tasks", (string)null);
                 });

@@ -1,0 +1,63 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Seedance.Server.Data.PostgresMigrations
+{
+    /// <inheritdoc />
+    public partial class ConsoleIndexes : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_created_at",
+                table: "video_tasks",
+                column: "created_at");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_key_id_created_at",
+                table: "video_tasks",
+                columns: new[] { "key_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_status_finished_at",
+                table: "video_tasks",
+                columns: new[] { "status", "finished_at", "created_at", "duration" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_status_seq",
+                table: "video_tasks",
+                columns: new[] { "status", "seq" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_credit_ledger_kind_created_at",
+                table: "credit_ledger",
+                columns: new[] { "kind", "created_at", "key_id", "amount" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ix_video_tasks_created_at",
+                table: "video_tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_video_tasks_key_id_created_at",
+                table: "video_tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_video_tasks_status_finished_at",
+                table: "video_tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_video_tasks_status_seq",
+                table: "video_tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_credit_ledger_kind_created_at",
+                table: "credit_ledger");
+        }
+    }
+}
