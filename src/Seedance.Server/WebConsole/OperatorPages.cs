@@ -106,9 +106,12 @@ public static class OperatorPages
         if (from is { } start) q = q.Where(t => t.CreatedAt >= start.ToUniversalTime());
         if (to is { } end) q = q.Where(t => t.CreatedAt < end.ToUniversalTime());
         var number = Math.Max(1, page ?? 1);
-        // Newest first; within a time range by the time of submission, which its index keeps in order, so that a wide range is
-        // not sorted in full for one page.
-        var ordered = from is null && to is null ? q.OrderByDescending(t => t.Seq) : q.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Seq);
+        // Newest first, in an order an index keeps, so that a large set is not sorted in full for one page: within a time range
+        // by the time of submission; the tasks that ended with one status by the time they ended (the index of ended tasks);
+        // else by submission.
+        var ordered = from is not null || to is not null ? q.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Seq)
+            : status is not null && VideoTaskStatus.IsTerminal(status) ? q.Where(t => t.FinishedAt != null).OrderByDescending(t => t.FinishedAt).ThenByDescending(t => t.Seq)
+            : q.OrderByDescending(t => t.Seq);
         var rows = await ordered.Skip((number - 1) * TasksPerPage).Take(TasksPerPage + 1)
             .Select(t => new AdminTasksPage.Row(t.TaskId, t.KeyId, t.Model, t.Status, t.Resolution, t.Duration, t.CreditCost, t.ChannelName, t.ErrorCode, t.CreatedAt))
             .ToListAsync(http.RequestAborted);

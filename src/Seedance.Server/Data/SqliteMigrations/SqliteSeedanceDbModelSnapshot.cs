@@ -262,7 +262,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasDatabaseName("ix_credit_ledger_key_id_id");
 
                     b.HasIndex("Kind", "CreatedAt", "KeyId", "Amount")
-                        .HasDatabaseName("ix_credit_ledger_kind_created_at");
+                        .HasDatabaseName("ix_credit_ledger_captures")
+                        .HasFilter("kind = 'capture'");
 
                     b.ToTable("credit_ledger", (string)null);
                 });
@@ -671,9 +672,6 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.HasIndex("Status", "ExpiresAt")
                         .HasDatabaseName("ix_video_tasks_status_expires_at");
 
-                    b.HasIndex("Status", "Seq")
-                        .HasDatabaseName("ix_video_tasks_status_seq");
-
                     b.HasIndex("KeyId", "Status", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_status_seq");
 
@@ -681,7 +679,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasDatabaseName("ix_video_tasks_status_key_id_seq");
 
                     b.HasIndex("Status", "FinishedAt", "CreatedAt", "Duration")
-                        .HasDatabaseName("ix_video_tasks_status_finished_at");
+                        .HasDatabaseName("ix_video_tasks_ended")
+                        .HasFilter("finished_at IS NOT NULL");
 
                     b.ToTable("video_tasks", (string)null);
                 });

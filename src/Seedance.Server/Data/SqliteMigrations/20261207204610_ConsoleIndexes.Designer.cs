@@ -11,7 +11,7 @@ using Seedance.Server.Data;
 namespace Seedance.Server.Data.SqliteMigrations
 {
     [DbContext(typeof(SqliteSeedanceDb))]
-    [Migration("20261207200155_ConsoleIndexes")]
+    [Migration("20261207204610_ConsoleIndexes")]
     partial class ConsoleIndexes
     {
         /// <inheritdoc />
@@ -265,7 +265,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasDatabaseName("ix_credit_ledger_key_id_id");
 
                     b.HasIndex("Kind", "CreatedAt", "KeyId", "Amount")
-                        .HasDatabaseName("ix_credit_ledger_kind_created_at");
+                        .HasDatabaseName("ix_credit_ledger_captures")
+                        .HasFilter("kind = 'capture'");
 
                     b.ToTable("credit_ledger", (string)null);
                 });
@@ -674,9 +675,6 @@ namespace Seedance.Server.Data.SqliteMigrations
                     b.HasIndex("Status", "ExpiresAt")
                         .HasDatabaseName("ix_video_tasks_status_expires_at");
 
-                    b.HasIndex("Status", "Seq")
-                        .HasDatabaseName("ix_video_tasks_status_seq");
-
                     b.HasIndex("KeyId", "Status", "Seq")
                         .HasDatabaseName("ix_video_tasks_key_id_status_seq");
 
@@ -684,7 +682,8 @@ namespace Seedance.Server.Data.SqliteMigrations
                         .HasDatabaseName("ix_video_tasks_status_key_id_seq");
 
                     b.HasIndex("Status", "FinishedAt", "CreatedAt", "Duration")
-                        .HasDatabaseName("ix_video_tasks_status_finished_at");
+                        .HasDatabaseName("ix_video_tasks_ended")
+                        .HasFilter("finished_at IS NOT NULL");
 
                     b.ToTable("video_tasks", (string)null);
                 });

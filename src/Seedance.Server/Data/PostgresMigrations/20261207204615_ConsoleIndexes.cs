@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace Seedance.Server.Data.SqliteMigrations
+namespace Seedance.Server.Data.PostgresMigrations
 {
     /// <inheritdoc />
     public partial class ConsoleIndexes : Migration
@@ -16,24 +16,21 @@ namespace Seedance.Server.Data.SqliteMigrations
                 column: "created_at");
 
             migrationBuilder.CreateIndex(
+                name: "ix_video_tasks_ended",
+                table: "video_tasks",
+                columns: new[] { "status", "finished_at", "created_at", "duration" },
+                filter: "finished_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_video_tasks_key_id_created_at",
                 table: "video_tasks",
                 columns: new[] { "key_id", "created_at" });
 
             migrationBuilder.CreateIndex(
-                name: "ix_video_tasks_status_finished_at",
-                table: "video_tasks",
-                columns: new[] { "status", "finished_at", "created_at", "duration" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_video_tasks_status_seq",
-                table: "video_tasks",
-                columns: new[] { "status", "seq" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_credit_ledger_kind_created_at",
+                name: "ix_credit_ledger_captures",
                 table: "credit_ledger",
-                columns: new[] { "kind", "created_at", "key_id", "amount" });
+                columns: new[] { "kind", "created_at", "key_id", "amount" },
+                filter: "kind = 'capture'");
         }
 
         /// <inheritdoc />
@@ -44,19 +41,15 @@ namespace Seedance.Server.Data.SqliteMigrations
                 table: "video_tasks");
 
             migrationBuilder.DropIndex(
+                name: "ix_video_tasks_ended",
+                table: "video_tasks");
+
+            migrationBuilder.DropIndex(
                 name: "ix_video_tasks_key_id_created_at",
                 table: "video_tasks");
 
             migrationBuilder.DropIndex(
-                name: "ix_video_tasks_status_finished_at",
-                table: "video_tasks");
-
-            migrationBuilder.DropIndex(
-                name: "ix_video_tasks_status_seq",
-                table: "video_tasks");
-
-            migrationBuilder.DropIndex(
-                name: "ix_credit_ledger_kind_created_at",
+                name: "ix_credit_ledger_captures",
                 table: "credit_ledger");
         }
     }
