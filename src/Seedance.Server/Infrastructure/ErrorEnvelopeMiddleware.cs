@@ -1,6 +1,9 @@
 namespace Seedance.Server.Infrastructure;
 
-/// <summary>The one place where failures become the wire envelope: no HTML pages, no stack traces.</summary>
+/// <summary>
+/// The one place where failures become the wire envelope: no stack traces. The console's pages (not its API calls) answer the
+/// same error, with the same status and code, as an HTML page instead (<see cref="WebConsole.ConsolePages.IsPage"/>).
+/// </summary>
 public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger, IEnumerable<IServiceOutage> outages)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -11,18 +14,18 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         }
         catch (ApiError error)
         {
-            await Envelope.WriteErrorAsync(context, error);
+            await WriteAsync(context, error);
             return;
         }
         catch (Providers.ProviderException error) when (!error.UserFault)
         {
             logger.LogWarning(error, "Upstream trouble on {Method} {Path}", context.Request.Method, context.Request.Path);
-            await Envelope.WriteErrorAsync(context, ApiError.ServiceBusy());
+            await WriteAsync(context, ApiError.ServiceBusy());
             return;
         }
         catch (BadHttpRequestException error)
         {
-            await Envelope.WriteErrorAsync(context, error.StatusCode == StatusCodes.Status413PayloadTooLarge
+            await WriteAsync(context, error.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? ApiError.BodyTooLarge()
                 : ApiError.InvalidParameter("request is malformed"));
             return;
@@ -36,18 +39,25 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             // A client should retry, as after any SERVICE_BUSY; the outage is logged without its stack, which says nothing more.
             logger.LogWarning("Service busy on {Method} {Path}: {What} ({Error})", context.Request.Method, context.Request.Path, what, error.GetBaseException().Message);
             if (!context.Response.HasStarted) context.Response.Headers.RetryAfter = "1";
-            await Envelope.WriteErrorAsync(context, ApiError.Unavailable(what));
+            await WriteAsync(context, ApiError.Unavailable(what));
             return;
         }
         catch (Exception error)
         {
             logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
-            await Envelope.WriteErrorAsync(context, ApiError.Internal());
+            await WriteAsync(context, ApiError.Internal());
             return;
         }
 
         if (context.Response.HasStarted || context.Response.StatusCode < 400) return;
-        await Envelope.WriteErrorAsync(context, ForBareStatus(context));
+        await WriteAsync(context, ForBareStatus(context));
+    }
+
+    private static Task WriteAsync(HttpContext context, ApiError error)
+    {
+        if (!WebConsole.ConsolePages.IsPage(context.Request.Path) || context.Response.HasStarted) return Envelope.WriteErrorAsync(context, error);
+        context.Features.Set(new AnsweredError(error.Code));
+        return WebConsole.ConsolePages.Error(context, error.Status, error.Code, error.Message).ExecuteAsync(context);
     }
 
     private static ApiError ForBareStatus(HttpContext context) => context.Response.StatusCode switch

@@ -118,23 +118,23 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
 
     public async Task<LedgerPage> LedgerAsync(long keyId, int page, int pageSize, CancellationToken ct)
     {
-        await Find(keyId, ct);
-        if (page < 1) throw ApiError.InvalidParameter("page must be an integer of 1 or more");
-        if (pageSize is < 1 or > 1000) throw ApiError.InvalidParameter("page_size must be 1-1000");
-        var query = db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId);
-        var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(l => l.Id).Skip((page - 1) * pageSize).Take(pageSize)
-            .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
+        var (rows, _) = await LedgerPageAsync(keyId, page, pageSize, ct);
+        var total = await db.Ledger.AsNoTracking().CountAsync(l => l.KeyId == keyId, ct);
         return new LedgerPage(rows, total, page, pageSize);
     }
 
     /// <summary>
     /// A page of the key's ledger, newest first, and whether older entries follow; without the count of a ledger that grows by
-    /// two entries a task (the console's pages: a busy key's count alone outlasts the page).
+    /// two entries a task (the console's pages: a busy key's count alone outlasts the page). A page past the end is empty,
+    /// however large its number.
     /// </summary>
     public async Task<(IReadOnlyList<LedgerView> Entries, bool More)> LedgerPageAsync(long keyId, int page, int pageSize, CancellationToken ct)
     {
-        var rows = await db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId).OrderByDescending(l => l.Id).Skip((page - 1) * pageSize).Take(pageSize + 1)
+        await Find(keyId, ct);
+        if (page < 1) throw ApiError.InvalidParameter("page must be an integer of 1 or more");
+        if (pageSize is < 1 or > 1000) throw ApiError.InvalidParameter("page_size must be 1-1000");
+        var skip = (int)Math.Min((long)(page - 1) * pageSize, int.MaxValue);
+        var rows = await db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId).OrderByDescending(l => l.Id).Skip(skip).Take(pageSize + 1)
             .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
         return (rows.Take(pageSize).ToList(), rows.Count > pageSize);
     }

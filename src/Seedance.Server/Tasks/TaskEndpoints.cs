@@ -134,7 +134,7 @@ public static class TaskEndpoints
             db.Tasks.AsNoTracking().Where(t => t.KeyId == keyId && t.Status == status).OrderByDescending(t => t.Seq).Skip(skip).Take(take).Select(Shown)));
 
     /// <summary>A <c>status</c> filter, when given, names a status.</summary>
-    private static void CheckStatus(string? status)
+    internal static void CheckStatus(string? status)
     {
         if (status is not null && !VideoTaskStatus.All.Contains(status))
             throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");

@@ -167,7 +167,7 @@ public static class UsageReport
     }
 
     /// <summary>A CSV field: quoted when it holds a comma, a quote or a line break; a leading formula character is defused for spreadsheets.</summary>
-    private static string Field(string? value)
+    internal static string Field(string? value)
     {
         if (string.IsNullOrEmpty(value)) return "";
         if (value[0] is '=' or '+' or '-' or '@') value = "'" + value;

@@ -70,10 +70,14 @@ public static class ConsoleEndpoints
             .RequireAuthorization(CustomerPolicy)
             .RequireRateLimiting(Auth.KeyRateLimiting.Policy)
             .AddEndpointFilter(ConsoleFilter.Api);
+        // No more of the API than the scripts call (playground.js): the quote, an upload's presigned URL, the submission and the
+        // task's event stream, with the API's own handlers. Cancelling, listing and deleting are the pages' forms; the webhook
+        // secret is shown by its page alone.
+        api.MapPost("/quote", TaskSubmission.QuoteAsync);
         api.MapUploads();
-        api.MapTasks();
-        api.MapModels(); // the quote
-        // No more of the API than the scripts call: the webhook secret, say, is shown by its page alone.
+        api.MapPost("/task", TaskSubmission.SubmitAsync);
+        api.MapTaskWatching();
+        api.Map("{**rest}", (HttpContext http) => { throw ApiError.NotFound($"{http.Request.Method} {http.Request.Path}"); }); // the envelope, as the API answers
         // The API's own routes keep their names (link generation and the API documents know those alone).
         ((IEndpointConventionBuilder)api).Finally(e =>
         {

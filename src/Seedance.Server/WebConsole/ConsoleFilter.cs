@@ -6,8 +6,8 @@ namespace Seedance.Server.WebConsole;
 
 /// <summary>
 /// What every console request goes through, as the group's endpoint filter: the console's response headers, the
-/// antiforgery check of every request that changes something (a form's field or a script's header), and for pages the one
-/// mapping of the API's refusals (<see cref="ApiError"/>) to an HTML page with the code and what it means.
+/// antiforgery check of every request that changes something (a form's field or a script's header). Errors are answered
+/// where every error is, by <see cref="ErrorEnvelopeMiddleware"/>: for pages as an HTML page with the code and what it means.
 /// </summary>
 public static class ConsoleFilter
 {
@@ -16,14 +16,7 @@ public static class ConsoleFilter
         var http = invocation.HttpContext;
         http.RequestServices.GetRequiredService<ConsoleHeaders>().Add(http.Response);
         if (!await AntiforgeryHoldsAsync(http)) return ConsolePages.Error(http, StatusCodes.Status400BadRequest, "FORM_EXPIRED", null);
-        try
-        {
-            return await next(invocation);
-        }
-        catch (ApiError error)
-        {
-            return ConsolePages.Error(http, error.Status, error.Code, error.Message);
-        }
+        return await next(invocation); // an error becomes a page where every error is mapped (ErrorEnvelopeMiddleware)
     }
 
     /// <summary>The console's own calls of the API: the same headers and check; refusals stay the API's envelope, which the scripts read.</summary>

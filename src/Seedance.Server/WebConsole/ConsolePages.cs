@@ -37,6 +37,10 @@ public static class ConsolePages
         return Render<ErrorPage>(http, "", new ErrorPage.Problem(status, code, message), status);
     }
 
+    /// <summary>Whether a request is for one of the console's pages, which answer errors as pages (its API calls answer the envelope, which the scripts read).</summary>
+    public static bool IsPage(PathString path) =>
+        path.StartsWithSegments(ConsoleEndpoints.Root) && !path.StartsWithSegments(ConsoleEndpoints.Root + "/api");
+
     /// <summary>After a form's post, the page to see (303: the browser gets it, and a reload does not post again).</summary>
     public static IResult SeeOther(string path) => new SeeOtherResult(path);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -17,14 +18,19 @@ public sealed record ConsoleUser(string Role, long? KeyId, string Name)
 /// (valid on every node, nothing stored server-side). It holds the key's id and the SHA-256 of the key (what the database
 /// holds; never the key), or the admin token's fingerprint (never the token). Every request checks it again
 /// (<see cref="ValidateAsync"/>): a key disabled or deleted ends its sessions as soon as the key cache forgets it (within a
-/// second, as for the API), and a new admin token ends the operator's.
+/// second, as for the API), and a new admin token ends the operator's. A session ends <see cref="MaxLifetime"/> after its
+/// sign-in however often it is used, so that a copied cookie does not last for ever.
 /// </summary>
 public static class ConsoleSession
 {
     public const string Scheme = "Console";
     public const string CookieName = "sd2_console";
     private const string KeyHashClaim = "sd2:key_hash", AdminClaim = "sd2:admin";
+    private const string SignedInItem = "sd2.signed_in";
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+
+    /// <summary>How long a session lasts from its sign-in, however often it is used: the cookie's 12 hours slide, this does not.</summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
 
     public static void AddConsoleSession(this Microsoft.AspNetCore.Authentication.AuthenticationBuilder auth) =>
         auth.AddCookie(Scheme, o =>
@@ -64,7 +70,17 @@ public static class ConsoleSession
         new Claim(ClaimTypes.Name, "operator"), new Claim(AdminClaim, token.Fingerprint),
     ], Scheme));
 
-    public static AuthenticationProperties Properties() => new() { IsPersistent = false, AllowRefresh = true };
+    /// <summary>The session's properties: the time of the sign-in is kept in the sealed ticket, which a refresh of the cookie does not change.</summary>
+    public static AuthenticationProperties Properties(TimeProvider clock) => new(new Dictionary<string, string?>
+    {
+        [SignedInItem] = clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+    }) { IsPersistent = false, AllowRefresh = true };
+
+    /// <summary>Whether a session signed in at the time its properties hold is still within <see cref="MaxLifetime"/> (a session without that time is not).</summary>
+    internal static bool WithinMaxLifetime(AuthenticationProperties properties, DateTimeOffset now) =>
+        properties.Items.TryGetValue(SignedInItem, out var value)
+        && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
+        && now - DateTimeOffset.FromUnixTimeSeconds(seconds) < MaxLifetime;
 
     /// <summary>The session's user, once <see cref="ValidateAsync"/> accepted it on this request.</summary>
     public static ConsoleUser? User(HttpContext context)
@@ -82,12 +98,12 @@ public static class ConsoleSession
     {
         var principal = context.Principal;
         var services = context.HttpContext.RequestServices;
-        var valid = principal?.FindFirstValue(ClaimTypes.Role) switch
+        var valid = WithinMaxLifetime(context.Properties, services.GetRequiredService<TimeProvider>().GetUtcNow()) && (principal?.FindFirstValue(ClaimTypes.Role) switch
         {
             ConsoleUser.Customer => await CustomerAsync(context.HttpContext, principal, services.GetRequiredService<ApiKeyDirectory>()),
             ConsoleUser.Operator => principal.FindFirstValue(AdminClaim) == services.GetRequiredService<AdminToken>().Fingerprint,
             _ => false,
-        };
+        });
         if (valid) return;
         context.RejectPrincipal();
         await context.HttpContext.SignOutAsync(Scheme);

@@ -56,7 +56,7 @@ public static class CustomerPages
     private static async Task<IResult> TasksAsync(HttpContext http, SeedanceDb db, PublicLinks links, TaskTimings timings, string? status, int? page, string? notice)
     {
         if (status is { Length: 0 }) status = null;
-        if (status is not null && !VideoTaskStatus.All.Contains(status)) throw ApiError.InvalidParameter($"status must be one of {string.Join(", ", VideoTaskStatus.All)}");
+        TaskEndpoints.CheckStatus(status);
         var number = Math.Max(1, page ?? 1);
         var tasks = await TaskEndpoints.PageAsync(db, links, timings, http.Caller().KeyId, number, TasksPerPage, status, http.RequestAborted);
         return ConsolePages.Render<TasksPage>(http, "tasks", new TasksPage.List(tasks, status, Notice(notice)));
@@ -94,7 +94,13 @@ public static class CustomerPages
     internal static IReadOnlyList<ContentItem> Content(VideoTask task) =>
         string.IsNullOrEmpty(task.ContentJson) ? [] : JsonSerializer.Deserialize<List<ContentItem>>(task.ContentJson, Json.Options) ?? [];
 
-    private static string WithNotice(string path, string notice) => path + (path.Contains('?') ? "&" : "?") + "notice=" + notice;
+    /// <summary>The path with the notice in its query, in place of any notice it already carried (a page's own address after an earlier one).</summary>
+    internal static string WithNotice(string path, string notice)
+    {
+        var at = path.IndexOf('?');
+        var kept = at < 0 ? [] : path[(at + 1)..].Split('&').Where(p => p.Length > 0 && p != "notice" && !p.StartsWith("notice=", StringComparison.Ordinal));
+        return (at < 0 ? path : path[..at]) + "?" + string.Join('&', kept.Append("notice=" + notice));
+    }
 
     /// <summary>Only the notices the console itself sends: a link cannot make a page say anything else.</summary>
     internal static string? Notice(string? notice) => notice is "cancelled" or "redelivered" or "rotated" or "saved" or "adjusted" ? "notice." + notice : null;

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Seedance.Server.Callbacks;
 using Seedance.Server.Channels;
@@ -21,14 +23,16 @@ public static class OperatorPages
     public static void MapOperatorPages(this RouteGroupBuilder admin)
     {
         admin.MapGet("", OverviewAsync);
-        admin.MapGet("/keys", async (HttpContext http, KeyAdministration keys, string? q) =>
-            ConsolePages.Render<KeysPage>(http, "keys", new KeysPage.List(Search(await keys.ListAsync(http.RequestAborted), q), q, null)));
-        admin.MapPost("/keys", async (HttpContext http, KeyAdministration keys) =>
+        admin.MapGet("/keys", KeysAsync);
+        admin.MapPost("/keys", async (HttpContext http, KeyAdministration keys, IDataProtectionProvider protection) =>
         {
             var form = await http.Request.ReadFormAsync(http.RequestAborted);
             var created = await keys.CreateAsync(new NewKey(form["name"], Decimal(form, "credits")), http.RequestAborted);
-            // The key is shown on this answer alone (not stored, not in a URL): the page is not cached, and a reload does not show it again.
-            return ConsolePages.Render<KeysPage>(http, "keys", new KeysPage.List(await keys.ListAsync(http.RequestAborted), null, created));
+            // Post/Redirect/Get: the key travels to the next page in a sealed cookie that page deletes, so that a reload neither
+            // creates a second key nor shows this one again (and the key is never in a URL or stored).
+            http.Response.Cookies.Append(CreatedKeyCookie, NewKeyProtector(protection).Protect(
+                $"{created.Key.KeyId.ToString(CultureInfo.InvariantCulture)} {created.ApiKey}", CreatedKeyLifetime), CreatedKeyCookieOptions(http));
+            return ConsolePages.SeeOther($"{ConsoleEndpoints.Root}/admin/keys");
         });
         admin.MapGet("/keys/{key_id:long}", KeyAsync);
         admin.MapPost("/keys/{key_id:long}/state", async (long key_id, HttpContext http, KeyAdministration keys) =>
@@ -67,6 +71,42 @@ public static class OperatorPages
         : keys.Where(k => k.Name.Contains(q.Trim(), StringComparison.OrdinalIgnoreCase) || k.KeyPrefix.StartsWith(q.Trim(), StringComparison.Ordinal)
             || k.KeyId.ToString(CultureInfo.InvariantCulture) == q.Trim()).ToList();
 
+    public const string CreatedKeyCookie = "sd2_new_key";
+    private static readonly TimeSpan CreatedKeyLifetime = TimeSpan.FromMinutes(5);
+
+    private static ITimeLimitedDataProtector NewKeyProtector(IDataProtectionProvider protection) =>
+        protection.CreateProtector("console-created-key").ToTimeLimitedDataProtector();
+
+    private static CookieOptions CreatedKeyCookieOptions(HttpContext http) => new()
+    {
+        Path = ConsoleEndpoints.Root + "/admin/keys", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps, MaxAge = CreatedKeyLifetime,
+    };
+
+    /// <summary>The keys, and the key just created once, on the first view after its creation (its cookie is deleted as it is shown).</summary>
+    private static async Task<IResult> KeysAsync(HttpContext http, KeyAdministration keys, IDataProtectionProvider protection, string? q)
+    {
+        CreatedKey? created = null;
+        if (http.Request.Cookies[CreatedKeyCookie] is { } sealedKey)
+        {
+            http.Response.Cookies.Delete(CreatedKeyCookie, CreatedKeyCookieOptions(http));
+            if (Unseal(protection, sealedKey) is var (keyId, apiKey)) created = new CreatedKey(apiKey, await keys.GetAsync(keyId, http.RequestAborted));
+        }
+        return ConsolePages.Render<KeysPage>(http, "keys", new KeysPage.List(Search(await keys.ListAsync(http.RequestAborted), q), q, created));
+    }
+
+    private static (long KeyId, string ApiKey)? Unseal(IDataProtectionProvider protection, string sealedKey)
+    {
+        try
+        {
+            var parts = NewKeyProtector(protection).Unprotect(sealedKey).Split(' ', 2);
+            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var keyId) ? (keyId, parts[1]) : null;
+        }
+        catch (CryptographicException)
+        {
+            return null; // expired, or sealed under another signing key: nothing to show
+        }
+    }
+
     private static async Task<IResult> KeyAsync(long key_id, HttpContext http, KeyAdministration keys, int? page, string? notice)
     {
         var key = await keys.GetAsync(key_id, http.RequestAborted);
@@ -75,25 +115,32 @@ public static class OperatorPages
         return ConsolePages.Render<KeyPage>(http, "keys", new KeyPage.Detail(key, entries, number, more, CustomerPages.Notice(notice)));
     }
 
-    /// <summary>The whole ledger of a key as CSV, read a page at a time through the admin API's own ledger.</summary>
-    private static async Task<IResult> LedgerCsvAsync(long key_id, HttpContext http, KeyAdministration keys)
+    /// <summary>
+    /// The whole ledger of a key as CSV, oldest first, written as it is read: a thousand entries at a time by id through the
+    /// index of (key, id), up to the last entry there was when the export began, so that entries written meanwhile neither
+    /// shift nor repeat a row.
+    /// </summary>
+    private static async Task<IResult> LedgerCsvAsync(long key_id, HttpContext http, KeyAdministration keys, SeedanceDb db)
     {
-        var csv = new StringBuilder("id,created_at,kind,amount,task_id,note\n");
-        for (var page = 1; ; page++)
+        await keys.GetAsync(key_id, http.RequestAborted); // KEY_NOT_FOUND as a page, before anything is written
+        var last = await db.Ledger.AsNoTracking().Where(l => l.KeyId == key_id).MaxAsync(l => (long?)l.Id, http.RequestAborted) ?? 0;
+        return Results.Stream(async body =>
         {
-            var entries = await keys.LedgerAsync(key_id, page, 1000, http.RequestAborted);
-            foreach (var e in entries.Data)
-                csv.Append(CultureInfo.InvariantCulture, $"{e.Id},{e.CreatedAt:O},{e.Kind},{Credits.Format(e.Amount)},{e.TaskId},{CsvField(e.Note)}\n");
-            if (page * 1000 >= entries.Total) break;
-        }
-        return Results.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"key-{key_id}-ledger.csv");
-    }
-
-    private static string CsvField(string? value)
-    {
-        if (string.IsNullOrEmpty(value)) return "";
-        if (value[0] is '=' or '+' or '-' or '@') value = "'" + value; // no formula for a spreadsheet to run
-        return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+            var ct = http.RequestAborted;
+            await using var csv = new StreamWriter(body, new UTF8Encoding(false), 64 * 1024);
+            await csv.WriteAsync("id,created_at,kind,amount,task_id,note\n");
+            for (long after = 0; after < last;)
+            {
+                var entries = await db.Ledger.AsNoTracking().Where(l => l.KeyId == key_id && l.Id > after && l.Id <= last).OrderBy(l => l.Id).Take(1000)
+                    .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
+                if (entries.Count == 0) break;
+                foreach (var e in entries)
+                    await csv.WriteAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"{e.Id},{e.CreatedAt:O},{e.Kind},{Credits.Format(e.Amount)},{UsageReport.Field(e.TaskId)},{UsageReport.Field(e.Note)}\n"));
+                after = entries[^1].Id;
+                await csv.FlushAsync(ct);
+            }
+        }, "text/csv; charset=utf-8", $"key-{key_id}-ledger.csv");
     }
 
     private static async Task<IResult> TasksAsync(HttpContext http, SeedanceDb db, string? id, long? key, string? status, string? model, DateTime? from, DateTime? to, int? page)
@@ -103,16 +150,26 @@ public static class OperatorPages
         if (key is { } keyId) q = q.Where(t => t.KeyId == keyId);
         if (!string.IsNullOrEmpty(status)) q = q.Where(t => t.Status == status);
         if (!string.IsNullOrEmpty(model)) q = q.Where(t => t.Model == model);
-        if (from is { } start) q = q.Where(t => t.CreatedAt >= start.ToUniversalTime());
-        if (to is { } end) q = q.Where(t => t.CreatedAt < end.ToUniversalTime());
+        // The form's times are UTC (the page says so); a datetime-local value comes without a kind and is not the server's local time.
+        if (from is { } start)
+        {
+            var since = DateTime.SpecifyKind(start, DateTimeKind.Utc);
+            q = q.Where(t => t.CreatedAt >= since);
+        }
+        if (to is { } end)
+        {
+            var until = DateTime.SpecifyKind(end, DateTimeKind.Utc);
+            q = q.Where(t => t.CreatedAt < until);
+        }
         var number = Math.Max(1, page ?? 1);
+        var skip = (int)Math.Min((long)(number - 1) * TasksPerPage, int.MaxValue); // a page past the end is empty, however large its number
         // Newest first, in an order an index keeps, so that a large set is not sorted in full for one page: within a time range
         // by the time of submission; the tasks that ended with one status by the time they ended (the index of ended tasks);
         // else by submission.
         var ordered = from is not null || to is not null ? q.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Seq)
             : status is not null && VideoTaskStatus.IsTerminal(status) ? q.Where(t => t.FinishedAt != null).OrderByDescending(t => t.FinishedAt).ThenByDescending(t => t.Seq)
             : q.OrderByDescending(t => t.Seq);
-        var rows = await ordered.Skip((number - 1) * TasksPerPage).Take(TasksPerPage + 1)
+        var rows = await ordered.Skip(skip).Take(TasksPerPage + 1)
             .Select(t => new AdminTasksPage.Row(t.TaskId, t.KeyId, t.Model, t.Status, t.Resolution, t.Duration, t.CreditCost, t.ChannelName, t.ErrorCode, t.CreatedAt))
             .ToListAsync(http.RequestAborted);
         return ConsolePages.Render<AdminTasksPage>(http, "admintasks", new AdminTasksPage.Found(rows.Take(TasksPerPage).ToList(), rows.Count > TasksPerPage, number,

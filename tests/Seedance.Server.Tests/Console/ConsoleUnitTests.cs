@@ -6,7 +6,7 @@ using Seedance.Server.WebConsole;
 
 namespace Seedance.Server.Tests.WebConsole;
 
-/// <summary>The console's pure logic: the sealing of its sessions, the sign-in throttle, the paths it returns to, the language.</summary>
+/// <summary>The console's pure logic: the sealing and life of its sessions, the sign-in throttle, the paths it returns to, the language, the chart's days.</summary>
 public sealed class ConsoleUnitTests
 {
     private static readonly byte[] SigningKey = RandomNumberGenerator.GetBytes(32);
@@ -79,6 +79,36 @@ public sealed class ConsoleUnitTests
         foreach (var code in Seedance.Server.Infrastructure.ErrorCodes.All.Keys.Where(c => !c.StartsWith("CHANNEL_", StringComparison.Ordinal)
             && c is not "INVALID_ADMIN_TOKEN" and not "METHOD_NOT_ALLOWED"))
             Assert.NotEqual(ConsoleText.En.Meaning("OTHER_UNKNOWN"), ConsoleText.En.Meaning(code));
+    }
+
+    [Theory]
+    [InlineData("/console/tasks", "/console/tasks?notice=cancelled")]
+    [InlineData("/console/tasks?page=2", "/console/tasks?page=2&notice=cancelled")]
+    [InlineData("/console/tasks?page=2&notice=cancelled", "/console/tasks?page=2&notice=cancelled")]
+    [InlineData("/console/tasks?notice=redelivered&status=queued", "/console/tasks?status=queued&notice=cancelled")]
+    public void AFormsWayBackCarriesOneNoticeAlone(string back, string expected) => Assert.Equal(expected, CustomerPages.WithNotice(back, "cancelled"));
+
+    [Fact]
+    public void ASessionEndsSevenDaysAfterItsSignInHoweverOftenItIsUsed()
+    {
+        var signIn = new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
+        var properties = ConsoleSession.Properties(new FixedClock(signIn));
+        Assert.True(ConsoleSession.WithinMaxLifetime(properties, signIn.AddDays(7).AddSeconds(-1)));
+        Assert.False(ConsoleSession.WithinMaxLifetime(properties, signIn.AddDays(7)));
+        Assert.False(ConsoleSession.WithinMaxLifetime(new Microsoft.AspNetCore.Authentication.AuthenticationProperties(), signIn)); // no time of sign-in: not a session of ours
+    }
+
+    [Fact]
+    public void TheBalanceChartReadsYesterdayLiveSoThatARowDatedJustBeforeMidnightAndCommittedAfterItCounts()
+    {
+        var justAfterMidnight = new DateTime(2026, 12, 8, 0, 0, 5, DateTimeKind.Utc);
+        Assert.Equal(new DateTime(2026, 12, 7, 0, 0, 0, DateTimeKind.Utc), DailyUsage.LiveFrom(justAfterMidnight));
+        Assert.Equal(new DateTime(2026, 12, 7, 0, 0, 0, DateTimeKind.Utc), DailyUsage.LiveFrom(justAfterMidnight.AddHours(23)));
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     private static DefaultHttpContext Client(string address) => new() { Connection = { RemoteIpAddress = IPAddress.Parse(address) } };
