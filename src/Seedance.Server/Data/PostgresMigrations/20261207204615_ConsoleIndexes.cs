@@ -10,6 +10,10 @@ namespace Seedance.Server.Data.PostgresMigrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            // Tasks that ended before their end was recorded (migration TaskTimings) take their last change as their end, so that
+            // the index of ended tasks, the reports of a period's ends and an operator's search by an end status hold them too.
+            migrationBuilder.Sql("UPDATE video_tasks SET finished_at = updated_at WHERE finished_at IS NULL AND status IN ('completed', 'failed', 'cancelled', 'expired')");
+
             migrationBuilder.CreateIndex(
                 name: "ix_video_tasks_created_at",
                 table: "video_tasks",
