@@ -167,6 +167,26 @@ public sealed class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<
         await client.CancelAsync(task);
     }
 
+    /// <summary>On both passes: the overview's times to complete are worked out by each database's own SQL (SecondsBetween).</summary>
+    [Fact]
+    public async Task TheOverviewShowsTheDaysMedianTimeToCompleteWorkedOutByTheDatabase()
+    {
+        using var client = await Server.CreateKeyAsync();
+        var taskId = await client.SubmitTextAsync("A lighthouse at dusk");
+        Assert.Equal("completed", (await client.WaitForAsync(taskId))["status"]!.GetValue<string>());
+        using var session = new ConsoleClient(Server.BaseUrl);
+        session.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en");
+        await session.SignInAsync(RunningServer.AdminToken);
+
+        var answer = await session.Client.GetAsync("/console/admin");
+        var page = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode}\n{page}");
+        var median = System.Text.RegularExpressions.Regex.Match(page, @"Median time to complete</span><strong>([0-9.]+) s</strong>");
+        Assert.True(median.Success, page);
+        Assert.InRange(double.Parse(median.Groups[1].Value, CultureInfo.InvariantCulture), 0.0, 24 * 3600.0);
+        Assert.Matches(@"95th percentile</span><strong>[0-9.]+ s</strong>", page);
+    }
+
     [Fact]
     public async Task AnOperatorsPageFarPastTheEndIsEmptyNotAnError()
     {
