@@ -108,16 +108,20 @@ public sealed class LeaseStore(DatabaseWriter writer, NodeIdentity node) : Store
 
     /// <summary>
     /// At start: leases held under this node's id are a previous life's (a node id names one live process), and on a
-    /// database that serves one node every lease is; they run out now and the work is claimed again like a dead
-    /// node's, without waiting out the lease time.
+    /// database that serves one node every lease is. Work waiting to be started (pending tasks, callbacks to send) is
+    /// given back, its owner cleared: the heartbeat renews every claim under this node's id, and would otherwise hold a
+    /// previous life's claims for ever while nothing in this life works on them. Tasks at an upstream keep their owner,
+    /// so the tracker takes up its own again; their leases run out now, so that any node may claim them at once.
     /// </summary>
     public Task ExpirePreviousLifeAsync(DateTime now, CancellationToken ct) =>
         WriteAsync(async (db, token) =>
         {
             var all = Dialect.ServesOneNode;
+            await db.Tasks.Where(t => t.Status == VideoTaskStatus.Pending && t.LeaseOwner != null && (all || t.LeaseOwner == node.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.LeaseOwner, (string?)null).SetProperty(t => t.LeaseExpiresAt, (DateTime?)null), token);
             await db.Tasks.Where(t => (all || t.LeaseOwner == node.Id) && t.LeaseExpiresAt > now)
                 .ExecuteUpdateAsync(s => s.SetProperty(t => t.LeaseExpiresAt, now), token);
-            return await db.WebhookDeliveries.Where(d => (all || d.LeaseOwner == node.Id) && d.LeaseExpiresAt > now)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, now), token);
+            return await db.WebhookDeliveries.Where(d => d.Status == DeliveryStatus.Pending && d.LeaseOwner != null && (all || d.LeaseOwner == node.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseOwner, (string?)null).SetProperty(d => d.LeaseExpiresAt, (DateTime?)null), token);
         }, ct);
 }

@@ -66,4 +66,29 @@ public sealed class LeaseStoreTests
         Assert.Null(row.LeaseOwner);
         Assert.Null(row.HandOverStartedAt);
     }
+
+    [Fact]
+    public async Task AfterARestartTheWorkTheNodesPreviousLifeClaimedIsClaimedAgainEvenWhenTheHeartbeatBeatsFirst()
+    {
+        await using var previousLife = await StoreHost.StartAsync("node-a");
+        var keyId = await TaskStoreTests.NewKeyAsync(previousLife, credits: 100m, maxConcurrent: 1);
+        var task = TaskStoreTests.NewTask(previousLife, keyId, 0.9m);
+        Assert.True((await previousLife.Get<TaskStore>().SubmitAsync(task, [], null, default)).Accepted);
+        var delivery = await previousLife.Get<CallbackOutbox>().RedeliverAsync(new WebhookDelivery
+        {
+            WebhookId = CallbackOutbox.NewWebhookId(), TaskId = task.TaskId, KeyId = keyId, Url = "https://example.com/hook", Payload = "{}", Status = DeliveryStatus.Pending,
+        }, previousLife.Now, default);
+        Assert.Single(await previousLife.Get<LeaseStore>().ClaimPendingAsync(keyId, 10, previousLife.Now, default));
+        Assert.Equal([delivery.Id], await previousLife.Get<LeaseStore>().ClaimDeliveriesAsync(10, previousLife.Now, default));
+
+        // killed before it handed the task over or sent the callback; started again under the same node id
+        await using var thisLife = await StoreHost.StartAsync("node-a", sameDatabaseAs: previousLife);
+        var leases = thisLife.Get<LeaseStore>();
+        await leases.ExpirePreviousLifeAsync(thisLife.Now, default);
+        Assert.Equal(0, await leases.RenewAsync(thisLife.Now, default)); // this life's heartbeat holds nothing of the last one's
+        thisLife.Clock.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.Single(await leases.ClaimPendingAsync(keyId, 10, thisLife.Now, default));
+        Assert.Equal([delivery.Id], await leases.ClaimDeliveriesAsync(10, thisLife.Now, default));
+    }
 }
