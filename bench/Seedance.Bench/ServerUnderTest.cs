@@ -236,8 +236,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
         _process.Dispose();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        if (!KeepDataDir)
+            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
     }
+
+    /// <summary>Leaves the data directory in place on dispose (a run that found a problem keeps it for a look).</summary>
+    public bool KeepDataDir { get; set; }
 }
 
 /// <summary>A task as the server's database holds it.</summary>

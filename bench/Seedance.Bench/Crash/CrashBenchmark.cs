@@ -89,6 +89,7 @@ public static class CrashBenchmark
         var clientLog = Path.Combine(Path.GetTempPath(), $"seedance-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{database}-answers.jsonl");
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var nodes = new List<CrashNode>();
+        var keepData = false;
         await using var receiver = await CallbackReceiver.StartAsync();
         try
         {
@@ -169,6 +170,8 @@ public static class CrashBenchmark
                 load.ReplaysDiffering, final.GroupBy(t => t.Status).ToDictionary(g => g.Key, g => g.Count()), expected, missing.Count, receiver.Received,
                 findings, new Distribution(restarts), clientLog, clock.Elapsed);
             await log.WriteLineAsync($"    {result.Headline}; {result.Failures} failures; client log {clientLog}");
+            keepData = result.Failures > 0;
+            if (keepData) await log.WriteLineAsync($"    the data directory is kept for a look: {dataDir}{(connection is null ? "" : $" (and the database {connection})")}");
             return result;
         }
         catch
@@ -178,9 +181,16 @@ public static class CrashBenchmark
         }
         finally
         {
-            foreach (var node in nodes) await node.Server.DisposeAsync();
-            if (connection is not null) await NodesBenchmark.DropDatabaseAsync(s.Postgres!, connection);
-            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+            foreach (var node in nodes)
+            {
+                node.Server.KeepDataDir = keepData;
+                await node.Server.DisposeAsync();
+            }
+            if (!keepData)
+            {
+                if (connection is not null) await NodesBenchmark.DropDatabaseAsync(s.Postgres!, connection);
+                try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+            }
         }
     }
 
