@@ -5,8 +5,16 @@ namespace Seedance.Server.Tests.Support;
 /// <summary>Real media files made with ffmpeg, and probes of what the server produced.</summary>
 public static class Media
 {
-    /// <summary>A solid-colour PNG of the given size (colour as ffmpeg names it, e.g. "red" or "0x00ff00").</summary>
-    public static async Task<byte[]> PngAsync(string colour = "red", int width = 640, int height = 360)
+    /// <summary>
+    /// A solid-colour PNG of the given size (colour as ffmpeg names it, e.g. "red" or "0x00ff00"): made by ffmpeg once per
+    /// run for each colour and size (one ffmpeg less for every test after the first that asks for the same); a copy each time.
+    /// </summary>
+    public static async Task<byte[]> PngAsync(string colour = "red", int width = 640, int height = 360) =>
+        (await Pngs.GetOrAdd((colour, width, height), key => new Lazy<Task<byte[]>>(() => MakePngAsync(key.Colour, key.Width, key.Height))).Value).ToArray();
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Colour, int Width, int Height), Lazy<Task<byte[]>>> Pngs = new();
+
+    private static async Task<byte[]> MakePngAsync(string colour, int width, int height)
     {
         var path = Path.Combine(Path.GetTempPath(), $"seedance-{Guid.NewGuid():N}.png");
         try
