@@ -133,7 +133,7 @@ public sealed class KeyAdministration(SeedanceDb db, KeyStore keys, CreditLedger
         await Find(keyId, ct);
         if (page < 1) throw ApiError.InvalidParameter("page must be an integer of 1 or more");
         if (pageSize is < 1 or > 1000) throw ApiError.InvalidParameter("page_size must be 1-1000");
-        var skip = (int)Math.Min((long)(page - 1) * pageSize, int.MaxValue);
+        var skip = Paging.Skip(page, pageSize);
         var rows = await db.Ledger.AsNoTracking().Where(l => l.KeyId == keyId).OrderByDescending(l => l.Id).Skip(skip).Take(pageSize + 1)
             .Select(l => new LedgerView(l.Id, l.TaskId, l.Kind, l.Amount, l.Note, l.CreatedAt)).ToListAsync(ct);
         return (rows.Take(pageSize).ToList(), rows.Count > pageSize);

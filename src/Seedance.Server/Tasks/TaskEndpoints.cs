@@ -77,7 +77,7 @@ public static class TaskEndpoints
     internal static async Task<TaskPage> PageAsync(SeedanceDb db, PublicLinks links, TaskTimings timings, long keyId, int pageNumber, int size, string? status,
         CancellationToken ct)
     {
-        var skip = (int)Math.Min((long)(pageNumber - 1) * size, int.MaxValue);
+        var skip = Paging.Skip(pageNumber, size);
         var total = (await KeyOf.For(db)(db, keyId, ct))?.TasksIn(status) ?? 0;
         var found = status is null ? PageAll.For(db)(db, keyId, skip, size) : PageWithStatus.For(db)(db, keyId, status, skip, size);
         var tasks = new List<VideoTask>(size);

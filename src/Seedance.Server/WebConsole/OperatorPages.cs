@@ -162,7 +162,7 @@ public static class OperatorPages
             q = q.Where(t => t.CreatedAt < until);
         }
         var number = Math.Max(1, page ?? 1);
-        var skip = (int)Math.Min((long)(number - 1) * TasksPerPage, int.MaxValue); // a page past the end is empty, however large its number
+        var skip = Paging.Skip(number, TasksPerPage);
         // Newest first, in an order an index keeps, so that a large set is not sorted in full for one page: within a time range
         // by the time of submission; the tasks that ended with one status by the time they ended (the index of ended tasks);
         // else by submission.
