@@ -10,6 +10,7 @@ namespace Seedance.Server.Tests;
 /// uses (<see cref="CommandLine.RunAsync"/> with the console's writers), and as real processes where the binary itself
 /// is the point (a key created by the binary, exit codes of a bad configuration).
 /// </summary>
+[TakesAbout(15)]
 public sealed class CommandLineTests
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace Seedance.Server.Tests;
 /// Each key has a concurrency limit (queued + processing) and a backlog limit (pending). Dispatch is
 /// first in, first out per key and fair across keys. Observed through the API and the task rows.
 /// </summary>
+[TakesAbout(25)]
 public sealed class DispatchTests
 {
     private const decimal Cost = 3.6m;

@@ -12,6 +12,7 @@ namespace Seedance.Server.Tests;
 /// copied verbatim into <c>examples/</c> and changed at run time only in base URL, key and sleep interval.
 /// <c>./run</c> starts on its embedded defaults (SQLite, local files) whatever the pass, so these run in the SQLite pass.
 /// </summary>
+[TakesAbout(16)]
 public sealed class DocumentExamplesTests(DocumentExamplesTests.ReadmeServer server) : IClassFixture<DocumentExamplesTests.ReadmeServer>
 {
     private const string DocumentBase = "https://api.seedance2.movie";

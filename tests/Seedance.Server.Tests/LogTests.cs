@@ -8,6 +8,7 @@ namespace Seedance.Server.Tests;
 /// and as JSON for log shippers (<c>Logging__Console__FormatterName=json</c>) with the task id and, when tracing is on,
 /// the trace id as fields of their own. Real server processes, as an operator runs them.
 /// </summary>
+[TakesAbout(18)]
 public sealed class LogTests
 {
     private const string Prompt = "A lighthouse at dusk [sandbox:fail=CONTENT_MODERATION_FAILED]";

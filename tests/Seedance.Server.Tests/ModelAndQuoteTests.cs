@@ -7,6 +7,7 @@ namespace Seedance.Server.Tests;
 /// The catalogue as callers see it (<c>GET /api/v1/video/models</c>) and the quote (<c>POST /api/v1/video/quote</c>):
 /// a quote is checked as a submission is, costs to the cent what the submission reserves, and leaves nothing behind.
 /// </summary>
+[TakesAbout(25)]
 public sealed class ModelAndQuoteTests
 {
     private const string Quote = "/api/v1/video/quote";

@@ -10,6 +10,7 @@ namespace Seedance.Server.Tests;
 /// The OpenAPI documents are good enough to build on: both pass a standard validator, a client generated from the public
 /// one by a real generator compiles with a typed method per operation, and they say how each route is called and refused.
 /// </summary>
+[TakesAbout(20)]
 public sealed class OpenApiDocumentTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private RunningServer Server => fixture.Server;

@@ -8,6 +8,7 @@ namespace Seedance.Server.Tests;
 /// A server whose channels relay to another real server speaking the same API (here: a second instance
 /// with the sandbox), with the operator's key there.
 /// </summary>
+[TakesAbout(60)]
 public sealed class RelayTests
 {
     private static async Task<(RunningServer Upstream, ApiClient OperatorAccount)> UpstreamAsync(decimal credits = 1000, int rateLimit = 1000,

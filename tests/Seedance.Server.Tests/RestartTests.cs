@@ -9,6 +9,7 @@ namespace Seedance.Server.Tests;
 /// Tasks survive the server: killed in the middle of its work or stopped in good order, a server started
 /// again on the same data directory finishes every task and charges each exactly once.
 /// </summary>
+[TakesAbout(60)]
 public sealed class RestartTests
 {
     private const int QueueSeconds = 3;

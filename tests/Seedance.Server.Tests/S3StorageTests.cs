@@ -18,6 +18,7 @@ namespace Seedance.Server.Tests;
 /// checks Signature V4 and presigned-URL expiry): uploads go straight to the bucket, results are copied
 /// into it and handed out as presigned links.
 /// </summary>
+[TakesAbout(25)]
 public sealed class S3StorageTests
 {
     private static async Task<RunningServer> S3ServerAsync(Dictionary<string, string>? extra = null)

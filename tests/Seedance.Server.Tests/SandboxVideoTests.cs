@@ -18,6 +18,7 @@ public sealed class SandboxServer : IAsyncLifetime
 }
 
 /// <summary>The sandbox renders real, playable videos: checked with ffprobe and decoded frames, never by trusting the task object.</summary>
+[TakesAbout(85)]
 public sealed class SandboxVideoTests(SandboxServer fixture) : IClassFixture<SandboxServer>
 {
     private const double OneFrame = 1.0 / 24;

@@ -6,6 +6,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests;
 
 /// <summary>Waiting for a task without polling: long-poll and server-sent events.</summary>
+[TakesAbout(45)]
 public sealed class TaskWatchingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private RunningServer Server => fixture.Server;

@@ -14,6 +14,7 @@ namespace Seedance.Server.Tests;
 /// 320 px on the long side, downloaded through its signed link and checked with ffprobe. That it shows the first frame:
 /// <see cref="SandboxVideoTests.AnUploadedImageBecomesTheOpeningFrameAndThePosterWhileATextOnlyVideoDoesNotOpenOnIt"/>.
 /// </summary>
+[TakesAbout(17)]
 public sealed class ThumbnailTests(SandboxServer fixture) : IClassFixture<SandboxServer>
 {
     private static readonly byte[] JpegSignature = [0xFF, 0xD8, 0xFF];

@@ -11,6 +11,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests;
 
 /// <summary>Presigned uploads: the presign rules, the S3-like PUT, and how tasks may reference what landed.</summary>
+[TakesAbout(16)]
 public sealed class UploadTests(LocalStoreFixture fixture) : IClassFixture<LocalStoreFixture>
 {
     private RunningServer Server => fixture.Server;

@@ -6,6 +6,7 @@ using static Seedance.Server.Tests.Ark.ArkChannelServer;
 namespace Seedance.Server.Tests.Ark;
 
 /// <summary>The server's Ark channels against the Ark emulator: the whole path, through the real server: the request as the upstream gets it, its statuses and refusals as the API shows them, and its callbacks.</summary>
+[TakesAbout(35)]
 public sealed class ArkChannelTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests.Ark;
 
 /// <summary>The emulator keeps the contract of shared/upstream/ark-video-api.md, driven by a plain HttpClient.</summary>
+[TakesAbout(20)]
 public sealed class ArkEmulatorTests
 {
     private const string Model = "doubao-seedance-2-0-260128";

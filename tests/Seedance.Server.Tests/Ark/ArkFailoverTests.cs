@@ -5,6 +5,7 @@ using static Seedance.Server.Tests.Ark.ArkChannelServer;
 namespace Seedance.Server.Tests.Ark;
 
 /// <summary>The server's Ark channels when the upstream fails them: failover to the next channel, giving up with the table's code, timeouts and rate limits, never charged twice.</summary>
+[TakesAbout(30)]
 public sealed class ArkFailoverTests
 {
     [Theory]

@@ -6,6 +6,7 @@ using static Seedance.Server.Tests.Ark.ArkChannelServer;
 namespace Seedance.Server.Tests.Ark;
 
 /// <summary>The results of Ark tasks: copied into this server's store or failed uncharged, and finished after a restart with everything in flight.</summary>
+[TakesAbout(20)]
 public sealed class ArkResultTests
 {
     [Fact]

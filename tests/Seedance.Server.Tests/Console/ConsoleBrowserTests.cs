@@ -9,6 +9,7 @@ namespace Seedance.Server.Tests.WebConsole;
 /// The console adds no SQL of its own beyond reads through EF, which the rest of the suite runs on both databases, and
 /// its pages do not depend on the database: these tests run in the SQLite pass only.
 /// </summary>
+[TakesAbout(30)]
 public sealed class ConsoleBrowserTests(ConsoleBrowser browser) : IClassFixture<ConsoleBrowser>
 {
     private RunningServer Server => browser.Server;

@@ -20,6 +20,7 @@ public sealed class ConsoleFixture : ServerFixture
 }
 
 /// <summary>The console's session and forms over plain HTTP, as a browser would send them and as an attacker might.</summary>
+[TakesAbout(18)]
 public sealed class ConsoleSessionTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
 {
     private RunningServer Server => fixture.Server;

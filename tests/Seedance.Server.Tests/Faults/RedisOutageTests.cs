@@ -4,6 +4,7 @@ using Seedance.Server.Tests.Support;
 namespace Seedance.Server.Tests.Faults;
 
 /// <summary>Redis, which shares the per-key rate limit between nodes, killed and started again: a Redis of the test's own.</summary>
+[TakesAbout(10)]
 public sealed class RedisOutageTests
 {
     private const int PerSecond = 5;

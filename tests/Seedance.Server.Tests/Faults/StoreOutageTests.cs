@@ -10,6 +10,7 @@ namespace Seedance.Server.Tests.Faults;
 /// The S3 store refusing (503) or not answering, through a loopback proxy in front of the real S3-compatible store of
 /// <c>./test</c> that passes requests on until told to misbehave: the server starts on a healthy store, then loses it.
 /// </summary>
+[TakesAbout(25)]
 public sealed class StoreOutageTests
 {
     private enum Behaviour { Pass, Refuse, Hang }

@@ -13,6 +13,7 @@ namespace Seedance.Server.Tests.Nodes;
 /// Nodes that fail or watch: a dead node's work passes to the others after the lease time, a hand-over cut
 /// short by a crash is never repeated, and watchers on any node hear of changes made on any other.
 /// </summary>
+[TakesAbout(35)]
 public sealed class CrossNodeTests
 {
     [PostgresPassFact]

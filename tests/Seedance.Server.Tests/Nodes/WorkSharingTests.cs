@@ -14,6 +14,7 @@ namespace Seedance.Server.Tests.Nodes;
 /// by one node at a time, under load and through a kill, and a live node keeps its own however slow.
 /// (CrossNodeTests has the rest of the story, in a class of its own so the two can run side by side.)
 /// </summary>
+[TakesAbout(110)]
 public sealed class WorkSharingTests(ITestOutputHelper output)
 {
     private const decimal Cost = 3.6m; // seedance-2.0, 480p, 4 s
