@@ -6,11 +6,12 @@ using System.Text;
 namespace Seedance.Bench.Bar;
 
 /// <summary>
-/// The polling load: GETs of one path over kept-alive HTTP/1.1 connections, driven the way wrk2 drives them.
+/// The polling load: GETs of one path (or POSTs of one body: the submissions) over kept-alive HTTP/1.1
+/// connections, driven the way wrk2 drives them.
 /// A few threads (one per core) each own a share of the connections and run an event loop over them: send
 /// every request that is due on an idle connection, wait in one <c>poll()</c> for answers or the next due
 /// time, read what arrived. The request's bytes are written once; an answer is read as bytes (status line,
-/// <c>Content-Length</c>, body).
+/// then a body of its <c>Content-Length</c> or in chunks).
 /// </summary>
 /// <remarks>
 /// The polling figures are taken where the server and the load generator together fill the machine's two
@@ -18,14 +19,20 @@ namespace Seedance.Bench.Bar;
 /// sockets with a continuation per request and a timer per paced request) spends several times the CPU per
 /// request and, at a fixed rate, sends late whenever its thread pool is behind: that lateness counted in
 /// the latency of the server and the baseline alike. <c>wrk</c> itself cannot hold a fixed rate.
-/// Only what the server and the baseline answer to a GET is understood: a status line, headers with a
-/// Content-Length, a body. Anything else (chunked, a closed connection) counts as a failed request.
+/// Only what the server and the baseline answer is understood: a status line, headers, a body of the
+/// Content-Length or chunked without trailers. Anything else (a closed connection) counts as a failed request.
 /// </remarks>
-public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<string, string> headers)
+public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<string, string> headers, byte[]? jsonBody = null)
 {
     private readonly Uri _server = new(baseUrl);
-    private readonly byte[] _request = Encoding.ASCII.GetBytes(
-        $"GET {path} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n" + string.Concat(headers.Select(h => $"{h.Key}: {h.Value}\r\n")) + "\r\n");
+    private readonly byte[] _request =
+    [
+        .. Encoding.ASCII.GetBytes(
+            $"{(jsonBody is null ? "GET" : "POST")} {path} HTTP/1.1\r\nHost: {new Uri(baseUrl).Authority}\r\n"
+            + string.Concat(headers.Select(h => $"{h.Key}: {h.Value}\r\n"))
+            + (jsonBody is null ? "" : $"Content-Type: application/json\r\nContent-Length: {jsonBody.Length}\r\n") + "\r\n"),
+        .. jsonBody ?? [],
+    ];
 
     private static int Threads => Math.Max(1, Environment.ProcessorCount);
 
@@ -295,7 +302,7 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
 
         private Done Failed(double now, string error) => new(_due, _sent, now - _due, error);
 
-        /// <summary>The answer's status and whole length, once its headers are in.</summary>
+        /// <summary>The answer's status and whole length, once its headers are in (and, when it comes in chunks, its last chunk).</summary>
         private (int Status, int Length)? Parse()
         {
             var received = _buffer.AsSpan(0, _read);
@@ -304,19 +311,38 @@ public sealed class RawPoller(string baseUrl, string path, IReadOnlyDictionary<s
             var headers = received[..(headerEnd + 2)];
             if (headers.Length < 12 || !Utf8Parser.TryParse(headers[9..12], out int status, out _))
                 throw new InvalidDataException("Not an HTTP/1.1 status line");
-            return (status, headerEnd + 4 + BodyLength(headers, status));
-        }
-
-        private static int BodyLength(ReadOnlySpan<byte> headers, int status)
-        {
             Span<byte> lower = stackalloc byte[headers.Length];
             for (var i = 0; i < headers.Length; i++) lower[i] = headers[i] is >= (byte)'A' and <= (byte)'Z' ? (byte)(headers[i] | 0x20) : headers[i];
-            var at = lower.IndexOf("\r\ncontent-length:"u8);
-            // an error envelope may come chunked: it is a failed request all the same, and its connection is opened anew
-            if (at < 0) throw new InvalidDataException($"HTTP {status}, an answer without Content-Length");
-            var value = headers[(at + "\r\ncontent-length:"u8.Length)..];
-            value = value[..value.IndexOf("\r\n"u8)].Trim((byte)' ');
-            return Utf8Parser.TryParse(value, out int length, out _) ? length : throw new InvalidDataException("A bad Content-Length");
+            var declared = Header(headers, lower, "\r\ncontent-length:"u8);
+            if (!declared.IsEmpty)
+                return Utf8Parser.TryParse(declared, out int length, out _) ? (status, headerEnd + 4 + length) : throw new InvalidDataException("A bad Content-Length");
+            if (Header(headers, lower, "\r\ntransfer-encoding:"u8).SequenceEqual("chunked"u8))
+                return ChunkedLength(received, headerEnd + 4) is { } whole ? (status, whole) : null;
+            throw new InvalidDataException($"HTTP {status}, an answer with neither Content-Length nor chunks");
+        }
+
+        /// <summary>The value of a header, found by its lower-case name (with the line break before it) in <paramref name="lower"/>.</summary>
+        private static ReadOnlySpan<byte> Header(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> lower, ReadOnlySpan<byte> name)
+        {
+            var at = lower.IndexOf(name);
+            if (at < 0) return default;
+            var value = headers[(at + name.Length)..];
+            return value[..value.IndexOf("\r\n"u8)].Trim((byte)' ');
+        }
+
+        /// <summary>Where a chunked body that starts at <paramref name="at"/> ends, once its last (empty) chunk is in; null before.</summary>
+        private static int? ChunkedLength(ReadOnlySpan<byte> received, int at)
+        {
+            while (true)
+            {
+                var lineEnd = received[at..].IndexOf("\r\n"u8);
+                if (lineEnd < 0) return null;
+                if (!Utf8Parser.TryParse(received.Slice(at, lineEnd), out int size, out var used, 'x') || used != lineEnd)
+                    throw new InvalidDataException("A bad chunk size");
+                at += lineEnd + 2 + size + 2; // the size line, the chunk and its line break (the last chunk: only the final line break)
+                if (size == 0) return at <= received.Length ? at : null;
+                if (at > received.Length) return null;
+            }
         }
     }
 }
