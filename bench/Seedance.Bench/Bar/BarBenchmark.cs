@@ -27,13 +27,13 @@ public static class BarBenchmark
         var f = new BarFigures { Settings = s, StartedAt = DateTimeOffset.UtcNow, LoadAverage = LoadAverage() };
 
         await log.WriteLineAsync($"==> Starting the server on a fresh data directory ({s.ServerDll})");
-        await using var server = await ServerUnderTest.StartAsync(s.ServerDll, _ => new Dictionary<string, string>
+        await using var server = await ServerUnderTest.StartAsync(s.ServerDll, s.Server(new Dictionary<string, string>
         {
             // The sandbox takes each task at once and holds it queued: nothing renders during the run, so what
             // the dispatch figure measures is the server's own path from submission to queued.
             ["Seedance__Sandbox__QueueSeconds"] = "3600",
             ["Seedance__Tasks__PollIntervalSeconds"] = "60",
-        }, ct);
+        }), ct);
         var (apiKey, keyId) = await server.CreateKeyWithIdAsync(Unlimited("bench"), ct);
         var (dispatchKey, dispatchKeyId) = await server.CreateKeyWithIdAsync(Unlimited("dispatch"), ct);
         var keys = new List<long> { keyId };
@@ -85,7 +85,7 @@ public static class BarBenchmark
         await server.StopAsync();
 
         await log.WriteLineAsync("==> Submissions on a fresh server with dispatch off (Seedance__Tasks__Dispatch=false): validation, reservation, insert");
-        await using (var submitServer = await ServerUnderTest.StartAsync(s.ServerDll, _ => new Dictionary<string, string> { ["Seedance__Tasks__Dispatch"] = "false" }, ct))
+        await using (var submitServer = await ServerUnderTest.StartAsync(s.ServerDll, s.Server(new Dictionary<string, string> { ["Seedance__Tasks__Dispatch"] = "false" }), ct))
         {
             var submitKey = new Dictionary<string, string> { ["X-API-Key"] = await submitServer.CreateKeyAsync(Unlimited("submit"), ct) };
             f.SubmitMax = await Submissions(submitServer.BaseUrl, submitKey).ClosedLoopAsync(s.SubmitClients, s.Warmup, s.Duration);
@@ -93,10 +93,10 @@ public static class BarBenchmark
             f.PeakRss = Max(f.PeakRss, submitServer.PeakRssOverRunBytes);
         }
         await log.WriteLineAsync("==> The same on a fresh server that syncs to disk only at checkpoints (Seedance__Database__Synchronous=normal)");
-        await using (var normalServer = await ServerUnderTest.StartAsync(s.ServerDll, _ => new Dictionary<string, string>
+        await using (var normalServer = await ServerUnderTest.StartAsync(s.ServerDll, s.Server(new Dictionary<string, string>
                      {
                          ["Seedance__Tasks__Dispatch"] = "false", ["Seedance__Database__Synchronous"] = "normal",
-                     }, ct))
+                     }), ct))
         {
             var normalKey = new Dictionary<string, string> { ["X-API-Key"] = await normalServer.CreateKeyAsync(Unlimited("submit"), ct) };
             f.SubmitMaxNormal = await Submissions(normalServer.BaseUrl, normalKey).ClosedLoopAsync(s.SubmitClients, s.Warmup, s.Duration);

@@ -19,11 +19,16 @@ public static class BarCommand
         var baselineDll = new Option<string?>("--baseline-dll") { Description = "The baseline app build (default: beside this harness)" };
         var resultsDir = new Option<string?>("--results-dir") { Description = "Where the table is written (default: bench/results)" };
         var compareDll = new Option<string?>("--compare-dll") { Description = "Another server build to measure in the same run, in alternating rounds (./bench/run bar --against <git ref> builds one)" };
-        var compareName = new Option<string?>("--compare-name") { Description = "What to call that build in the table", DefaultValueFactory = _ => "the other build" };
+        var compareName = new Option<string?>("--compare-name") { Description = "What to call that build in the table (default: the other build, or the settings it gets)" };
+        var compareSettings = new Option<string[]>("--compare-setting")
+        {
+            Description = "NAME=VALUE (repeatable): a setting given to every server of the other build, e.g. " +
+                          "--compare-setting Seedance__Metrics__Enabled=false; without --compare-dll the other build is this one, so the table gives that setting's cost",
+        };
         var rounds = new Option<int?>("--rounds") { Description = "With --compare-dll: rounds per build, alternating (default 1)" };
         var command = new Command("bar", "Measures the six figures of the performance bar (polling, submissions, uploads, listing, dispatch, memory), each against its baseline")
         {
-            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, rounds,
+            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, compareSettings, rounds,
         };
         command.Validators.Add(r =>
         {
@@ -35,6 +40,8 @@ public static class BarCommand
             if (r.GetValue(dispatchRate) is <= 0) r.AddError("--dispatch-rate must be positive");
             if (r.GetValue(rounds) is < 1) r.AddError("--rounds must be at least 1");
             if (r.GetValue(compareDll) is { } other && !File.Exists(other)) r.AddError($"--compare-dll {other} does not exist");
+            foreach (var setting in r.GetValue(compareSettings) ?? [])
+                if (setting.IndexOf('=') < 1) r.AddError($"--compare-setting {setting}: expected NAME=VALUE");
         });
         command.SetAction(async (p, ct) =>
         {
@@ -54,18 +61,20 @@ public static class BarCommand
                 DispatchRate = p.GetValue(dispatchRate) ?? d.DispatchRate,
             };
             var log = p.InvocationConfiguration.Error;
-            if (p.GetValue(compareDll) is not { } otherDll)
+            var otherSettings = (p.GetValue(compareSettings) ?? []).Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v[1]);
+            if ((p.GetValue(compareDll) ?? (otherSettings.Count > 0 ? dll : null)) is not { } otherDll)
             {
                 var figures = await BarBenchmark.RunAsync(settings, log, ct);
                 return await WriteAsync(p, settings, figures.StartedAt, isSmoke, "", figures.ToMarkdown(), figures.Failures, ct);
             }
-            var otherName = p.GetValue(compareName) ?? "the other build";
+            var otherName = p.GetValue(compareName)
+                            ?? (p.GetValue(compareDll) is null ? $"this build with {string.Join(", ", otherSettings.Select(kv => $"{kv.Key}={kv.Value}"))}" : "the other build");
             // The other build first in each round, then this one: the machine's load falls on both alike.
             var (before, after) = (new List<BarFigures>(), new List<BarFigures>());
             for (var round = 1; round <= (p.GetValue(rounds) ?? 1); round++)
             {
                 await log.WriteLineAsync($"==> Round {round}: {otherName} ({otherDll})");
-                before.Add(await BarBenchmark.RunAsync(settings with { ServerDll = otherDll }, log, ct));
+                before.Add(await BarBenchmark.RunAsync(settings with { ServerDll = otherDll, ServerSettings = otherSettings }, log, ct));
                 await log.WriteLineAsync($"==> Round {round}: this build ({settings.ServerDll})");
                 after.Add(await BarBenchmark.RunAsync(settings, log, ct));
             }

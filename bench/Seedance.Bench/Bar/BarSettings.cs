@@ -26,6 +26,13 @@ public sealed record BarSettings(
     public static BarSettings SmokeRun(string serverDll, string baselineDll, string resultsDir) =>
         new(true, 0.3, 0.7, 4, 4, 20, 4L * 1024 * 1024, 20_000, 2, 50, 1, 0.3, serverDll, baselineDll, resultsDir);
 
+    /// <summary>Settings (<c>Seedance__...</c> variables) given to every server the run starts, beside each phase's own.</summary>
+    public IReadOnlyDictionary<string, string> ServerSettings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A phase's own settings, with <see cref="ServerSettings"/> added.</summary>
+    public Func<string, IReadOnlyDictionary<string, string>> Server(Dictionary<string, string> phase) =>
+        _ => new Dictionary<string, string>(phase.Concat(ServerSettings));
+
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
     public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
     /// <summary>The deep page of the listing: page 500 of 20, or the last full page of a smaller key.</summary>
