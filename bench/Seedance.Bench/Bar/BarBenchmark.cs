@@ -110,8 +110,8 @@ public static class BarBenchmark
     private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 
     /// <summary>
-    /// Submissions of <see cref="SubmitBody"/> over raw kept-alive connections, as the polls are sent: HttpClient in this
-    /// process spent more of the two cores than the server's own path did, and decided the figure as much as the server.
+    /// Submissions of <see cref="SubmitBody"/> over raw kept-alive connections, as the polls are sent: an HttpClient in this
+    /// process costs more CPU per request than these event loops, on the two cores the server under test needs too.
     /// </summary>
     private static RawPoller Submissions(string baseUrl, IReadOnlyDictionary<string, string> key) => new(baseUrl, "/api/v1/video/task", key, SubmitBody);
 
