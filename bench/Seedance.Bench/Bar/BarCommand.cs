@@ -10,6 +10,7 @@ public static class BarCommand
         var smoke = new Option<bool>("--smoke") { Description = "A quick check of the harness with small sizes, done in seconds; its figures mean nothing" };
         var duration = new Option<double?>("--duration") { Description = "Seconds each load phase is measured (default 10; smoke 0.7)" };
         var warmup = new Option<double?>("--warmup") { Description = "Seconds of unmeasured load before each (default 3; smoke 0.3)" };
+        var submitWarmup = new Option<double?>("--submit-warmup") { Description = "Seconds of unmeasured submissions before theirs, on each fresh server (default 15: its compiler's warm-up; smoke 0.3)" };
         var tasks = new Option<int?>("--tasks") { Description = "Finished tasks seeded into the database, a tenth for the benchmark key (default 1000000; smoke 20000)" };
         var uploadMb = new Option<int?>("--upload-mb") { Description = "Size of the uploaded file in MB (default 200; smoke 4)" };
         var getClients = new Option<int?>("--get-clients") { Description = "Clients polling at once for the maximum rate (default 32)" };
@@ -28,12 +29,12 @@ public static class BarCommand
         var rounds = new Option<int?>("--rounds") { Description = "With --compare-dll: rounds per build, alternating (default 1)" };
         var command = new Command("bar", "Measures the six figures of the performance bar (polling, submissions, uploads, listing, dispatch, memory), each against its baseline")
         {
-            smoke, duration, warmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, compareSettings, rounds,
+            smoke, duration, warmup, submitWarmup, tasks, uploadMb, getClients, submitClients, dispatchRate, serverDll, baselineDll, resultsDir, compareDll, compareName, compareSettings, rounds,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(duration) is <= 0) r.AddError("--duration must be positive");
-            if (r.GetValue(warmup) is < 0) r.AddError("--warmup must be 0 or more");
+            if (r.GetValue(warmup) is < 0 || r.GetValue(submitWarmup) is < 0) r.AddError("--warmup and --submit-warmup must be 0 or more");
             if (r.GetValue(tasks) is < 20) r.AddError("--tasks must be at least 20");
             if (r.GetValue(uploadMb) is < 1 or > 200) r.AddError("--upload-mb must be 1-200 (the server's limit for videos)");
             if (r.GetValue(getClients) is < 1 || r.GetValue(submitClients) is < 1) r.AddError("--get-clients and --submit-clients must be at least 1");
@@ -54,6 +55,7 @@ public static class BarCommand
             {
                 DurationSeconds = p.GetValue(duration) ?? d.DurationSeconds,
                 WarmupSeconds = p.GetValue(warmup) ?? d.WarmupSeconds,
+                SubmitWarmupSeconds = p.GetValue(submitWarmup) ?? d.SubmitWarmupSeconds,
                 SeededTasks = p.GetValue(tasks) ?? d.SeededTasks,
                 UploadBytes = p.GetValue(uploadMb) is { } mb ? mb * 1024L * 1024 : d.UploadBytes,
                 GetClients = p.GetValue(getClients) ?? d.GetClients,

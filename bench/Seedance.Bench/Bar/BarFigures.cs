@@ -51,7 +51,8 @@ public sealed class BarFigures
                       $"load average {LoadAverage} before and {LoadAverageAfter} after (other work on the machine shows here). " +
                       "Server: Release build as its own process, SQLite, fresh data directory. Baseline: the bare ASP.NET Core app of " +
                       "`bench/Seedance.Bench.Baseline` as its own process. Load: from the harness process, the same for both. " +
-                      $"Maximum rates: {s.GetClients} clients (submissions: {s.SubmitClients}) back to back for {Num(s.DurationSeconds)} s after {Num(s.WarmupSeconds)} s of warm-up; " +
+                      $"Maximum rates: {s.GetClients} clients (submissions: {s.SubmitClients}) back to back for {Num(s.DurationSeconds)} s after {Num(s.WarmupSeconds)} s of warm-up " +
+                      $"(submissions after {Num(s.SubmitWarmupSeconds)} s, the time a fresh server takes to compile its hot path under that load); " +
                       $"80 %: a fixed rate over {BarBenchmark.RateConnections} connections, latency counted from when each request was due. Polls are sent as wrk2 sends them: " +
                       $"one event loop per core over kept-alive connections (`Bar/RawPoller.cs`), " +
                       (RawPoller.RanAhead ? "each ahead of the apps in the scheduler (nice -10). " : "at the apps' own priority (raising it was not allowed here). ") +
